@@ -1,0 +1,41 @@
+# Everything a fresh machine with only Python 3 needs. `make test` and `make demo` create their
+# own virtualenv (.venv) on first use; later runs reuse it.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+AIRFLOW_SPEC ?= apache-airflow>=3.1.8
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test lint typecheck check demo bench bench-smoke clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]' '$(AIRFLOW_SPEC)'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+check: lint typecheck test
+
+demo: $(STAMP)
+	$(PY) -m airflow_provider_esign.demo
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+bench-smoke: $(STAMP)
+	$(PY) -m benchmarks --smoke
+
+clean:
+	rm -rf $(VENV) .venv-* signed .pytest_cache
