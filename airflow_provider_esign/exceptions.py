@@ -63,7 +63,7 @@ class ESignApiError(ESignError):
     :param message: What went wrong, in plain words.
     :param conn_id: The Airflow connection used.
     :param operation: The hook operation, e.g. ``get_document``.
-    :param status_code: HTTP status, or None when no answer arrived.
+    :param status_code: HTTP status, or None when no answer arrived (kept as ``http_status``).
     :param vendor_message: The vendor's own error text (truncated).
     :param retry_after: Seconds the vendor asked to wait (``Retry-After``), if any.
     """
@@ -80,7 +80,7 @@ class ESignApiError(ESignError):
     ) -> None:
         self.conn_id = conn_id
         self.operation = operation
-        self.status_code = status_code
+        self.http_status = status_code
         self.vendor_message = vendor_message
         self.retry_after = retry_after
         parts = [f"{operation} on connection {conn_id!r} failed"]

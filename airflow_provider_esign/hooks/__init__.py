@@ -36,7 +36,7 @@ def get_hook(conn_id: str, **hook_params: Any) -> ESignHook:
     from airflow.sdk import BaseHook
 
     conn = BaseHook.get_connection(conn_id)
-    return hook_class_for(conn.conn_type)(conn_id, **hook_params)
+    return hook_class_for(conn.conn_type or "")(conn_id, **hook_params)
 
 
 async def aget_hook(conn_id: str, **hook_params: Any) -> ESignHook:
@@ -44,4 +44,4 @@ async def aget_hook(conn_id: str, **hook_params: Any) -> ESignHook:
     from airflow.providers.common.compat.connection import get_async_connection
 
     conn = await get_async_connection(conn_id)
-    return hook_class_for(conn.conn_type)(conn_id, **hook_params)
+    return hook_class_for(conn.conn_type or "")(conn_id, **hook_params)

@@ -193,7 +193,7 @@ class RetryPolicy:
         if isinstance(exc, ESignTransportError):
             return request.idempotent or not getattr(exc, "maybe_processed", True)
         if isinstance(exc, ESignServerError) and request.idempotent:
-            return exc.status_code in self.RETRY_STATUSES or exc.status_code == 500
+            return exc.http_status in self.RETRY_STATUSES or exc.http_status == 500
         return False
 
 
@@ -288,6 +288,8 @@ class ESignHook(BaseHook):
     """
 
     conn_name_attr = "conn_id"
+    default_conn_name: ClassVar[str]
+    hook_name: ClassVar[str]
     vendor: ClassVar[str]
     default_host: ClassVar[str]
     default_rate_limit_per_minute: ClassVar[float] = 0
@@ -683,7 +685,7 @@ class ESignHook(BaseHook):
         policy = self.retry_policy
         retrying = Retrying(
             stop=self._stop(policy),
-            wait=lambda state: self._backoff(policy, state.attempt_number, state.outcome.exception()),
+            wait=lambda state: self._backoff(policy, state.attempt_number, _outcome_error(state)),
             retry=lambda state: self._should_retry(policy, request, state.outcome),
             sleep=self._sleep,
             reraise=True,
@@ -697,7 +699,7 @@ class ESignHook(BaseHook):
         policy = self.retry_policy
         retrying = AsyncRetrying(
             stop=self._stop(policy),
-            wait=lambda state: self._backoff(policy, state.attempt_number, state.outcome.exception()),
+            wait=lambda state: self._backoff(policy, state.attempt_number, _outcome_error(state)),
             retry=lambda state: self._should_retry(policy, request, state.outcome),
             reraise=True,
             before_sleep=lambda state: self._log_retry(request, state),
@@ -868,7 +870,7 @@ class ESignHook(BaseHook):
         return random.uniform(ceiling / 2, ceiling)  # "equal jitter": never zero, never synchronized
 
     def _log_retry(self, request: ApiRequest, state: Any) -> None:
-        exc = state.outcome.exception()
+        exc = _outcome_error(state)
         self.log.warning(
             "%s attempt %d failed (%s); retrying in %.1fs",
             request.operation,
@@ -876,6 +878,10 @@ class ESignHook(BaseHook):
             exc,
             state.next_action.sleep if state.next_action else 0.0,
         )
+
+
+def _outcome_error(state: Any) -> BaseException | None:
+    return state.outcome.exception() if state.outcome is not None else None
 
 
 def single_request(request: ApiRequest) -> Flow[ApiResponse]:

@@ -66,7 +66,9 @@ def hook(make_connection, clock):
 
 @pytest.fixture
 def token(requests_mock):
-    return requests_mock.post(f"{BASE}/oauth2/token", [{"json": {"access_token": f"token-{i}"}} for i in range(5)])
+    return requests_mock.post(
+        f"{BASE}/oauth2/token", [{"json": {"access_token": f"token-{i}"}} for i in range(5)]
+    )
 
 
 def request_signer(**overrides):
@@ -110,7 +112,8 @@ class TestAuthentication:
 
     def test_401_refreshes_the_token_once_and_retries_once(self, hook, token, requests_mock):
         document = requests_mock.get(
-            f"{BASE}/api/document/doc-1", [{"status_code": 401, "json": {"error": "invalid_token"}}, {"json": DOC}]
+            f"{BASE}/api/document/doc-1",
+            [{"status_code": 401, "json": {"error": "invalid_token"}}, {"json": DOC}],
         )
         assert hook.get_document("doc-1").document_id == "doc-1"
         assert token.call_count == 2
@@ -258,7 +261,9 @@ class TestSend:
     def test_create_body_and_result(self, hook, token, template, requests_mock):
         create = requests_mock.post(f"{BASE}/api/document", json={"document_id": "new-1", "status": "DRAFT"})
         info = hook.send_document(
-            send_request(metadata={"crm_id": "42"}, expires_at="2999-01-02T03:04:05Z", vendor_options={"locale": "de"}),
+            send_request(
+                metadata={"crm_id": "42"}, expires_at="2999-01-02T03:04:05Z", vendor_options={"locale": "de"}
+            ),
             idempotency_key="af-key",
         )
         assert create.last_request.json() == {
@@ -326,7 +331,12 @@ class TestSend:
         create = requests_mock.post(f"{BASE}/api/document", json={"document_id": "dup"})
         requests_mock.get(
             f"{BASE}/api/documents",
-            json={"documents": [{**DOC, "id": "first", "user_defined_metadata": {IDEMPOTENCY_METADATA_KEY: "k"}}], "count": 1},
+            json={
+                "documents": [
+                    {**DOC, "id": "first", "user_defined_metadata": {IDEMPOTENCY_METADATA_KEY: "k"}}
+                ],
+                "count": 1,
+            },
         )
         info = hook.send_document(send_request(), idempotency_key="k", adopt_existing=True)
         assert info.document_id == "first"
@@ -365,7 +375,11 @@ class TestDownload:
         requests_mock.get(
             f"{BASE}/api/document/doc-1/download",
             content=PDF,
-            headers={"Content-Type": "application/pdf", "Content-Length": str(len(PDF)), "Accept-Ranges": "bytes"},
+            headers={
+                "Content-Type": "application/pdf",
+                "Content-Length": str(len(PDF)),
+                "Accept-Ranges": "bytes",
+            },
         )
         out = io.BytesIO()
         result = hook.download_document("doc-1", out, chunk_size=1000)
@@ -419,7 +433,9 @@ class TestDownload:
     def test_not_a_pdf(self, hook, token, requests_mock):
         requests_mock.get(f"{BASE}/api/document/doc-1", json={**DOC, "status": "COMPLETED"})
         requests_mock.get(
-            f"{BASE}/api/document/doc-1/download", content=b"GIF89a....", headers={"Content-Type": "image/gif"}
+            f"{BASE}/api/document/doc-1/download",
+            content=b"GIF89a....",
+            headers={"Content-Type": "image/gif"},
         )
         with pytest.raises(ESignIntegrityError, match="not a PDF"):
             hook.download_document("doc-1", io.BytesIO())

@@ -1,0 +1,53 @@
+"""What "done" means when waiting for a document, shared by sensors and triggers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SignerStatus
+
+
+@dataclass(frozen=True)
+class WaitCondition:
+    """Wait until a document reaches ``target``, or until one signer has signed.
+
+    :param target: Normalized status to reach (default COMPLETED; SIGNED also accepts COMPLETED).
+    :param signer_email: When set, done as soon as this signer has signed.
+    """
+
+    target: DocumentStatus = DocumentStatus.COMPLETED
+    signer_email: str | None = None
+
+    @classmethod
+    def of(cls, target: str | DocumentStatus = "COMPLETED", signer_email: str | None = None) -> WaitCondition:
+        from airflow_provider_esign.exceptions import ESignValidationError
+
+        try:
+            status = DocumentStatus(str(getattr(target, "value", target)).upper())
+        except ValueError:
+            valid = [s.value for s in DocumentStatus if not s.is_failure]
+            raise ESignValidationError("target_status", f"{target!r} is not one of {valid}") from None
+        if status.is_failure:
+            raise ESignValidationError(
+                "target_status", f"{status.value} is a failure; wait for a success state"
+            )
+        return cls(status, signer_email.strip() if signer_email else None)
+
+    def check(self, document: DocumentInfo) -> tuple[bool, str | None]:
+        """``(done, failure)``: done when the condition holds; ``failure`` explains a dead end."""
+        if document.status.is_failure:
+            return False, f"document is {document.status.value} (vendor status {document.raw_status!r})"
+        if self.signer_email:
+            signer = document.signer(self.signer_email)
+            if signer is None:
+                return False, f"{self.signer_email!r} is not a signer of document {document.document_id}"
+            if signer.status is SignerStatus.DECLINED:
+                return False, f"{self.signer_email} declined"
+            # Vendors without per-signer progress report SIGNED only once everybody has signed.
+            return signer.status is SignerStatus.SIGNED or document.status.reached(
+                DocumentStatus.SIGNED
+            ), None
+        return document.status.reached(self.target), None
+
+    def describe(self) -> str:
+        return f"{self.signer_email} has signed" if self.signer_email else f"status {self.target.value}"

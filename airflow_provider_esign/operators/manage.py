@@ -1,0 +1,73 @@
+"""Cancel a document, or remind its signers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class _DocumentOperator(BaseOperator):
+    template_fields: Sequence[str] = ("conn_id", "document_id")
+
+    def __init__(
+        self, *, conn_id: str, document_id: str, hook_params: dict[str, Any] | None = None, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+        self.document_id = document_id
+        self.hook_params = hook_params or {}
+
+    def get_hook(self):
+        from airflow_provider_esign.hooks import get_hook
+
+        return get_hook(self.conn_id, **self.hook_params)
+
+
+class CancelDocumentOperator(_DocumentOperator):
+    """Void or cancel a document at the vendor, as the vendor allows.
+
+    Legalesign: void (status 40, archived), optionally telling the signers. eSignBase: delete (the
+    only documented operation). WeSignature documents no cancel API: the task fails with an
+    explanation instead of guessing.
+
+    :param conn_id: The e-signature connection.
+    :param document_id: The vendor's document id. (templated)
+    :param notify: Tell the signers, where the vendor supports it (Legalesign).
+    """
+
+    def __init__(self, *, notify: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.notify = notify
+
+    def execute(self, context: Context) -> str:
+        hook = self.get_hook()
+        hook.cancel_document(str(self.document_id), notify=self.notify)
+        self.log.info("Cancelled document %s at %s", self.document_id, hook.vendor)
+        return str(self.document_id)
+
+
+class SendReminderOperator(_DocumentOperator):
+    """Remind the signers of a document who have not signed yet (Legalesign).
+
+    :param conn_id: The e-signature connection.
+    :param document_id: The vendor's document id. (templated)
+    :param signer_email: Remind only this signer. (templated)
+    :param text: Custom reminder text. (templated)
+    """
+
+    template_fields: Sequence[str] = ("conn_id", "document_id", "signer_email", "text")
+
+    def __init__(self, *, signer_email: str | None = None, text: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.signer_email = signer_email
+        self.text = text
+
+    def execute(self, context: Context) -> list[str]:
+        reminded = self.get_hook().send_reminder(str(self.document_id), self.signer_email, self.text)
+        self.log.info("Reminded %d signer(s) of document %s", len(reminded), self.document_id)
+        return reminded

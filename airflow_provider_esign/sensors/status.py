@@ -1,0 +1,131 @@
+"""Wait for a document to be signed: poke, reschedule or deferrable."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, conf
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_esign.conditions import WaitCondition
+    from airflow_provider_esign.hooks.base import ESignHook
+
+DEFAULT_TIMEOUT = timedelta(days=7).total_seconds()
+
+
+class DocumentStatusSensor(BaseSensorOperator):
+    """Wait until a document reaches a status (default COMPLETED) or a given signer has signed.
+
+    Fails at once, without retries, when the document is DECLINED or VOIDED, and when the timeout
+    passes. Works in ``poke`` and ``reschedule`` mode and, with ``deferrable=True``, hands the wait
+    to the triggerer so no worker slot is held (default from ``[operators] default_deferrable``).
+    Returns (and pushes) the document info.
+
+    :param conn_id: The e-signature connection.
+    :param document_id: The vendor's document id, e.g. ``"{{ ti.xcom_pull('send') }}"``. (templated)
+    :param target_status: ``COMPLETED`` (default, final PDF available), ``SIGNED``, ``SENT``, ...
+    :param signer_email: Done as soon as this signer has signed. (templated)
+    :param deferrable: Wait in the triggerer.
+    :param hook_params: Extra hook arguments (``max_attempts``, ``rate_limit_per_minute``, ...).
+    """
+
+    template_fields: Sequence[str] = ("conn_id", "document_id", "target_status", "signer_email")
+    ui_color = "#fff7e6"
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        document_id: str,
+        target_status: str = "COMPLETED",
+        signer_email: str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        hook_params: dict[str, Any] | None = None,
+        poke_interval: float = 60.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        self.conn_id = conn_id
+        self.document_id = document_id
+        self.target_status = target_status
+        self.signer_email = signer_email
+        self.deferrable = deferrable
+        self.hook_params = hook_params or {}
+
+    @property
+    def condition(self) -> WaitCondition:
+        from airflow_provider_esign.conditions import WaitCondition
+
+        return WaitCondition.of(self.target_status, self.signer_email)
+
+    def get_hook(self) -> ESignHook:
+        from airflow_provider_esign.hooks import get_hook
+
+        return get_hook(self.conn_id, **self.hook_params)
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        from airflow_provider_esign.exceptions import DocumentFailedError
+
+        document = self.get_hook().get_document(str(self.document_id))
+        done, failure = self.condition.check(document)
+        self.log.info(
+            "Document %s is %s (vendor %r); waiting for %s",
+            document.document_id,
+            document.status.value,
+            document.raw_status,
+            self.condition.describe(),
+        )
+        if failure:
+            raise DocumentFailedError(
+                document.document_id, document.status.value, document.raw_status, failure
+            )
+        return PokeReturnValue(is_done=done, xcom_value=document.to_dict(include_raw=False) if done else None)
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        first = self.poke(context)  # done already? then no deferral at all
+        if first.is_done:
+            return first.xcom_value
+        from airflow_provider_esign.triggers.status import DocumentStatusTrigger
+
+        self.defer(
+            trigger=DocumentStatusTrigger(
+                conn_id=self.conn_id,
+                document_id=str(self.document_id),
+                target_status=self.condition.target.value,
+                signer_email=self.signer_email,
+                poll_interval=self.poke_interval,
+                end_time=time.time() + self.timeout,
+                hook_params=self.hook_params,
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger: validate its event and succeed or fail accordingly."""
+        from airflow_provider_esign.exceptions import DocumentFailedError, ESignError, ESignPermanentError
+
+        status = (event or {}).get("status")
+        message = (event or {}).get("message", "")
+        document = (event or {}).get("document") or {}
+        if status == "success":
+            self.log.info("Document %s: %s", self.document_id, message)
+            return document
+        if status == "failed":
+            raise DocumentFailedError(
+                str(self.document_id), document.get("status", "FAILED"), document.get("raw_status"), message
+            )
+        if status == "timeout":
+            raise AirflowSensorTimeout(f"Document {self.document_id}: {message}")
+        if status == "error":
+            error = ESignPermanentError if event and event.get("permanent") else ESignError
+            raise error(f"Waiting for document {self.document_id} failed: {message}")
+        raise ESignError(f"Unexpected trigger event for document {self.document_id}: {event!r}")

@@ -1,0 +1,104 @@
+"""Scheduled batch: one contract per CSV row, sent, waited for and stored, then a signing summary.
+
+Run it against any vendor by choosing the connection (and, for your own account, the document
+source) in the run's params::
+
+    airflow dags test esign_batch_contracts -c '{"conn_id": "legalesign_default"}'
+
+Document sources per connection type (edit ``DOCUMENT_SOURCES`` or pass ``template_id`` / ``file``):
+eSignBase sends from a template, Legalesign uploads the PDF shipped beside this file, WeSignature
+fetches a public URL.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import dag, task
+
+from airflow_provider_esign.operators.download import DownloadDocumentOperator
+from airflow_provider_esign.operators.send import SendDocumentOperator
+from airflow_provider_esign.sensors.status import DocumentStatusSensor
+
+DATA = Path(__file__).parent / "data"
+#: Default document source per connection id; the sandbox knows these, your account needs its own.
+DOCUMENT_SOURCES = {
+    "esignbase_default": {"template_id": "tpl-nda"},
+    "legalesign_default": {"file": str(DATA / "sample_agreement.pdf")},
+    "wesignature_default": {"file": "https://example.com/contracts/sample_agreement.pdf"},
+}
+POLL_SECONDS = float(os.environ.get("ESIGN_EXAMPLE_POLL_SECONDS", "60"))
+
+
+@dag(
+    schedule="0 7 * * 1-5",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    params={
+        "conn_id": "esignbase_default",
+        "recipients_csv": str(DATA / "contracts.csv"),
+        "template_id": None,
+        "file": None,
+        "destination": os.environ.get("ESIGN_EXAMPLE_DESTINATION", "/tmp/esign/signed"),
+    },
+    tags=["esign", "example"],
+)
+def esign_batch_contracts():
+    @task
+    def read_recipients(params=None) -> list[dict]:
+        """One send per CSV row, with the run's document source."""
+        source = {key: params[key] for key in ("template_id", "file") if params.get(key)}
+        source = source or DOCUMENT_SOURCES.get(params["conn_id"], {})
+        with open(params["recipients_csv"], newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        return [
+            {
+                "document_name": f"{row['contract']} - {row['company']}",
+                "signers": [{"name": row["name"], "email": row["email"]}],
+                "metadata": {"company": row["company"]} if params["conn_id"].startswith("esignbase") else {},
+                **source,
+            }
+            for row in rows
+        ]
+
+    send = SendDocumentOperator.partial(
+        task_id="send",
+        conn_id="{{ params.conn_id }}",
+        max_active_tis_per_dagrun=4,  # with the connection's rate limit, keeps a batch under quota
+    ).expand_kwargs(read_recipients())
+
+    wait = DocumentStatusSensor.partial(
+        task_id="wait_signed",
+        conn_id="{{ params.conn_id }}",
+        deferrable=True,
+        poke_interval=POLL_SECONDS,
+        timeout=pendulum.duration(days=14).total_seconds(),
+    ).expand(document_id=send.output)
+
+    store = DownloadDocumentOperator.partial(
+        task_id="store",
+        conn_id="{{ params.conn_id }}",
+        destination="{{ params.destination }}",
+    ).expand(document_id=wait.output.map(lambda document: document["document_id"]))
+
+    @task
+    def summary(documents: list[dict], paths: list[str]) -> dict:
+        """Log who signed what, and where the signed PDF is."""
+        lines = [f"{'document':<40} {'signer':<22} {'email':<26} {'status':<10} stored at"]
+        for document, path in zip(documents, paths, strict=True):
+            for signer in document["signers"]:
+                lines.append(
+                    f"{(document['name'] or document['document_id'])[:40]:<40} {(signer['name'] or '')[:22]:<22} "
+                    f"{signer['email'][:26]:<26} {signer['status']:<10} {path}"
+                )
+        print("\n".join(lines))
+        return {"sent": len(documents), "signed": len(documents), "stored": len(paths)}
+
+    summary(wait.output, store.output)
+
+
+esign_batch_contracts()

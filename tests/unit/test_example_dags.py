@@ -1,0 +1,43 @@
+"""Every example DAG imports into a DagBag without errors, and has the shape its README promises."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).parents[2] / "example_dags"
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow < 3.2
+        from airflow.models.dagbag import DagBag
+
+    return DagBag(dag_folder=str(EXAMPLES))  # LOAD_EXAMPLES is off in conftest
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert len(list(EXAMPLES.glob("*.py"))) == len(dagbag.dags)
+
+
+def test_expected_dags(dagbag):
+    assert {"esign_batch_contracts", "esign_send_and_store", "esign_post_signature_etl"} <= set(dagbag.dags)
+
+
+def test_batch_is_mapped_send_wait_store_summary(dagbag):
+    dag = dagbag.dags["esign_batch_contracts"]
+    assert type(dag.timetable).__name__ != "NullTimetable"  # scheduled, not manual only
+    assert set(dag.task_dict) >= {"read_recipients", "send", "wait_signed", "store", "summary"}
+    assert dag.task_dict["store"].downstream_task_ids == {"summary"}
+    assert dag.task_dict["wait_signed"].partial_kwargs["deferrable"] is True
+
+
+def test_etl_is_scheduled_on_the_signed_documents_asset(dagbag):
+    from airflow_provider_esign.assets import SIGNED_DOCUMENTS_URI
+
+    dag = dagbag.dags["esign_post_signature_etl"]
+    assert SIGNED_DOCUMENTS_URI in str(dag.timetable.asset_condition)
