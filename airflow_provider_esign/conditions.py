@@ -51,3 +51,62 @@ class WaitCondition:
 
     def describe(self) -> str:
         return f"{self.signer_email} has signed" if self.signer_email else f"status {self.target.value}"
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Where a batch of documents stands against a :class:`WaitCondition`.
+
+    :param done: Ids that met the condition.
+    :param failed: Id → reason, for documents that can no longer meet it (declined, voided).
+    :param pending: Ids still in progress, or not (yet) visible in the vendor's list.
+    :param documents: The latest info per id, as JSON-native dicts without raw payloads.
+    """
+
+    done: list[str]
+    failed: dict[str, str]
+    pending: list[str]
+    documents: dict[str, dict]
+
+    @classmethod
+    def evaluate(
+        cls, condition: WaitCondition, document_ids: list[str], found: dict[str, DocumentInfo]
+    ) -> BatchProgress:
+        done, failed, pending = [], {}, []
+        for document_id in document_ids:
+            document = found.get(document_id)
+            if document is None:
+                pending.append(document_id)
+                continue
+            ok, failure = condition.check(document)
+            if failure:
+                failed[document_id] = failure
+            elif ok:
+                done.append(document_id)
+            else:
+                pending.append(document_id)
+        documents = {i: d.to_dict(include_raw=False) for i, d in found.items() if i in set(document_ids)}
+        return cls(done, failed, pending, documents)
+
+    def finished(self, fail_fast: bool) -> bool:
+        """Nothing left to wait for (or, with ``fail_fast``, a failure already decides the outcome)."""
+        return not self.pending or (fail_fast and bool(self.failed))
+
+    def summary(self) -> str:
+        total = len(self.done) + len(self.failed) + len(self.pending)
+        declined = sum(
+            self.documents.get(i, {}).get("status") == DocumentStatus.DECLINED.value for i in self.failed
+        )
+        return (
+            f"{len(self.done)}/{total} done, {declined} declined, {len(self.failed) - declined} voided/failed, "
+            f"{len(self.pending)} pending"
+        )
+
+    def result(self) -> dict:
+        """The sensor's XCom: ids by outcome and the latest document infos."""
+        return {
+            "completed": self.done,
+            "failed": [{"document_id": i, "reason": r} for i, r in self.failed.items()],
+            "pending": self.pending,
+            "documents": self.documents,
+        }

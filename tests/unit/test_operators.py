@@ -411,7 +411,7 @@ class TestDownloadDocumentOperator:
     def test_refuses_to_overwrite_unless_asked(self, tmp_path):
         (tmp_path / "doc_1.pdf").write_bytes(b"old")
         with mock.patch.object(DownloadDocumentOperator, "get_hook", return_value=FakeHook()):
-            with pytest.raises(ESignPermanentError, match="overwrite"):  # noqa: SIM117
+            with pytest.raises(ESignPermanentError, match="overwrite"):
                 self.op(str(tmp_path)).execute(self.context()[0])
             assert (tmp_path / "doc_1.pdf").read_bytes() == b"old"
             self.op(str(tmp_path), overwrite=True).execute(self.context()[0])
