@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 demo: $(STAMP)
-	$(PY) -m airflow_provider_esign.demo
+	$(PY) scripts/demo.py
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

@@ -326,19 +326,26 @@ class ESignHook(BaseHook):
 
     # ---------------------------------------------------------------- connection settings
     def _build_settings(self, conn: Any, extra: dict[str, Any]) -> ConnectionSettings:
-        host = (conn.host or "").strip() or self.default_host
-        if "://" not in host:
-            host = f"https://{host}"
-        if conn.port and host.count(":") < 2:
-            scheme, _, rest = host.partition("://")
-            name, slash, path = rest.partition("/")
-            host = f"{scheme}://{name}:{conn.port}{slash}{path}"
+        """Base URL from the connection: a full URL in ``host`` (JSON form), or, in the URI form
+        (``legalesign://user:secret@host:port/api%2Fv1?scheme=https``), host, port, ``schema`` as
+        the path and the ``scheme`` extra (default https). Empty host: the vendor's default."""
+        extra = dict(extra or {})
+        host = (conn.host or "").strip()
+        if not host:
+            base = self.default_host
+        elif "://" in host:
+            base = host
+        else:
+            scheme = str(extra.pop("scheme", "https")).strip() or "https"
+            port = f":{conn.port}" if conn.port else ""
+            path = (conn.schema or "").strip("/")
+            base = f"{scheme}://{host}{port}" + (f"/{path}" if path else "")
         return ConnectionSettings(
             conn_id=self.conn_id,
-            base_url=host.rstrip("/") + "/",
+            base_url=base.rstrip("/") + "/",
             login=conn.login or "",
             password=conn.password or "",
-            extra=dict(extra or {}),
+            extra=extra,
         )
 
     @property

@@ -460,3 +460,28 @@ class TestExtras:
         assert hook.get_template("t1")["form_role_names"] == ["signee_1"]
         assert hook.get_credits() == 42
         assert hook.test_connection() == (True, "Connected to eSignBase (42 credits left)")
+
+
+class TestConnectionForms:
+    def test_uri_form_with_path_port_and_scheme(self, monkeypatch, token, requests_mock):
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_ESB_URI",
+            "esignbase://client-id:client%2Fsecret@127.0.0.1:8765/esignbase?scheme=http&sandbox=true&rate_limit_per_minute=0",
+        )
+        requests_mock.post("http://127.0.0.1:8765/esignbase/oauth2/token", json={"access_token": "t"})
+        credits = requests_mock.get("http://127.0.0.1:8765/esignbase/api/credits", json={"credits": 3})
+        hook = ESignBaseHook("esb_uri")
+        assert hook.get_credits() == 3
+        assert credits.called
+        token_request = requests_mock.request_history[0]
+        assert (
+            token_request.headers["Authorization"]
+            == "Basic " + base64.b64encode(b"client-id:client/secret").decode()
+        )
+        assert "sandbox" in parse_qs(token_request.text)["scope"][0]
+
+    def test_empty_host_uses_the_vendor_default(self, make_connection, requests_mock):
+        make_connection("esb_default_host", "esignbase", login="c", password="secret")
+        requests_mock.post("https://app.esignbase.com/oauth2/token", json={"access_token": "t"})
+        requests_mock.get("https://app.esignbase.com/api/credits", json={"credits": 1})
+        assert ESignBaseHook("esb_default_host").get_credits() == 1
