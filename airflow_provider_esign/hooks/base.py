@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 
 PDF_MAGIC = b"%PDF-"
 _USER_AGENT = f"airflow-provider-esign/{__version__}"
-_MAX_ERROR_TEXT = 300
+MAX_ERROR_TEXT = 300
 
 
 # --------------------------------------------------------------------------------------------------
@@ -442,9 +442,9 @@ class ESignHook(BaseHook):
         if isinstance(body, dict):
             for key in ("message", "detail", "error_description", "error", "text"):
                 if isinstance(body.get(key), str):
-                    return body[key][:_MAX_ERROR_TEXT]
+                    return body[key][:MAX_ERROR_TEXT]
         text = response.text.strip()
-        return text[:_MAX_ERROR_TEXT] if text and not text.lstrip().startswith("<") else None
+        return text[:MAX_ERROR_TEXT] if text and not text.lstrip().startswith("<") else None
 
     def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
         raise NotImplementedError
@@ -634,7 +634,18 @@ class ESignHook(BaseHook):
         :raises ESignIntegrityError: The bytes failed verification.
         """
         source = self._run(self._download_source_flow(document_id))
-        return _Download(self, source, destination, chunk_size).run()
+        return self.download_from_source(source, destination, chunk_size=chunk_size)
+
+    def download_from_source(
+        self,
+        source: DownloadSource,
+        destination: IO[bytes],
+        *,
+        chunk_size: int = 1024 * 1024,
+        operation: str = "download_document",
+    ) -> DownloadResult:
+        """Stream and verify any PDF the vendor serves (final PDF, audit log) into ``destination``."""
+        return _Download(self, source, destination, chunk_size, operation).run()
 
     # ---------------------------------------------------------------- public API (async)
     async def aget_document(self, document_id: str) -> DocumentInfo:
@@ -761,16 +772,19 @@ class ESignHook(BaseHook):
             creds = CREDENTIALS.get(key, self._clock())
             if creds is None:
                 creds = await self._arun(self._login_flow())
-                self._mask(creds)
+                await self._amask(creds)
                 CREDENTIALS.put(key, creds)
         return creds
 
     @staticmethod
     def _mask(creds: Credentials) -> None:
-        from airflow.sdk.log import mask_secret
-
         for value in creds.values.values():
-            mask_secret(value)
+            mask(value)
+
+    @staticmethod
+    async def _amask(creds: Credentials) -> None:
+        for value in creds.values.values():
+            await amask(value)
 
     # ---------------------------------------------------------------- HTTP
     def _url(self, settings: ConnectionSettings, path: str) -> str:
@@ -887,6 +901,24 @@ class ESignHook(BaseHook):
         )
 
 
+def mask(secret: str) -> None:
+    """Register a runtime secret (token, api key, auth header) with Airflow's secrets masker."""
+    from airflow.providers.common.compat.sdk import mask_secret
+
+    mask_secret(secret)
+
+
+async def amask(secret: str) -> None:
+    """:func:`mask` for async code: in the triggerer, sync masking goes through the supervisor
+    and can deadlock the event loop."""
+    try:
+        from airflow.sdk.log import amask_secret
+    except ImportError:  # Airflow < 3.2 has no async variant; masking is in-process there
+        mask(secret)
+        return
+    await amask_secret(secret)
+
+
 def _outcome_error(state: Any) -> BaseException | None:
     return state.outcome.exception() if state.outcome is not None else None
 
@@ -949,8 +981,11 @@ def sha256_matches(expected: str, digest: bytes) -> bool:
 class _Download:
     """One verified, resumable streaming download into a seekable binary file."""
 
-    def __init__(self, hook: ESignHook, source: DownloadSource, out: IO[bytes], chunk_size: int) -> None:
+    def __init__(
+        self, hook: ESignHook, source: DownloadSource, out: IO[bytes], chunk_size: int, operation: str
+    ) -> None:
         self.hook = hook
+        self.operation = operation
         self.source = source
         self.out = out
         self.chunk_size = chunk_size
@@ -963,7 +998,7 @@ class _Download:
         request = ApiRequest(
             "GET",
             self.source.url,
-            operation="download_document",
+            operation=self.operation,
             auth=self.source.auth,
             headers={"Accept": "application/pdf"},
             ok_statuses=self.source.not_ready_statuses,
