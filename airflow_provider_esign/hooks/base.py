@@ -433,6 +433,14 @@ class ESignHook(BaseHook):
         """Return ``request`` with the vendor's credentials applied (header or body)."""
         raise NotImplementedError
 
+    def _is_unauthorized(self, response: ApiResponse) -> bool:
+        """Whether a response means "log in again" (WeSignature also signals 401 inside a 2xx body)."""
+        return response.status_code == 401
+
+    def _before_reauthenticate(self, request: ApiRequest, creds: Credentials | None) -> None:
+        """Runs before the one re-login after a 401: forget the rejected credentials (or raise)."""
+        CREDENTIALS.invalidate(self.credentials_key, creds)
+
     def _check_response(self, request: ApiRequest, response: ApiResponse) -> None:
         """Raise for vendor errors signalled inside a 2xx body (WeSignature). Default: nothing."""
 
@@ -727,21 +735,18 @@ class ESignHook(BaseHook):
     def _send_once(self, settings: ConnectionSettings, request: ApiRequest) -> ApiResponse:
         creds = self._credentials() if request.auth else None
         response = self._http(settings, self._apply_auth(request, creds) if request.auth else request)
-        if response.status_code == 401 and request.auth and self.reauthenticate_on_401:
-            CREDENTIALS.invalidate(self.credentials_key, creds)
-            creds = self._credentials()
-            response = self._http(settings, self._apply_auth(request, creds))
+        if request.auth and self.reauthenticate_on_401 and self._is_unauthorized(response):
+            self._before_reauthenticate(request, creds)
+            response = self._http(settings, self._apply_auth(request, self._credentials()))
         self._raise_for_response(request, response)
         return response
 
     async def _asend_once(self, settings: ConnectionSettings, request: ApiRequest) -> ApiResponse:
         creds = await self._acredentials() if request.auth else None
-        prepared = self._apply_auth(request, creds) if request.auth else request
-        response = await self._ahttp(settings, prepared)
-        if response.status_code == 401 and request.auth and self.reauthenticate_on_401:
-            CREDENTIALS.invalidate(self.credentials_key, creds)
-            creds = await self._acredentials()
-            response = await self._ahttp(settings, self._apply_auth(request, creds))
+        response = await self._ahttp(settings, self._apply_auth(request, creds) if request.auth else request)
+        if request.auth and self.reauthenticate_on_401 and self._is_unauthorized(response):
+            self._before_reauthenticate(request, creds)
+            response = await self._ahttp(settings, self._apply_auth(request, await self._acredentials()))
         self._raise_for_response(request, response)
         return response
 
@@ -1067,7 +1072,7 @@ class _Download:
             )
             if response.status_code == 401 and request.auth and hook.reauthenticate_on_401:
                 response.close()
-                CREDENTIALS.invalidate(hook.credentials_key, creds)
+                hook._before_reauthenticate(request, creds)
                 prepared = hook._apply_auth(request, hook._credentials())
                 response = hook.get_conn().get(
                     hook._url(settings, prepared.path),
