@@ -1,0 +1,84 @@
+"""``python -m airflow_provider_esign.sandbox``: run the sandbox in the foreground until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from types import FrameType
+
+from airflow_provider_esign.sandbox.config import SandboxConfig
+from airflow_provider_esign.sandbox.server import Sandbox
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """:return: the command-line parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_esign.sandbox",
+        description="Local emulator of the Legalesign, WeSignature and eSignBase APIs.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="TCP port, 0 for any free port (default 8765)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for ids and per-document choices")
+    parser.add_argument("--sign-delay", type=float, default=None, help="seconds between signatures")
+    parser.add_argument("--send-delay", type=float, default=None, help="seconds until a document is sent")
+    parser.add_argument("--pdf-delay", type=float, default=None, help="seconds per post-signing step")
+    parser.add_argument("--token-ttl", type=float, default=None, help="eSignBase token lifetime in seconds")
+    parser.add_argument("--webhook-url", default=None, help="eSignBase Document Completed Hook URL")
+    parser.add_argument("--config", default=None, help="JSON object of further SandboxConfig fields")
+    parser.add_argument("--log-level", default="warning", help="server log level (default warning)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """
+    Run the sandbox until interrupted.
+
+    :param argv: arguments (defaults to ``sys.argv[1:]``).
+    :return: the process exit code.
+    """
+    args = build_parser().parse_args(argv)
+    changes = json.loads(args.config) if args.config else {}
+    for name in ("sign_delay", "send_delay", "pdf_delay", "token_ttl", "webhook_url"):
+        value = getattr(args, name)
+        if value is not None:
+            changes[name] = value
+    try:
+        config = SandboxConfig().updated(changes)
+    except (ValueError, TypeError) as exc:
+        print(f"invalid configuration: {exc}", file=sys.stderr)
+        return 2
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    sandbox = Sandbox(host=args.host, port=args.port, seed=args.seed, config=config, log_level=args.log_level)
+    sandbox.start()
+    try:
+        print(f"e-signature sandbox listening on {sandbox.url}", flush=True)
+        for vendor in ("legalesign", "wesignature", "esignbase"):
+            print(f"  {vendor:<12} {sandbox.vendor_url(vendor)}")
+        print(f"  control      {sandbox.url}/_sandbox/")
+        print("Airflow connections (sandbox-only credentials):")
+        for key, value in sandbox.airflow_connections().items():
+            print(f"export {key}='{value}'")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            if not sandbox.running:
+                print("the sandbox server stopped unexpectedly", file=sys.stderr)
+                return 1
+    finally:
+        sandbox.stop()
+    print("e-signature sandbox stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

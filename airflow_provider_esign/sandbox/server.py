@@ -1,0 +1,189 @@
+"""In-process sandbox server: uvicorn on a background thread with its own event loop."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from types import TracebackType
+from typing import Any
+
+from airflow_provider_esign.sandbox.client import SandboxClient, connections_env
+from airflow_provider_esign.sandbox.clock import Clock, SandboxClock
+from airflow_provider_esign.sandbox.config import VENDORS, SandboxConfig
+
+
+class Sandbox(SandboxClient):
+    """
+    A local emulator of the Legalesign, WeSignature and eSignBase APIs.
+
+    .. code-block:: python
+
+        with Sandbox(config=SandboxConfig(sign_delay=0)) as sandbox:
+            os.environ.update(sandbox.airflow_connections())
+            ...
+
+    :param host: interface to bind.
+    :param port: TCP port; ``0`` picks a free one.
+    :param seed: seed for ids and per-document choices (reproducible runs).
+    :param config: behaviour configuration; defaults to :class:`SandboxConfig`.
+    :param clock: clock to use; defaults to wall time plus an advanceable offset.
+    :param log_level: uvicorn's log level. The access log is always off, so nothing a client sends (keys,
+        tokens, bodies) is ever logged.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 0,
+        config: SandboxConfig | None = None,
+        clock: Clock | None = None,
+        log_level: str = "warning",
+    ) -> None:
+        super().__init__("http://unstarted.invalid")
+        self.host = host
+        self.port = port
+        self.seed = seed
+        self._config = (config or SandboxConfig()).copy()
+        self._clock: Clock = clock or SandboxClock()
+        self._log_level = log_level
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._state: Any = None
+
+    @property
+    def url(self) -> str:
+        """:return: ``http://host:port`` (loopback when bound to every interface)."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running; call start() first")
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def state(self) -> Any:
+        """:return: the live :class:`~airflow_provider_esign.sandbox.state.SandboxState` (read-only use)."""
+        return self._state
+
+    @property
+    def running(self) -> bool:
+        """:return: whether the server thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _config_for_connections(self) -> SandboxConfig:
+        return self._state.config if self._state is not None else self._config
+
+    def airflow_connections(
+        self,
+        *,
+        suffix: str = "",
+        conn_ids: dict[str, str] | None = None,
+        rate_limit_per_minute: int | None = None,
+        vendors: list[str] | tuple[str, ...] = VENDORS,
+    ) -> dict[str, str]:
+        """
+        ``AIRFLOW_CONN_*`` environment variables (JSON form) pointing at this sandbox.
+
+        :param suffix: appended to every default connection id (``legalesign_default`` + suffix).
+        :param conn_ids: explicit vendor -> connection id.
+        :param rate_limit_per_minute: passthrough added to each connection extra.
+        :param vendors: which vendors to include.
+        """
+        return connections_env(
+            self.url,
+            self._config_for_connections(),
+            suffix=suffix,
+            conn_ids=conn_ids,
+            rate_limit_per_minute=rate_limit_per_minute,
+            vendors=vendors,
+        )
+
+    def start(self, timeout: float = 20.0) -> Sandbox:
+        """
+        Start serving and wait until the port answers.
+
+        :param timeout: seconds to wait for the server.
+        :return: ``self``.
+        :raises RuntimeError: when the server does not come up.
+        """
+        if self.running:
+            return self
+        import uvicorn
+
+        from airflow_provider_esign.sandbox.app import create_app
+        from airflow_provider_esign.sandbox.state import SandboxState
+
+        self._state = SandboxState(self._config, self._clock, self.seed)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(self._state),
+            log_config=None,
+            log_level=self._log_level,
+            access_log=False,
+            lifespan="on",
+            proxy_headers=False,
+            server_header=False,
+            # The fault injector reaches into asyncio transports; keep the stock loop implementation.
+            loop="asyncio",
+            timeout_keep_alive=30,
+            timeout_graceful_shutdown=3,
+            backlog=1024,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"esign-sandbox-{self.port}", daemon=True
+        )
+        self._server, self._thread = server, thread
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self._server, self._thread = None, None
+                sock.close()
+                raise RuntimeError("the e-signature sandbox did not start")
+            time.sleep(0.01)
+        while True:
+            try:
+                self.health()
+                break
+            except (OSError, urllib.error.URLError):
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("the e-signature sandbox does not answer") from None
+                time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """
+        Shut down cleanly and join the server thread.
+
+        :param timeout: seconds to wait for the thread.
+        """
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.should_exit = True
+        thread.join(timeout)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(timeout)
+        self._server, self._thread = None, None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

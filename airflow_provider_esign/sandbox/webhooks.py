@@ -1,0 +1,113 @@
+"""eSignBase "Document Completed Hook" delivery, driven by one background task per server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from airflow_provider_esign.sandbox.esignbase import COMPLETED_STEPS, VENDOR
+from airflow_provider_esign.sandbox.models import iso_utc
+from airflow_provider_esign.sandbox.state import SandboxState
+
+log = logging.getLogger(__name__)
+
+
+class WebhookDispatcher:
+    """
+    Watches eSignBase documents and POSTs the completed hook once per document.
+
+    Document progress is computed lazily, so something has to look at pending documents for the hook to
+    fire without a client polling; a single periodic task does that for all of them.
+
+    :param state: the sandbox state.
+    """
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client: Any = None
+
+    async def run(self) -> None:
+        """Check pending documents every ``tick_interval`` real seconds until cancelled."""
+        while True:
+            try:
+                self.check()
+            except Exception:  # a bug in one check must not stop all future deliveries
+                log.exception("webhook check failed")
+            await asyncio.sleep(self.state.config.tick_interval)
+
+    def check(self) -> None:
+        """Start a delivery for every document that reached COMPLETED while the hook was configured."""
+        state = self.state
+        if not state.config.webhook_url:
+            # Nothing can fire: documents completing now will predate any hook configured later.
+            return
+        now = state.now()
+        for doc_id in list(state.hooks_pending):
+            doc = state.documents[VENDOR].get(doc_id)
+            if doc is None or doc.deleted:
+                state.hooks_pending.discard(doc_id)
+                continue
+            doc.refresh(now)
+            if doc.voided_at is not None or doc.declined_signer is not None:
+                state.hooks_pending.discard(doc_id)
+                continue
+            completed_at = doc.stage_at(COMPLETED_STEPS)
+            if completed_at is None or now < completed_at:
+                continue
+            state.hooks_pending.discard(doc_id)
+            url = state.config.webhook_url
+            enabled_at = state.webhook_configured_at
+            if url and enabled_at is not None and completed_at >= enabled_at and not doc.hook_done:
+                doc.hook_done = True
+                task = asyncio.ensure_future(self._deliver(url, doc_id))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, url: str, doc_id: str) -> None:
+        import httpx
+
+        state = self.state
+        if self._client is None:
+            self._client = httpx.AsyncClient(trust_env=False, timeout=state.config.webhook_timeout)
+        headers = {"X-Signature-Secret": state.config.esignbase_webhook_secret}
+        payload = {"document_id": doc_id, "status": "COMPLETED"}
+        delay = state.config.webhook_retry_delay
+        for attempt in range(1, state.config.webhook_attempts + 1):
+            record: dict[str, Any] = {
+                "document_id": doc_id,
+                "url": url,
+                "attempt": attempt,
+                "at": iso_utc(state.now()),
+                "status_code": None,
+                "error": None,
+                "ok": False,
+            }
+            try:
+                response = await self._client.post(url, json=payload, headers=headers)
+                record["status_code"] = response.status_code
+                record["ok"] = 200 <= response.status_code < 300
+            except httpx.HTTPError as exc:
+                record["error"] = type(exc).__name__
+            state.webhook_deliveries.append(record)
+            if record["ok"]:
+                return
+            if attempt < state.config.webhook_attempts:
+                await asyncio.sleep(delay)
+                delay *= 2
+
+    def cancel_all(self) -> None:
+        """Cancel deliveries in flight (used by reset, so old deliveries do not leak into new state)."""
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def close(self) -> None:
+        """Cancel deliveries in flight and close the HTTP client."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
