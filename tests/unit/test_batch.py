@@ -71,9 +71,11 @@ def test_poke_is_one_list_call_per_poll_and_logs_progress(caplog):
 
 def test_fail_policy_fails_at_first_decline():
     hook = ListingHook(*states([C, D, S, S, S]))
-    with mock.patch.object(BatchDocumentStatusSensor, "get_hook", return_value=hook):
-        with pytest.raises(DocumentFailedError, match="1 document"):
-            sensor().poke({})
+    with (
+        mock.patch.object(BatchDocumentStatusSensor, "get_hook", return_value=hook),
+        pytest.raises(DocumentFailedError, match="1 document"),
+    ):
+        sensor().poke({})
 
 
 def test_continue_policy_reports_failures_in_xcom():

@@ -402,9 +402,12 @@ class TestDownloadDocumentOperator:
 
     def test_failed_download_leaves_nothing(self, tmp_path):
         op = self.op(str(tmp_path))
-        with mock.patch.object(
-            DownloadDocumentOperator, "get_hook", return_value=FakeHook(fail_download=True)
-        ), pytest.raises(ESignIntegrityError):
+        with (
+            mock.patch.object(
+                DownloadDocumentOperator, "get_hook", return_value=FakeHook(fail_download=True)
+            ),
+            pytest.raises(ESignIntegrityError),
+        ):
             op.execute(self.context()[0])
         assert list(tmp_path.iterdir()) == []
 
