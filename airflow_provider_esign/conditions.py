@@ -53,6 +53,30 @@ class WaitCondition:
         return f"{self.signer_email} has signed" if self.signer_email else f"status {self.target.value}"
 
 
+def raise_for_trigger_event(event: dict | None, subject: str) -> dict:
+    """Validate a wait trigger's event in ``execute_complete``; return it when it reports an outcome.
+
+    Timeouts raise ``AirflowSensorTimeout`` and errors raise (permanently when the trigger says so);
+    a missing or unknown event raises too. ``success`` and ``failed`` are returned to the caller.
+
+    :param subject: What was waited for, for messages (``document X``).
+    """
+    from airflow.providers.common.compat.sdk import AirflowSensorTimeout
+
+    from airflow_provider_esign.exceptions import ESignError, ESignPermanentError
+
+    status = (event or {}).get("status")
+    message = (event or {}).get("message", "")
+    if event and status in ("success", "failed"):
+        return event
+    if status == "timeout":
+        raise AirflowSensorTimeout(f"{subject}: {message}")
+    if status == "error":
+        error = ESignPermanentError if event and event.get("permanent") else ESignError
+        raise error(f"Waiting for {subject} failed: {message}")
+    raise ESignError(f"Unexpected trigger event for {subject}: {event!r}")
+
+
 @dataclass(frozen=True)
 class BatchProgress:
     """Where a batch of documents stands against a :class:`WaitCondition`.

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, conf
+from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 if TYPE_CHECKING:
@@ -133,15 +133,7 @@ class BatchDocumentStatusSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: validate its event and succeed or fail accordingly."""
-        from airflow_provider_esign.exceptions import ESignError, ESignPermanentError
+        from airflow_provider_esign.conditions import raise_for_trigger_event
 
-        status = (event or {}).get("status")
-        message = (event or {}).get("message", "")
-        if status in ("success", "failed"):
-            return self._finish(event["result"], message)  # type: ignore[index]
-        if status == "timeout":
-            raise AirflowSensorTimeout(f"Batch of {len(self.ids)} documents: {message}")
-        if status == "error":
-            error = ESignPermanentError if event and event.get("permanent") else ESignError
-            raise error(f"Waiting for the batch failed: {message}")
-        raise ESignError(f"Unexpected trigger event for the batch: {event!r}")
+        event = raise_for_trigger_event(event, f"the batch of {len(self.ids)} documents")
+        return self._finish(event["result"], event.get("message", ""))

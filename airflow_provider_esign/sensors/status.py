@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, conf
+from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 if TYPE_CHECKING:
@@ -111,21 +111,17 @@ class DocumentStatusSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: validate its event and succeed or fail accordingly."""
-        from airflow_provider_esign.exceptions import DocumentFailedError, ESignError, ESignPermanentError
+        from airflow_provider_esign.conditions import raise_for_trigger_event
+        from airflow_provider_esign.exceptions import DocumentFailedError
 
-        status = (event or {}).get("status")
-        message = (event or {}).get("message", "")
-        document = (event or {}).get("document") or {}
-        if status == "success":
-            self.log.info("Document %s: %s", self.document_id, message)
-            return document
-        if status == "failed":
+        event = raise_for_trigger_event(event, f"document {self.document_id}")
+        document = event.get("document") or {}
+        if event["status"] == "failed":
             raise DocumentFailedError(
-                str(self.document_id), document.get("status", "FAILED"), document.get("raw_status"), message
+                str(self.document_id),
+                document.get("status", "FAILED"),
+                document.get("raw_status"),
+                event["message"],
             )
-        if status == "timeout":
-            raise AirflowSensorTimeout(f"Document {self.document_id}: {message}")
-        if status == "error":
-            error = ESignPermanentError if event and event.get("permanent") else ESignError
-            raise error(f"Waiting for document {self.document_id} failed: {message}")
-        raise ESignError(f"Unexpected trigger event for document {self.document_id}: {event!r}")
+        self.log.info("Document %s: %s", self.document_id, event.get("message", ""))
+        return document

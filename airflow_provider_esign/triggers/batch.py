@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow_provider_esign.triggers.base import PollingTrigger
 
-from airflow_provider_esign.triggers.status import MAX_CONSECUTIVE_ERRORS
+if TYPE_CHECKING:
+    from airflow_provider_esign.hooks.base import ESignHook
 
 
-class BatchDocumentStatusTrigger(BaseTrigger):
+class BatchDocumentStatusTrigger(PollingTrigger):
     """Poll the vendor's list endpoint until every document meets the condition (or fails).
 
     One poll costs ``ceil(account documents / page size)`` list calls at most, whatever the batch
@@ -41,65 +39,33 @@ class BatchDocumentStatusTrigger(BaseTrigger):
         list_filters: dict[str, Any] | None = None,
         hook_params: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__()
-        self.conn_id = conn_id
+        super().__init__(
+            conn_id=conn_id, poll_interval=poll_interval, end_time=end_time, hook_params=hook_params
+        )
         self.document_ids = list(document_ids)
         self.target_status = target_status
         self.fail_fast = fail_fast
-        self.poll_interval = poll_interval
-        self.end_time = end_time
         self.list_filters = list_filters or {}
-        self.hook_params = hook_params or {}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "conn_id": self.conn_id,
-                "document_ids": self.document_ids,
-                "target_status": self.target_status,
-                "fail_fast": self.fail_fast,
-                "poll_interval": self.poll_interval,
-                "end_time": self.end_time,
-                "list_filters": self.list_filters,
-                "hook_params": self.hook_params,
-            },
-        )
+        return self._classpath(), {
+            **self._kwargs(),
+            "document_ids": self.document_ids,
+            "target_status": self.target_status,
+            "fail_fast": self.fail_fast,
+            "list_filters": self.list_filters,
+        }
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
+    async def poll(self, hook: ESignHook) -> dict[str, Any] | None:
         from airflow_provider_esign.conditions import BatchProgress, WaitCondition
-        from airflow_provider_esign.exceptions import ESignPermanentError
-        from airflow_provider_esign.hooks import aget_hook
 
-        errors = 0
-        try:
-            condition = WaitCondition.of(self.target_status)
-            hook = await aget_hook(self.conn_id, **self.hook_params)
-            while True:
-                try:
-                    found = await hook.aget_documents(self.document_ids, **self.list_filters)
-                    errors = 0
-                except ESignPermanentError:
-                    raise
-                except Exception as exc:
-                    errors += 1
-                    if errors >= MAX_CONSECUTIVE_ERRORS:
-                        raise
-                    self.log.warning("Polling the batch failed (%s); will poll again", exc)
-                else:
-                    progress = BatchProgress.evaluate(condition, self.document_ids, found)
-                    self.log.info("Batch of %d: %s", len(self.document_ids), progress.summary())
-                    if progress.finished(self.fail_fast):
-                        status = "failed" if progress.failed and self.fail_fast else "success"
-                        yield TriggerEvent(
-                            {"status": status, "message": progress.summary(), "result": progress.result()}
-                        )
-                        return
-                if time.time() >= self.end_time:
-                    yield TriggerEvent({"status": "timeout", "message": "the batch did not finish in time"})
-                    return
-                await asyncio.sleep(max(0.0, min(self.poll_interval, self.end_time - time.time())))
-        except Exception as exc:
-            yield TriggerEvent(
-                {"status": "error", "message": str(exc), "permanent": isinstance(exc, ESignPermanentError)}
-            )
+        found = await hook.aget_documents(self.document_ids, **self.list_filters)
+        progress = BatchProgress.evaluate(WaitCondition.of(self.target_status), self.document_ids, found)
+        self.log.info("Batch of %d: %s", len(self.document_ids), progress.summary())
+        if not progress.finished(self.fail_fast):
+            return None
+        status = "failed" if progress.failed and self.fail_fast else "success"
+        return {"status": status, "message": progress.summary(), "result": progress.result()}
+
+    def timeout_payload(self) -> dict[str, Any]:
+        return {"status": "timeout", "message": "the batch did not finish in time"}
