@@ -103,6 +103,12 @@ class SendDocumentOperator(BaseOperator):
         self.idempotency_key = idempotency_key
         self.hook_params = hook_params or {}
 
+    @classmethod
+    def partial(cls, **kwargs: Any):  # type: ignore[override]
+        # Mapped tasks read map_index_template from the partial kwargs at parse time, not __init__.
+        kwargs.setdefault("map_index_template", DEFAULT_MAP_INDEX_TEMPLATE)
+        return super().partial(**kwargs)
+
     def build_request(self) -> SendRequest:
         """The vendor-neutral request, validated for shape (vendor rules run in the hook)."""
         from airflow_provider_esign.models import SendRequest

@@ -15,6 +15,7 @@ import pendulum
 from airflow.sdk import DAG, task
 
 from airflow_provider_esign.operators.download import DownloadDocumentOperator
+from airflow_provider_esign.operators.manage import CancelDocumentOperator, SendReminderOperator
 from airflow_provider_esign.operators.send import SendDocumentOperator
 from airflow_provider_esign.sensors.status import DocumentStatusSensor
 
@@ -73,3 +74,23 @@ for vendor, source in SOURCES.items():
                 retry_delay=timedelta(seconds=0),
             )
             drive(send.output) >> wait
+
+    with DAG(f"e2e_{vendor}_cancel", schedule=None, start_date=START):
+        send = SendDocumentOperator(
+            task_id="send", conn_id=conn_id, document_name="To cancel", signers=ROWS[0]["signers"], **source
+        )
+        send >> CancelDocumentOperator(
+            task_id="cancel", conn_id=conn_id, document_id=send.output, notify=True, retries=2
+        )
+
+with DAG("e2e_legalesign_remind", schedule=None, start_date=START):
+    send = SendDocumentOperator(
+        task_id="send",
+        conn_id="legalesign_default",
+        document_name="Reminded",
+        signers=ROWS[0]["signers"] + ROWS[1]["signers"],
+        file=PDF,
+    )
+    send >> SendReminderOperator(
+        task_id="remind", conn_id="legalesign_default", document_id=send.output, text="Friendly reminder"
+    )

@@ -28,6 +28,29 @@ def test_send_wait_store(sandbox, tmp_path, vendor, mode):
         data = path.read_bytes()
         assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
         assert data == sandbox.pdf_bytes(vendor, document["id"])  # byte-identical
+    sends = sorted(ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "send")
+    assert sends == ["Contract A: ada@example.com", "Contract B: alan@example.com"]
+    events = asset_events(run)
+    assert sorted(e["path"] for e in events) == sorted(str(p) for p in stored)
+    assert {e["vendor"] for e in events} == {vendor}
+    assert {e["document_id"] for e in events} == {d["id"] for d in documents}
+
+
+def asset_events(run) -> list[dict]:
+    """The extras of the signed-documents asset events this run recorded."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from airflow_provider_esign.assets import SIGNED_DOCUMENTS_URI
+
+    with create_session() as session:
+        rows = session.scalars(
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.uri == SIGNED_DOCUMENTS_URI, AssetEvent.source_run_id == run.run_id)
+        ).all()
+        return [dict(row.extra) for row in rows]
 
 
 @pytest.mark.parametrize("outcome", ["decline", "void"])
@@ -39,3 +62,33 @@ def test_declined_or_voided_fails_the_sensor_without_retry(sandbox, vendor, outc
     (wait,) = [ti for ti in run.get_task_instances() if ti.task_id == "wait"]
     assert wait.state == "failed"
     assert wait.try_number == 1  # retries=3 configured, none used: the failure is permanent
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_cancel(sandbox, vendor):
+    sandbox.configure(sign_delay=None)
+    run = run_dag(f"e2e_{vendor}_cancel")
+    (document,) = sandbox.documents(vendor)
+    (cancel,) = [ti for ti in run.get_task_instances() if ti.task_id == "cancel"]
+    if vendor == "wesignature":  # no cancel API: the task fails at once and explains why
+        assert run.state == "failed" and cancel.try_number == 1
+        assert document["voided_at"] is None
+    else:
+        assert run.state == "success", task_states(run)
+        assert document["voided_at"] is not None or document["deleted"]
+
+
+def test_reminder(sandbox):
+    sandbox.configure(sign_delay=None)
+    before = sandbox.stats()
+    run = run_dag("e2e_legalesign_remind")
+    assert run.state == "success", task_states(run)
+    reminded = _route_count(sandbox.stats(), "send-reminder") - _route_count(before, "send-reminder")
+    assert reminded == 2  # both unsigned signers
+    (remind,) = [ti for ti in run.get_task_instances() if ti.task_id == "remind"]
+    assert remind.state == "success"
+
+
+def _route_count(stats: dict, fragment: str) -> int:
+    """Requests to routes whose ``"<vendor> <METHOD> <path template>"`` key contains ``fragment``."""
+    return sum(count for route, count in stats["routes"].items() if fragment in route)
