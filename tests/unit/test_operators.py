@@ -448,12 +448,12 @@ class TestDownloadDocumentOperator:
         assert [o.uri for o in mapped.outlets] == ["esign://signed-documents/"]
 
 
-class _AnyKey(dict):
-    """outlet_events stand-in: every asset maps to the same accessor."""
+class _AnyKey:
+    """outlet_events stand-in: every asset maps to the same accessor (no hashing: Airflow 3.1's
+    ``Asset.__hash__`` cannot hash an asset, and the real accessor never does)."""
 
     def __init__(self, value):
-        super().__init__()
         self.value = value
 
-    def __missing__(self, key):
+    def __getitem__(self, key):
         return self.value
