@@ -5,6 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 AIRFLOW_SPEC ?= apache-airflow>=3.1.8
 STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
 
 .PHONY: venv test lint typecheck check demo bench bench-smoke clean
 
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
