@@ -41,3 +41,16 @@ def test_etl_is_scheduled_on_the_signed_documents_asset(dagbag):
 
     dag = dagbag.dags["esign_post_signature_etl"]
     assert SIGNED_DOCUMENTS_URI in str(dag.timetable.asset_condition)
+
+
+def test_on_signed_is_scheduled_on_the_watched_completed_documents_asset(dagbag):
+    from airflow_provider_esign.assets import COMPLETED_DOCUMENTS_URI
+    from airflow_provider_esign.triggers.events import DocumentCompletedEventTrigger
+
+    dag = dagbag.dags["esign_on_signed"]
+    (asset,) = dag.timetable.asset_condition.objects
+    assert asset.uri == COMPLETED_DOCUMENTS_URI
+    (watcher,) = asset.watchers
+    assert isinstance(watcher.trigger, DocumentCompletedEventTrigger)
+    assert watcher.trigger.conn_id == "esignbase_default"
+    assert set(dag.task_dict) == {"load_completed_contracts"}

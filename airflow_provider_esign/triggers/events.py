@@ -1,0 +1,444 @@
+"""Event-driven scheduling: an :class:`AssetWatcher` trigger that announces newly completed documents.
+
+``DocumentCompletedEventTrigger`` polls a vendor's document list and emits one event per document that
+*newly* reached COMPLETED. The "new" part is the whole point (see "Avoid infinite scheduling" in
+Airflow's event-scheduling docs): a condition that stays true, such as "document X is completed", would
+start the downstream DAG on every poll. So the trigger keeps a cursor of what it has already announced.
+
+The cursor (:class:`CompletionCursor`) works on the vendor's own completion times:
+
+* ``floor``: completions at or before this vendor time are old (announced before, or older than the
+  first poll). It trails the newest completion seen by ``lookback`` seconds, so a document whose
+  completion shows up in the list late (PDF still being generated, clock skew) is still announced.
+* ``seen``: ids already handled whose completion time is above ``floor`` (so they are not announced
+  twice), plus ids without any time (WeSignature lists none) for as long as the vendor lists them.
+
+It is bounded: timed ids fall off once ``floor`` passes them, and beyond ``max_seen`` timed ids the
+oldest are dropped by raising ``floor`` (never by forgetting an id that could then be announced again).
+
+Persistence: on Airflow 3.3+ the triggerer injects ``asset_state_store`` into watcher triggers; the
+cursor is stored there (one JSON value per connection + filters), written *before* the events are
+yielded. On Airflow 3.1/3.2 there is no store: the cursor lives in memory only, and every (re)start of
+the trigger takes a fresh baseline (documents completed while no triggerer ran it are not announced;
+nothing is announced twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.triggers import BaseEventTrigger
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_esign.models import DocumentInfo, DocumentStatus
+
+if TYPE_CHECKING:
+    from airflow_provider_esign.hooks.base import ESignHook
+
+#: Format version of the stored cursor.
+CURSOR_VERSION = 1
+#: Longest wait between polls after repeated failures, in seconds.
+MAX_ERROR_BACKOFF = 3600.0
+
+
+def _last_segment(value: Any) -> str:
+    return str(value).strip().rstrip("/").rsplit("/", 1)[-1]
+
+
+def completion_time(value: str | None) -> float | None:
+    """Epoch seconds of a vendor timestamp (ISO 8601; naive means UTC), or None if absent/unreadable."""
+    if not value or not isinstance(value, str):
+        return None
+    import pendulum
+
+    try:
+        parsed = pendulum.parse(value.strip(), tz="UTC")
+    except Exception:
+        return None
+    timestamp = getattr(parsed, "timestamp", None)
+    if timestamp is None:  # a date-only or duration value: not a point in time
+        return None
+    result = float(timestamp())
+    return result if math.isfinite(result) else None
+
+
+def completion_payload(document: DocumentInfo, *, conn_id: str, source: str) -> dict[str, Any]:
+    """The JSON-native description of a completed document, the same for the watcher and the webhook.
+
+    Downstream DAGs read it as ``event.extra["payload"]`` of their triggering asset events.
+    """
+    return {
+        "document_id": document.document_id,
+        "vendor": document.vendor,
+        "conn_id": conn_id,
+        "name": document.name,
+        "status": document.status.value,
+        "raw_status": document.raw_status,
+        "completed_at": document.completed_at or document.modified_at,
+        "signers": [
+            {"email": s.email, "name": s.name, "role": s.role, "status": s.status.value}
+            for s in document.signers
+        ],
+        "metadata": dict(document.metadata),
+        "source": source,
+    }
+
+
+@dataclass
+class CompletionCursor:
+    """What a watcher has already announced; see the module docstring.
+
+    :param floor: Vendor time (epoch seconds) at or before which completions are old; None before the
+        first completion is known.
+    :param seen: Document id -> the completion time it was listed with (None when the vendor gives
+        none), in insertion order.
+    """
+
+    floor: float | None = None
+    seen: dict[str, float | None] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ (de)serialization
+    def to_json(self) -> dict[str, Any]:
+        return {"v": CURSOR_VERSION, "floor": self.floor, "seen": [[i, t] for i, t in self.seen.items()]}
+
+    @classmethod
+    def from_json(cls, value: Any) -> CompletionCursor | None:
+        """The stored cursor, or None when nothing (usable) is stored."""
+        if not isinstance(value, dict) or value.get("v") != CURSOR_VERSION:
+            return None
+        floor = value.get("floor")
+        seen: dict[str, float | None] = {}
+        for entry in value.get("seen") or []:
+            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str):
+                seen[entry[0]] = float(entry[1]) if isinstance(entry[1], (int, float)) else None
+        return cls(float(floor) if isinstance(floor, (int, float)) else None, seen)
+
+    # ------------------------------------------------------------------ the rules
+    def is_candidate(self, document_id: str, listed_time: float | None) -> bool:
+        """Not announced yet and not older than the floor."""
+        if document_id in self.seen:
+            return False
+        return listed_time is None or self.floor is None or listed_time > self.floor
+
+    def is_new_completion(self, completed: float | None) -> bool:
+        """Whether a candidate's (stable) completion time is after the floor."""
+        return completed is None or self.floor is None or completed > self.floor
+
+    @classmethod
+    def baseline(
+        cls, listed: Iterable[tuple[str, float | None]], *, lookback: float, max_seen: int
+    ) -> CompletionCursor:
+        """The cursor of a first poll: everything completed now counts as already announced."""
+        listed = list(listed)
+        return cls().advanced(listed, listed, lookback=lookback, max_seen=max_seen, complete_listing=True)
+
+    def advanced(
+        self,
+        handled: Iterable[tuple[str, float | None]],
+        listed: Iterable[tuple[str, float | None]],
+        *,
+        lookback: float,
+        max_seen: int,
+        complete_listing: bool,
+    ) -> CompletionCursor:
+        """A new cursor with ``handled`` marked as seen, the floor moved up and old ids dropped.
+
+        :param handled: (id, listed time) of the documents decided on in this poll.
+        :param listed: (id, listed time) of every completed document in this poll's listing.
+        :param complete_listing: Whether the listing had no time-based server filter, so an id without a
+            time that is no longer listed can be forgotten (the vendor removed or archived it).
+        """
+        listed = list(listed)
+        seen = dict(self.seen)
+        for document_id, listed_time in handled:
+            seen[document_id] = listed_time
+        times = [t for t in seen.values() if t is not None] + [t for _, t in listed if t is not None]
+        floor = self.floor
+        if times:
+            candidate = max(times) - lookback
+            floor = candidate if floor is None else max(floor, candidate)
+        if floor is not None:
+            seen = {i: t for i, t in seen.items() if t is None or t > floor}
+        if complete_listing:
+            listed_ids = {i for i, _ in listed}
+            seen = {i: t for i, t in seen.items() if t is not None or i in listed_ids}
+        timed = sorted((t, i) for i, t in seen.items() if t is not None)
+        excess = len(seen) - max_seen
+        if excess > 0 and timed:
+            # Forget the oldest timed ids by raising the floor past them: they stay "old", never new.
+            cut = timed[min(excess, len(timed)) - 1][0]
+            floor = cut if floor is None else max(floor, cut)
+            seen = {i: t for i, t in seen.items() if t is None or t > floor}
+        return CompletionCursor(floor, seen)
+
+
+class DocumentCompletedEventTrigger(BaseEventTrigger):
+    """Emit one event per newly completed document of a connection; for ``AssetWatcher``.
+
+    .. code-block:: python
+
+        signed_contracts = completed_documents_asset(
+            watchers=[
+                AssetWatcher(
+                    name="esignbase_completed",
+                    trigger=DocumentCompletedEventTrigger(conn_id="esignbase_default"),
+                )
+            ]
+        )
+
+    Each event's payload is :func:`completion_payload` (``document_id``, ``vendor``, ``conn_id``, ``name``,
+    ``completed_at``, ``signers``, ``metadata``, ``source="watcher"``); Airflow records it as the asset
+    event's ``extra["payload"]``. The first poll takes a baseline: documents completed before it are not
+    announced. See the module docstring for the cursor and its persistence.
+
+    :param conn_id: The e-signature connection (any vendor).
+    :param poll_interval: Seconds between polls of the vendor's document list.
+    :param template_id: Only documents created from this template (eSignBase ``template_id``,
+        Legalesign template PDF id or URI).
+    :param metadata: Only documents carrying all these references (eSignBase ``user_defined_metadata``,
+        Legalesign ``tag``/``tag1``/``tag2``).
+    :param group: Legalesign only: list this group instead of the connection's default group.
+    :param lookback: Seconds a completion may show up in the list after its completion time and still be
+        announced; also how long announced ids are remembered.
+    :param max_seen: Most ids the cursor keeps (it raises its floor instead of growing beyond).
+    :param hook_params: JSON-native hook arguments.
+    """
+
+    #: Sleep between polls; replaced in tests (no real waiting).
+    _sleep: Callable[[float], Awaitable[Any]] = staticmethod(asyncio.sleep)
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        poll_interval: float = 60.0,
+        template_id: str | None = None,
+        metadata: dict[str, str] | None = None,
+        group: str | None = None,
+        lookback: float = 86400.0,
+        max_seen: int = 5000,
+        hook_params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if poll_interval <= 0 or lookback < 0 or max_seen < 1:
+            raise ValueError("poll_interval must be > 0, lookback >= 0 and max_seen >= 1")
+        self.conn_id = conn_id
+        self.poll_interval = float(poll_interval)
+        self.template_id = template_id
+        # Sorted and stringified: the trigger's identity is a hash of its kwargs, so keep them canonical.
+        self.metadata = {str(k): str(v) for k, v in sorted((metadata or {}).items())}
+        self.group = group
+        self.lookback = float(lookback)
+        self.max_seen = int(max_seen)
+        self.hook_params = hook_params or {}
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        # No timestamps or tokens: AssetWatcher triggers are identified by a hash of these kwargs.
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "conn_id": self.conn_id,
+                "poll_interval": self.poll_interval,
+                "template_id": self.template_id,
+                "metadata": self.metadata,
+                "group": self.group,
+                "lookback": self.lookback,
+                "max_seen": self.max_seen,
+                "hook_params": self.hook_params,
+            },
+        )
+
+    # ------------------------------------------------------------------ cursor storage
+    @property
+    def cursor_key(self) -> str:
+        """Key of the cursor in the asset state store: per connection and filters (not poll settings),
+        so sibling watchers on one asset do not share a cursor and a changed poll interval keeps it."""
+        filters = json.dumps(
+            {"template_id": self.template_id, "metadata": self.metadata, "group": self.group},
+            sort_keys=True,
+        )
+        digest = hashlib.sha256(filters.encode()).hexdigest()[:16]
+        return f"esign.completed_cursor.{self.conn_id}.{digest}"
+
+    def _stores(self) -> list[Any]:
+        """The per-asset accessors of the state store (Airflow 3.3+, watcher triggers only), else []."""
+        store = getattr(self, "asset_state_store", None)  # absent before Airflow 3.3
+        if store is None:
+            return []
+        # A trigger shared by watchers on several assets gets an accessor per asset; the mapping's own
+        # aget/aset only work with exactly one (AssetStateStoreAccessors._single_accessor), so the cursor is
+        # written to every watched asset and read from the first.
+        parts = [*getattr(store, "_by_name", {}).values(), *getattr(store, "_by_uri", {}).values()]
+        return parts or [store]
+
+    async def load_cursor(self) -> CompletionCursor | None:
+        stores = self._stores()
+        if not stores:
+            return None
+        return CompletionCursor.from_json(await stores[0].aget(self.cursor_key))
+
+    async def save_cursor(self, cursor: CompletionCursor) -> None:
+        for store in self._stores():
+            await store.aset(self.cursor_key, cursor.to_json())
+
+    # ------------------------------------------------------------------ polling
+    def _matches(self, document: DocumentInfo) -> bool:
+        if document.status is not DocumentStatus.COMPLETED:
+            return False
+        if any(document.metadata.get(k) != v for k, v in self.metadata.items()):
+            return False
+        if self.template_id is not None:
+            raw = document.raw or {}
+            templates = (raw.get("template_id"), raw.get("templatepdf"), raw.get("template"))
+            # Ids or resource URIs (Legalesign '/api/v1/templatepdf/<id>/'): compare the last segment.
+            wanted = _last_segment(self.template_id)
+            if not any(t and _last_segment(t) == wanted for t in templates):
+                return False
+        return True
+
+    def _list_filters(self, vendor: str, floor: float | None) -> tuple[dict[str, Any], bool]:
+        """Server-side list filters for the vendor, and whether the listing is complete (no time filter)."""
+        if self.group is not None and vendor != "legalesign":
+            from airflow_provider_esign.exceptions import ESignValidationError
+
+            raise ESignValidationError("group", f"only Legalesign has groups, not {vendor}")
+        if vendor != "legalesign":
+            return {}, True  # eSignBase and WeSignature document no server-side filters
+        # Legalesign: completed ones only (30), including archived ones (auto_archive hides completed
+        # documents from the default list), changed since the floor.
+        filters: dict[str, Any] = {"status": 30, "archived": "all"}
+        if self.group is not None:
+            filters["group"] = self.group
+        if floor is not None:
+            import datetime as dt
+
+            filters["modified_gt"] = dt.datetime.fromtimestamp(floor, dt.timezone.utc).isoformat()
+        return filters, floor is None
+
+    async def _completed(self, hook: ESignHook, floor: float | None) -> tuple[list[DocumentInfo], bool]:
+        filters, complete = self._list_filters(hook.vendor, floor)
+        documents: dict[str, DocumentInfo] = {}
+        async for doc in hook.alist_documents(**filters):
+            # setdefault: offset pagination over a changing list can return a document twice.
+            if self._matches(doc):
+                documents.setdefault(doc.document_id, doc)
+        return list(documents.values()), complete
+
+    @staticmethod
+    def _listed_time(document: DocumentInfo) -> float | None:
+        return completion_time(document.completed_at) or completion_time(document.modified_at)
+
+    async def poll(
+        self, hook: ESignHook, cursor: CompletionCursor | None
+    ) -> tuple[CompletionCursor, list[dict[str, Any]]]:
+        """One poll: the next cursor and the payloads of the newly completed documents, oldest first.
+
+        Without a cursor this is the baseline poll: it announces nothing.
+        """
+        documents, complete = await self._completed(hook, cursor.floor if cursor else None)
+        listed = [(d.document_id, self._listed_time(d)) for d in documents]
+        if cursor is None:
+            baseline = CompletionCursor.baseline(listed, lookback=self.lookback, max_seen=self.max_seen)
+            self.log.info(
+                "Baseline for %s: %d completed document(s) exist and will not be announced",
+                self.conn_id,
+                len(documents),
+            )
+            return baseline, []
+        handled: list[tuple[str, float | None]] = []
+        new: list[tuple[float, DocumentInfo]] = []
+        for document, (document_id, listed_time) in zip(documents, listed, strict=True):
+            if not cursor.is_candidate(document_id, listed_time):
+                continue
+            confirmed = document
+            if document.completed_at is None and hook.vendor == "legalesign":
+                # Legalesign list items carry `modified` only, which later edits (archiving) move too;
+                # the document itself has the stable `sign_time`, which decides whether this is new.
+                confirmed = await hook.aget_document(document_id)
+                if confirmed.status is not DocumentStatus.COMPLETED:
+                    continue
+            handled.append((document_id, listed_time))
+            completed = completion_time(confirmed.completed_at)
+            if cursor.is_new_completion(completed if completed is not None else listed_time):
+                new.append((completed or listed_time or 0.0, confirmed))
+        next_cursor = cursor.advanced(
+            handled, listed, lookback=self.lookback, max_seen=self.max_seen, complete_listing=complete
+        )
+        untimed = sum(t is None for t in next_cursor.seen.values())
+        if untimed > self.max_seen:
+            self.log.warning(
+                "%s lists %d completed documents without completion times; all stay in the cursor "
+                "(more than max_seen=%d) so none is announced twice",
+                self.conn_id,
+                untimed,
+                self.max_seen,
+            )
+        new.sort(key=lambda item: item[0])
+        payloads = [completion_payload(doc, conn_id=self.conn_id, source="watcher") for _, doc in new]
+        return next_cursor, payloads
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll forever; yield one event per newly completed document.
+
+        Why a long-running generator that yields many events rather than "yield one and return"
+        (Airflow 3.3.2 sources):
+
+        * ``TriggerRunner.run_trigger`` (jobs/triggerer_job_runner.py) consumes ``async for event in
+          trigger.run()`` and queues *every* yielded event; ``Trigger.submit_event`` (models/trigger.py)
+          turns each into one asset event per watched asset (``extra={"from_trigger": True, "payload":
+          ...}``). So one event per document is the natural granularity.
+        * When ``run()`` returns, ``cleanup_finished_triggers`` drops the instance and the next
+          ``load_triggers`` / ``update_triggers`` starts a new one from the same kwargs: in-memory state is
+          lost and, if it returned without an event, "Trigger exited without sending an event" is logged.
+          On Airflow < 3.3 the in-memory cursor is the only one, so the trigger must keep running.
+        * An exception out of ``run()`` also ends the instance and gets it restarted at once, a hot loop
+          against the vendor; failures are therefore logged and retried here with backoff.
+
+        The cursor is persisted before its events are yielded: a crash between the two loses those
+        announcements rather than repeating them (a yielded event is only queued in memory until the
+        triggerer's supervisor writes it to the database).
+        """
+        from airflow_provider_esign.hooks import aget_hook
+
+        hook: ESignHook | None = None
+        cursor: CompletionCursor | None = None
+        loaded = False
+        errors = 0
+        while True:
+            try:
+                if hook is None:
+                    hook = await aget_hook(self.conn_id, **self.hook_params)
+                if not loaded:
+                    cursor = await self.load_cursor()
+                    loaded = True
+                    if cursor is not None:
+                        self.log.info("Resuming %s from the stored cursor", self.conn_id)
+                next_cursor, payloads = await self.poll(hook, cursor)
+                if next_cursor != cursor:
+                    await self.save_cursor(next_cursor)
+                cursor = next_cursor
+                errors = 0
+            except Exception as exc:  # never BaseException: cancellation must propagate
+                errors += 1
+                delay = min(
+                    self.poll_interval * 2 ** min(errors - 1, 10), max(MAX_ERROR_BACKOFF, self.poll_interval)
+                )
+                self.log.warning(
+                    "Polling %s for completed documents failed (%s: %s); retrying in %.0f s",
+                    self.conn_id,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                await self._sleep(delay)
+                continue
+            for payload in payloads:
+                self.log.info("Document %s of %s completed", payload["document_id"], self.conn_id)
+                yield TriggerEvent(payload)
+            await self._sleep(self.poll_interval)
