@@ -19,6 +19,19 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 class ESignError(AirflowException):
     """Base class of every error raised by this provider."""
 
+    _init_args: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+
+    def __reduce__(self):
+        # Errors with their own __init__ signature pickle through it (multiprocessing, executors).
+        if self._init_args is None:
+            return super().__reduce__()
+        args, kwargs = self._init_args
+        return (_rebuild, (type(self), args, kwargs), dict(self.__dict__))
+
+
+def _rebuild(cls: type[ESignError], args: tuple[Any, ...], kwargs: dict[str, Any]) -> ESignError:
+    return cls(*args, **kwargs)
+
 
 class ESignPermanentError(ESignError, AirflowFailException):
     """A failure that retrying cannot fix; the task fails without retries."""
@@ -32,6 +45,7 @@ class ESignValidationError(ESignPermanentError, ValueError):
     """
 
     def __init__(self, field: str, rule: str) -> None:
+        self._init_args = ((field, rule), {})
         self.field = field
         self.rule = rule
         super().__init__(f"Invalid {field}: {rule}")
@@ -50,6 +64,7 @@ class DocumentFailedError(ESignPermanentError):
     """
 
     def __init__(self, document_id: str, status: str, raw_status: Any, detail: str = "") -> None:
+        self._init_args = ((document_id, status, raw_status, detail), {})
         self.document_id = document_id
         self.status = status
         self.raw_status = raw_status
@@ -78,6 +93,16 @@ class ESignApiError(ESignError):
         vendor_message: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        self._init_args = (
+            (message,),
+            {
+                "conn_id": conn_id,
+                "operation": operation,
+                "status_code": status_code,
+                "vendor_message": vendor_message,
+                "retry_after": retry_after,
+            },
+        )
         self.conn_id = conn_id
         self.operation = operation
         self.http_status = status_code

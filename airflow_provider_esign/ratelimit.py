@@ -76,8 +76,11 @@ class RateLimiter:
         return max(0.0, slot - now)
 
     def penalize(self, seconds: float) -> None:
-        """Push the whole schedule back, e.g. after the vendor answered 429 with ``Retry-After``."""
-        if seconds <= 0:
+        """Push the whole schedule back, e.g. after the vendor answered 429 with ``Retry-After``.
+
+        A disabled limiter has no schedule to push: only the throttled call itself waits.
+        """
+        if seconds <= 0 or not self.enabled:
             return
         with self._locked() as (read, write):
             write(max(read(), self._clock() + seconds))

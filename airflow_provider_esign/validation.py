@@ -52,6 +52,10 @@ def require_signers(signers: Iterable[Any]) -> tuple[Signer, ...]:
         except TypeError as exc:
             raise ESignValidationError(field, str(exc)) from None
         require_text(f"{field}.name", signer.name)
+        for part in ("first_name", "last_name", "role"):
+            value = getattr(signer, part)
+            if value is not None and not isinstance(value, str):
+                raise ESignValidationError(f"{field}.{part}", f"must be a string, got {type(value).__name__}")
         email = require_email(f"{field}.email", signer.email).lower()
         if email in seen:
             raise ESignValidationError(f"{field}.email", f"{email!r} appears twice; each signer signs once")
@@ -84,6 +88,15 @@ def require_split_names(
                 raise ESignValidationError(
                     field, f"{value!r} may only contain letters, digits, spaces, hyphens and apostrophes"
                 )
+
+
+def require_mapping(field: str, value: Any) -> dict[str, Any]:
+    """A mapping (e.g. a templated field that rendered to text is rejected, not half-parsed)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ESignValidationError(field, f"must be a mapping (a dict), got {type(value).__name__}")
+    return dict(value)
 
 
 def require_string_metadata(

@@ -742,11 +742,15 @@ class LegalesignHook(ESignHook):
             body[IDEMPOTENCY_TAG] = idempotency_key
         return body
 
-    def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
-        if idempotency_key is not None and not TAG_VALUE.match(idempotency_key):
+    def validate_idempotency_key(self, key: str) -> None:
+        if not isinstance(key, str) or not key.strip() or not TAG_VALUE.match(key):
             raise ESignValidationError(
                 "idempotency_key", "is stored in tag2: at most 250 letters, digits, spaces and -[]:;/.,_"
             )
+
+    def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
+        if idempotency_key is not None:
+            self.validate_idempotency_key(idempotency_key)
         body = self._create_body(request, idempotency_key)
         response = yield ApiRequest(
             "POST", "document/", operation="send_document", json=body, idempotent=False

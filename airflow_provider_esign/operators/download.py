@@ -99,6 +99,7 @@ class DownloadDocumentOperator(BaseOperator):
             raise ESignPermanentError(f"{target} already exists; set overwrite=True to replace it")
         local = target.protocol in _LOCAL_PROTOCOLS
         target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_parts(target)
         # Local targets download next to the target (same filesystem: the final rename is atomic).
         work_dir = target.parent.path if local else None
         fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=work_dir)
@@ -150,6 +151,18 @@ class DownloadDocumentOperator(BaseOperator):
         finally:
             if staging.exists():
                 staging.unlink()
+
+
+def _remove_stale_parts(target: ObjectStoragePath) -> None:
+    """Remove the temporary files (``.<name>.*.part``) an earlier try of this download left behind
+    when its worker was killed; a failed try removes its own."""
+    import glob
+
+    try:
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+            stale.unlink()
+    except (NotImplementedError, OSError):
+        pass  # best effort: a leftover hidden temporary file never hides or replaces the target
 
 
 def _accepts_overwrite(path: Any) -> bool:

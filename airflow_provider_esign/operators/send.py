@@ -112,7 +112,7 @@ class SendDocumentOperator(BaseOperator):
     def build_request(self) -> SendRequest:
         """The vendor-neutral request, validated for shape (vendor rules run in the hook)."""
         from airflow_provider_esign.models import SendRequest
-        from airflow_provider_esign.validation import require_signers
+        from airflow_provider_esign.validation import require_mapping, require_signers
 
         return SendRequest(
             name=self.document_name,
@@ -121,9 +121,9 @@ class SendDocumentOperator(BaseOperator):
             file=self.file or None,
             subject=self.subject or None,
             message=self.message or None,
-            metadata=dict(self.metadata or {}),
+            metadata=require_mapping("metadata", self.metadata or None),
             expires_at=self.expires_at or None,
-            vendor_options=dict(self.vendor_options or {}),
+            vendor_options=require_mapping("vendor_options", self.vendor_options or None),
         )
 
     def get_hook(self) -> ESignHook:

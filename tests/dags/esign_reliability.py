@@ -24,10 +24,16 @@ VENDORS = ("legalesign", "wesignature", "esignbase")
 
 # ----------------------------------------------------------------------------------------- soak
 #: 200 intended sends over the three vendors.
-SOAK_COUNTS = {"legalesign": 8, "wesignature": 8, "esignbase": 8}
+SOAK_COUNTS = {"legalesign": 67, "wesignature": 67, "esignbase": 66}
 #: Small, fast hook retries: at 10% faulted calls, two attempts per call make some calls exhaust the
 #: hook's budget, so Airflow's own task retries (and the operator's adopt-on-retry) are exercised too.
-SOAK_HOOK_PARAMS = {"max_attempts": 2, "max_retry_seconds": 20, "backoff_base": 0.02, "backoff_max": 0.1}
+SOAK_HOOK_PARAMS = {
+    "max_attempts": 2,
+    "max_retry_seconds": 20,
+    "backoff_base": 0.02,
+    "backoff_max": 0.1,
+    "create_settle_seconds": 0.2,
+}
 SOAK_RETRIES = 6
 
 
@@ -132,23 +138,31 @@ with DAG(
         )
         send >> wait >> store
 
-        # Forced failures: rejected credentials (HTTP 401) and a vendor error (HTTP 500).
-        DocumentStatusSensor(
+        # Forced failures, one after the other: rejected credentials (HTTP 401), then a vendor
+        # error (HTTP 500) injected into the next document read.
+        unauthorized = DocumentStatusSensor(
             task_id=f"unauthorized_{vendor}",
             conn_id=f"{vendor}_wrong",
             document_id="{{ ti.xcom_pull(task_ids='send_" + vendor + "') }}",
             poke_interval=0.1,
             timeout=30,
-        ).set_upstream(store)
+        )
 
-        @task(task_id=f"arm_500_{vendor}")
+        @task(task_id=f"arm_500_{vendor}", trigger_rule="all_done")
         def arm_500(vendor: str = vendor) -> None:
             from airflow_provider_esign.sandbox import SandboxClient
 
-            SandboxClient(os.environ["ESIGN_SANDBOX_URL"]).queue_fault("500", vendor=vendor)
+            path = {
+                "legalesign": "/document/",
+                "wesignature": "documentstatusapi",
+                "esignbase": "/api/document/",
+            }
+            SandboxClient(os.environ["ESIGN_SANDBOX_URL"]).queue_fault(
+                "500", vendor=vendor, path_contains=path[vendor]
+            )
 
         arm = arm_500()
-        arm.set_upstream(store)
+        store >> unauthorized >> arm
         DocumentStatusSensor(
             task_id=f"server_error_{vendor}",
             conn_id=conn_id,

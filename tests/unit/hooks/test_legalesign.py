@@ -908,7 +908,8 @@ def test_reconciliation_records_first_attempt_and_resends_only_when_not_found(ho
     info = hook.send_document(send_request(), idempotency_key="k1", checkpoint=checkpoint)
 
     assert info.document_id == DOC_ID
-    assert [r.method for r in requests_mock.request_history] == ["POST", "GET", "POST"]
+    # A 502 may still be running behind the gateway: a second lookup after the settle time.
+    assert [r.method for r in requests_mock.request_history] == ["POST", "GET", "GET", "POST"]
     first = datetime.fromisoformat(checkpoint["first_attempt_at"])
     assert first.tzinfo is not None
     expected = (first - timedelta(days=1)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")

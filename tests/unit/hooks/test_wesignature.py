@@ -805,7 +805,9 @@ def test_dropped_send_that_created_nothing_is_sent_again(hook, requests_mock, lo
 
     assert doc.document_id == "group-2nd"
     assert send.call_count == 2
-    assert listing.call_count == 2  # baseline, then the check after the failure
+    # Baseline, the check after the failure, and (a 502 may still be running behind the gateway)
+    # the check after the settle time.
+    assert listing.call_count == 3
 
 
 def test_retried_task_adopts_the_document_not_in_its_baseline(hook, requests_mock, login_mock):
