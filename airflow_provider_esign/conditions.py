@@ -109,7 +109,8 @@ class BatchProgress:
                 done.append(document_id)
             else:
                 pending.append(document_id)
-        documents = {i: d.to_dict(include_raw=False) for i, d in found.items() if i in set(document_ids)}
+        wanted = set(document_ids)  # once: built per item, it made a poll quadratic in the batch size
+        documents = {i: d.to_dict(include_raw=False) for i, d in found.items() if i in wanted}
         return cls(done, failed, pending, documents)
 
     def finished(self, fail_fast: bool) -> bool:

@@ -23,6 +23,22 @@ _CONNECTION_TUNING = {
         "label": "Retry time budget (seconds)",
         "schema": {"type": ["number", "null"], "minimum": 0},
     },
+    "backoff_base": {
+        "label": "First retry backoff (seconds)",
+        "description": "Doubles per attempt, with jitter (default 1).",
+        "schema": {"type": ["number", "null"], "minimum": 0},
+    },
+    "backoff_max": {
+        "label": "Longest retry backoff (seconds)",
+        "description": "Also caps the vendor's Retry-After (default 60).",
+        "schema": {"type": ["number", "null"], "minimum": 0},
+    },
+    "create_settle_seconds": {
+        "label": "Create settle time (seconds)",
+        "description": "After an ambiguous create (timeout, reset, 502/504) that no lookup finds, wait "
+        "this long and look again before sending a second time (default 30).",
+        "schema": {"type": ["number", "null"], "minimum": 0},
+    },
     "timeout": {
         "label": "Read timeout (seconds)",
         "schema": {"type": ["number", "null"], "minimum": 1},
@@ -154,7 +170,13 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "E-Signature", "python-modules": ["airflow_provider_esign.sensors.status"]}
         ],
         "triggers": [
-            {"integration-name": "E-Signature", "python-modules": ["airflow_provider_esign.triggers.status"]}
+            {
+                "integration-name": "E-Signature",
+                "python-modules": [
+                    "airflow_provider_esign.triggers.status",
+                    "airflow_provider_esign.triggers.events",
+                ],
+            }
         ],
         "extra-links": ["airflow_provider_esign.links.ESignDocumentLink"],
     }

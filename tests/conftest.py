@@ -37,12 +37,15 @@ def make_connection(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_credentials():
-    """Tokens and api keys are cached per process; every test starts without any."""
+    """Tokens, api keys and eSignBase template roles are cached per process; every test starts without any."""
     from airflow_provider_esign.hooks.base import CREDENTIALS
+    from airflow_provider_esign.hooks.esignbase import TEMPLATE_ROLES
 
     CREDENTIALS.clear()
+    TEMPLATE_ROLES.clear()
     yield
     CREDENTIALS.clear()
+    TEMPLATE_ROLES.clear()
 
 
 class FakeClock:

@@ -58,6 +58,9 @@ log = logging.getLogger(__name__)
 PDF_MAGIC = b"%PDF-"
 _USER_AGENT = f"airflow-provider-esign/{__version__}"
 MAX_ERROR_TEXT = 300
+#: After an ambiguous create that may still be running at the vendor (timeout, reset, 502/504) and a
+#: lookup that found nothing, wait this long and look again before sending a second time.
+DEFAULT_CREATE_SETTLE_SECONDS = 30.0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -249,6 +252,15 @@ CREDENTIALS = _CredentialCache()
 _ASYNC_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
     weakref.WeakKeyDictionary()
 )
+#: Concurrent async requests per event loop (and the pool's connection limit). httpcore's pool does
+#: work proportional to queued requests x connections on every request start and end, so 1,000
+#: triggers polling together through a 100-connection pool stalled the triggerer's loop for seconds.
+#: The provider's requests therefore wait on a semaphore (O(1) per wake-up) and never queue inside the
+#: pool; 20 connections still serve far more than any vendor's rate limit allows.
+ASYNC_MAX_CONNECTIONS = 20
+_ASYNC_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _async_client(timeout: tuple[float, float]) -> httpx.AsyncClient:
@@ -259,12 +271,23 @@ def _async_client(timeout: tuple[float, float]) -> httpx.AsyncClient:
     if client is None or client.is_closed:
         client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout[1], connect=timeout[0]),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            limits=httpx.Limits(
+                max_connections=ASYNC_MAX_CONNECTIONS, max_keepalive_connections=ASYNC_MAX_CONNECTIONS
+            ),
             headers={"User-Agent": _USER_AGENT},
             follow_redirects=True,
         )
         _ASYNC_CLIENTS[loop] = client
     return client
+
+
+def _async_slots() -> asyncio.Semaphore:
+    """The running loop's limit on concurrent async requests (see ``ASYNC_MAX_CONNECTIONS``)."""
+    loop = asyncio.get_running_loop()
+    slots = _ASYNC_SLOTS.get(loop)
+    if slots is None:
+        slots = _ASYNC_SLOTS[loop] = asyncio.Semaphore(ASYNC_MAX_CONNECTIONS)
+    return slots
 
 
 # --------------------------------------------------------------------------------------------------
@@ -280,6 +303,12 @@ class ESignHook(BaseHook):
     :param conn_id: Airflow connection id.
     :param max_attempts: Attempts per API call (overrides the connection extra ``max_attempts``).
     :param max_retry_seconds: Time budget for one call's retries (extra ``max_retry_seconds``).
+    :param backoff_base: First backoff step in seconds, doubling per attempt (extra ``backoff_base``).
+    :param backoff_max: Longest single wait in seconds, also capping ``Retry-After`` (extra
+        ``backoff_max``).
+    :param create_settle_seconds: After a create failed in a way that leaves it possibly still
+        running at the vendor (timeout, reset, 502/504) and a lookup found nothing, wait this long
+        and look again before sending it a second time (extra ``create_settle_seconds``, default 30).
     :param rate_limit_per_minute: Client-side call budget; 0 disables (extra ``rate_limit_per_minute``,
         default: the vendor's documented limit, if any).
     :param timeout: ``(connect, read)`` timeouts in seconds (extra ``timeout`` / ``connect_timeout``).
@@ -297,6 +326,8 @@ class ESignHook(BaseHook):
     reauthenticate_on_401: ClassVar[bool] = False
     supports_cancel: ClassVar[bool] = True
     supports_reminders: ClassVar[bool] = False
+    #: Longest idempotency key the vendor can store (eSignBase metadata values: 500 characters).
+    max_idempotency_key_length: ClassVar[int] = 500
 
     def __init__(
         self,
@@ -304,6 +335,9 @@ class ESignHook(BaseHook):
         *,
         max_attempts: int | None = None,
         max_retry_seconds: float | None = None,
+        backoff_base: float | None = None,
+        backoff_max: float | None = None,
+        create_settle_seconds: float | None = None,
         rate_limit_per_minute: float | None = None,
         timeout: tuple[float, float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -315,6 +349,9 @@ class ESignHook(BaseHook):
         self._overrides = {
             "max_attempts": max_attempts,
             "max_retry_seconds": max_retry_seconds,
+            "backoff_base": backoff_base,
+            "backoff_max": backoff_max,
+            "create_settle_seconds": create_settle_seconds,
             "rate_limit_per_minute": rate_limit_per_minute,
             "timeout": timeout,
         }
@@ -390,7 +427,14 @@ class ESignHook(BaseHook):
         return RetryPolicy(
             max_attempts=max(1, int(self._option("max_attempts", RetryPolicy.max_attempts))),
             max_seconds=float(self._option("max_retry_seconds", RetryPolicy.max_seconds)),
+            backoff_base=float(self._option("backoff_base", RetryPolicy.backoff_base)),
+            backoff_max=float(self._option("backoff_max", RetryPolicy.backoff_max)),
         )
+
+    @property
+    def create_settle_seconds(self) -> float:
+        """How long an ambiguous create that may still be in flight gets to appear before a resend."""
+        return float(self._option("create_settle_seconds", DEFAULT_CREATE_SETTLE_SECONDS))
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -499,6 +543,12 @@ class ESignHook(BaseHook):
     def validate_send_request(self, request: SendRequest) -> None:
         """Static checks of a send request: raise :class:`ESignValidationError`, never call HTTP."""
 
+    def validate_idempotency_key(self, key: str) -> None:
+        """Check the key fits where the vendor stores it, before any call (uploads included) is made."""
+        from airflow_provider_esign.validation import require_text
+
+        require_text("idempotency_key", key, max_length=self.max_idempotency_key_length)
+
     def document_url(self, document_id: str) -> str | None:
         """URL of the document in the vendor's web app, where the vendor has such a page."""
         return None
@@ -599,6 +649,8 @@ class ESignHook(BaseHook):
         :param adopt_existing: Look for an earlier attempt's document before creating (retried tries).
         """
         self.validate_send_request(request)
+        if idempotency_key is not None:
+            self.validate_idempotency_key(idempotency_key)
         checkpoint = checkpoint if checkpoint is not None else {}
         prepared = self._run(self._prepare_send_flow(request))
         if idempotency_key and adopt_existing:
@@ -622,6 +674,17 @@ class ESignHook(BaseHook):
                 )
                 self._sleep(self._backoff(policy, attempt, exc))
                 existing = self._run(self._find_sent_flow(prepared, idempotency_key, checkpoint))
+                settle = self.create_settle_seconds
+                if existing is None and settle > 0 and _may_still_be_in_flight(exc):
+                    # A create the vendor is still working on (the client timed out, a gateway gave
+                    # up) is not listed yet: give it time to land before sending a second one.
+                    self.log.warning(
+                        "No document carries the key yet, but the create may still be in progress at "
+                        "the vendor; looking again in %.0fs before sending it again",
+                        settle,
+                    )
+                    self._sleep(settle)
+                    existing = self._run(self._find_sent_flow(prepared, idempotency_key, checkpoint))
                 if existing is not None:
                     self.log.info("The vendor had created %s; adopting it", existing.document_id)
                     return existing
@@ -830,14 +893,15 @@ class ESignHook(BaseHook):
         if delay:
             await asyncio.sleep(delay)
         try:
-            resp = await _async_client(self.timeout).request(
-                request.method,
-                self._url(settings, request.path),
-                params=request.params,
-                json=request.json,
-                data=request.data,
-                headers=request.headers,
-            )
+            async with _async_slots():
+                resp = await _async_client(self.timeout).request(
+                    request.method,
+                    self._url(settings, request.path),
+                    params=request.params,
+                    json=request.json,
+                    data=request.data,
+                    headers=request.headers,
+                )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise self._transport_error(request, exc, maybe_processed=False) from None
         except httpx.HTTPError as exc:
@@ -960,6 +1024,14 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def _may_still_be_in_flight(exc: BaseException) -> bool:
+    """Whether a failed create may still be processed by the vendor after the failure: the request
+    left the client and no server answered for it (timeout, reset), or a gateway gave up (502/504)."""
+    if isinstance(exc, ESignTransportError):
+        return bool(getattr(exc, "maybe_processed", True))
+    return isinstance(exc, ESignServerError) and exc.http_status in (502, 504)
 
 
 def _is_connect_failure(exc: Exception) -> bool:

@@ -11,6 +11,7 @@ Completed Hook secret, for the webhook receiver).
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import MutableMapping
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -65,6 +66,43 @@ IDEMPOTENCY_METADATA_KEY = "airflow_idempotency_key"
 PAGE_SIZE = 100  # the documented maximum
 TOKEN_LIFETIME = 300.0  # seconds, when the token response has no expires_in
 TOKEN_REFRESH_MARGIN = 30.0
+#: How long a template's role names are reused for the pre-send role check (seconds).
+TEMPLATE_ROLES_TTL = 300.0
+
+
+class _TemplateRolesCache:
+    """Role names per (credentials, template), shared by the hooks of one process for a few minutes.
+
+    The role check before each send needs the template's roles; reading the template on every send
+    doubled the API calls of a batch (and its share of the rate limit). Roles rarely change, and if
+    one does, the vendor rejects the create with a 400, which also drops the cached entry.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[str, str], tuple[tuple[str, ...], float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str], now: float) -> tuple[str, ...] | None:
+        with self._lock:
+            entry = self._values.get(key)
+            if entry is None or entry[1] <= now:
+                return None
+            return entry[0]
+
+    def put(self, key: tuple[str, str], roles: tuple[str, ...], expires_at: float) -> None:
+        with self._lock:
+            self._values[key] = (roles, expires_at)
+
+    def forget(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._values.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+TEMPLATE_ROLES = _TemplateRolesCache()
 
 
 class ESignBaseHook(ESignHook):
@@ -206,7 +244,7 @@ class ESignBaseHook(ESignHook):
             raise ESignValidationError("signers", "each template role takes exactly one signer")
         require_known_options(request.vendor_options, self.send_options, "eSignBase")
         locale = request.vendor_options.get("locale", "en")
-        if locale not in LOCALES:
+        if not isinstance(locale, str) or locale not in LOCALES:
             raise ESignValidationError("vendor_options['locale']", f"must be one of {sorted(LOCALES)}")
         # One key is reserved for the idempotency key.
         require_string_metadata(request.metadata, max_keys=9, max_key_length=25, max_value_length=500)
@@ -219,8 +257,7 @@ class ESignBaseHook(ESignHook):
     def _prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
         """Check the signers against the template's roles before anything is created."""
         assert request.template_id
-        template = yield from self._get_template_flow(request.template_id)
-        roles = list(template.get("form_role_names") or [])
+        roles = yield from self._template_roles_flow(request.template_id)
         signers = list(request.signers)
         if not any(s.role for s in signers) and len(signers) == len(roles):
             # No roles given: assign the template's roles in order, the obvious reading.
@@ -321,7 +358,36 @@ class ESignBaseHook(ESignHook):
         credits = yield from self._credits_flow()
         return f"Connected to eSignBase ({credits} credits left)"
 
+    def send_document(
+        self,
+        request: SendRequest,
+        *,
+        idempotency_key: str | None = None,
+        checkpoint: MutableMapping[str, Any] | None = None,
+        adopt_existing: bool = False,
+    ) -> DocumentInfo:
+        try:
+            return super().send_document(
+                request, idempotency_key=idempotency_key, checkpoint=checkpoint, adopt_existing=adopt_existing
+            )
+        except ESignBadRequestError:
+            # Perhaps the template's roles changed since they were cached: read them again next time.
+            if request.template_id:
+                TEMPLATE_ROLES.forget((self.credentials_key, str(request.template_id)))
+            raise
+
     # ---------------------------------------------------------------- templates and credits
+    def _template_roles_flow(self, template_id: str) -> Flow[list[str]]:
+        """The template's role names, from the per-process cache or one template read."""
+        key = (self.credentials_key, template_id)
+        cached = TEMPLATE_ROLES.get(key, self._clock())
+        if cached is not None:
+            return list(cached)
+        template = yield from self._get_template_flow(template_id)
+        roles = tuple(str(r) for r in template.get("form_role_names") or [])
+        TEMPLATE_ROLES.put(key, roles, self._clock() + TEMPLATE_ROLES_TTL)
+        return list(roles)
+
     def _get_template_flow(self, template_id: str) -> Flow[dict[str, Any]]:
         response = yield ApiRequest("GET", f"api/template/{quote_id(template_id)}", operation="get_template")
         return response.json() or {}

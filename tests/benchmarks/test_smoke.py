@@ -1,0 +1,71 @@
+"""A smoke-sized run of the benchmark suite, so it cannot rot.
+
+``python -m benchmarks --smoke`` measures every figure at tiny sizes against its own sandbox. Only the
+structure of the results is asserted here: the targets are about the full sizes and are checked by
+``make bench``, never by the test suite (timings in tests would be flaky and meaningless).
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+#: Every figure the suite produces (prefixes; sizes are part of the names).
+EXPECTED = [
+    *(
+        f"API calls per poll cycle, 30 in-flight docs: {v}"
+        for v in ("esignbase", "legalesign", "wesignature")
+    ),
+    "Peak RSS increase, 2 MB PDF download to a file",
+    "Download throughput, 2 MB PDF",
+    *(f"Send throughput, 20 sends, rate limit off: {v}" for v in ("esignbase", "legalesign", "wesignature")),
+    *(f"Client connections for 20 sends: {v}" for v in ("esignbase", "legalesign", "wesignature")),
+    "Exactly-once sends, 20: wesignature",
+    "Rate-limited batch of 12 mapped sends: share of the allowed rate",
+    "Rate-limited batch of 12 mapped sends: 429 answers",
+    "Triggerer: 30 deferred document waits completed",
+    "Triggerer: longest event-loop stall from the waits' work, 30 waits",
+    "Triggerer: longest event-loop stall incl. garbage collection, 30 waits",
+    "Triggerer: RSS growth, 30 waits",
+    "Import cost of a DAG using every operator and sensor",
+]
+
+
+def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke", "--output", str(output)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+
+    document = json.loads(output.read_text())
+    run = document["run"]
+    assert run["mode"] == "smoke"
+    assert run["errors"] == {}
+    assert run["sizes"]["smoke"] is True
+
+    results = document["results"]
+    figures = [r["figure"] for r in results]
+    for prefix in EXPECTED:
+        assert sum(f.startswith(prefix) for f in figures) == 1, (prefix, figures)
+    assert len(results) == len(EXPECTED)
+    for result in results:
+        assert {"figure", "value", "unit", "baseline", "target", "pass"} <= set(result), result
+        assert isinstance(result["value"], numbers.Real), result
+        assert result["baseline"] is None or isinstance(result["baseline"], numbers.Real), result
+        assert isinstance(result["unit"], str) and result["unit"], result
+        # A figure with a target has a verdict (true or false: tiny sizes need not meet it); one
+        # without is reported only.
+        assert (result["pass"] is None) == (not result["target"]), result
+        assert result["figure"] in done.stdout  # the printed table has every row
