@@ -10,9 +10,9 @@ import urllib.request
 from types import TracebackType
 from typing import Any
 
-from airflow_provider_esign.sandbox.client import SandboxClient, connections_env
+from airflow_provider_esign.sandbox.client import SandboxClient
 from airflow_provider_esign.sandbox.clock import Clock, SandboxClock
-from airflow_provider_esign.sandbox.config import VENDORS, SandboxConfig
+from airflow_provider_esign.sandbox.config import SandboxConfig
 
 
 class Sandbox(SandboxClient):
@@ -76,31 +76,6 @@ class Sandbox(SandboxClient):
 
     def _config_for_connections(self) -> SandboxConfig:
         return self._state.config if self._state is not None else self._config
-
-    def airflow_connections(
-        self,
-        *,
-        suffix: str = "",
-        conn_ids: dict[str, str] | None = None,
-        rate_limit_per_minute: int | None = None,
-        vendors: list[str] | tuple[str, ...] = VENDORS,
-    ) -> dict[str, str]:
-        """
-        ``AIRFLOW_CONN_*`` environment variables (JSON form) pointing at this sandbox.
-
-        :param suffix: appended to every default connection id (``legalesign_default`` + suffix).
-        :param conn_ids: explicit vendor -> connection id.
-        :param rate_limit_per_minute: passthrough added to each connection extra.
-        :param vendors: which vendors to include.
-        """
-        return connections_env(
-            self.url,
-            self._config_for_connections(),
-            suffix=suffix,
-            conn_ids=conn_ids,
-            rate_limit_per_minute=rate_limit_per_minute,
-            vendors=vendors,
-        )
 
     def start(self, timeout: float = 20.0) -> Sandbox:
         """
