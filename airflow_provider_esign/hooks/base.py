@@ -523,6 +523,18 @@ class ESignHook(BaseHook):
         raise NotImplementedError
         yield  # pragma: no cover
 
+    def _find_first_flow(
+        self, filters: dict[str, Any], matches: Callable[[DocumentInfo], bool]
+    ) -> Flow[DocumentInfo | None]:
+        """Walk the document list page by page; the first document ``matches`` accepts, or None."""
+        cursor: Any = None
+        while True:
+            page = yield from self._list_page_flow(cursor, filters)
+            found = next((doc for doc in page.items if matches(doc)), None)
+            if found is not None or page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
+
     def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
         """Record what reconciliation needs before the create call (WeSignature's baseline)."""
         return None

@@ -327,15 +327,11 @@ class ESignBaseHook(ESignHook):
         self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
     ) -> Flow[DocumentInfo | None]:
         # No server-side filter exists, so this scans the account's documents page by page.
-        cursor: Any = None
-        while True:
-            page = yield from self._list_page_flow(cursor, {})
-            for doc in page.items:
-                if doc.metadata.get(IDEMPOTENCY_METADATA_KEY) == idempotency_key:
-                    return doc
-            if page.next_cursor is None:
-                return None
-            cursor = page.next_cursor
+        return (
+            yield from self._find_first_flow(
+                {}, lambda doc: doc.metadata.get(IDEMPOTENCY_METADATA_KEY) == idempotency_key
+            )
+        )
 
     def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
         # eSignBase offers only DELETE; whether it also notifies recipients is undocumented.

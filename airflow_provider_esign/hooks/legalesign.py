@@ -806,15 +806,11 @@ class LegalesignHook(ESignHook):
         if first_attempt:
             since = datetime.fromisoformat(str(first_attempt).replace("Z", "+00:00"))
             filters["created_gt"] = since - CREATED_GT_MARGIN
-        cursor: Any = None
-        while True:
-            page = yield from self._list_page_flow(cursor, filters)
-            for doc in page.items:
-                if doc.metadata.get(IDEMPOTENCY_TAG) == idempotency_key:
-                    return doc
-            if page.next_cursor is None:
-                return None
-            cursor = page.next_cursor
+        return (
+            yield from self._find_first_flow(
+                filters, lambda doc: doc.metadata.get(IDEMPOTENCY_TAG) == idempotency_key
+            )
+        )
 
     def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
         # The documented void: status 40 and archived. `email=1` tells the recipients.
