@@ -673,16 +673,17 @@ class LegalesignHook(ESignHook):
         response = yield ApiRequest(
             "POST", "templatepdf/", operation="upload_template_pdf", json=body, idempotent=True
         )
+        return self._location_id(response, "upload_template_pdf", "the upload answer has no Location header")
+
+    def _location_id(self, response: ApiResponse, operation: str, missing: str) -> str:
+        """The created resource's id from the ``Location`` header of a 201, or a clear error."""
         # UNCERTAIN (spec §7.3): Location absolute or a path. Handling: the last non-empty segment.
-        template_id = id_from_uri(response.header("Location"))
-        if not template_id:
+        resource_id = id_from_uri(response.header("Location"))
+        if not resource_id:
             raise ESignApiError(
-                "the upload answer has no Location header",
-                conn_id=self.conn_id,
-                operation="upload_template_pdf",
-                status_code=response.status_code,
+                missing, conn_id=self.conn_id, operation=operation, status_code=response.status_code
             )
-        return template_id
+        return resource_id
 
     def _prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
         """Upload a ``file`` as a template PDF; a ``template_id`` needs no preparation."""
@@ -749,23 +750,17 @@ class LegalesignHook(ESignHook):
             )
 
     def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
-        if idempotency_key is not None:
-            self.validate_idempotency_key(idempotency_key)
+        # The key was validated by send_document before any call.
         body = self._create_body(request, idempotency_key)
         response = yield ApiRequest(
             "POST", "document/", operation="send_document", json=body, idempotent=False
         )
-        # UNCERTAIN (spec §7.3): Location absolute or a path; no body unless return_signer_links.
-        document_id = id_from_uri(response.header("Location"))
-        if not document_id:
-            # Created, but unidentifiable: not retried here (a resend could duplicate it); a task
-            # retry with adopt_existing finds it through tag2.
-            raise ESignApiError(
-                "the document was created but the answer has no Location header",
-                conn_id=self.conn_id,
-                operation="send_document",
-                status_code=response.status_code,
-            )
+        # No body unless return_signer_links. A 201 without Location is created but unidentifiable:
+        # not retried here (a resend could duplicate it); a task retry with adopt_existing finds it
+        # through tag2.
+        document_id = self._location_id(
+            response, "send_document", "the document was created but the answer has no Location header"
+        )
         answer = response.json()
         # Built from the request and the answer: no extra GET per send.
         raw: dict[str, Any] = {
