@@ -61,14 +61,14 @@ from airflow_provider_esign.exceptions import (
     ESignApiError,
     ESignAuthError,
     ESignBadRequestError,
-    ESignNotFoundError,
-    ESignRateLimitError,
     ESignServerError,
     ESignUnsupportedError,
     ESignValidationError,
+    error_for_status,
 )
 from airflow_provider_esign.hooks.base import (
     CREDENTIALS,
+    MAX_ERROR_TEXT,
     ApiRequest,
     ApiResponse,
     ConnectionSettings,
@@ -253,10 +253,29 @@ class WeSignatureHook(ESignHook):
             return None
         return str(body["status"]).strip().lower()
 
+    @classmethod
+    def _body_code(cls, response: ApiResponse) -> int | None:
+        """The error code of a JSON answer: a numeric ``status`` ("400"), else a numeric ``code``.
+
+        WeSignature "responds with these error codes, message and status in json format"
+        (https://app.wesignature.com/integrations/api/documentation), also with HTTP 200: e.g.
+        ``{"status": "error", "code": 401, "message": ...}``.
+        """
+        status = cls._body_status(response) or ""
+        if status.isdigit():
+            return int(status)
+        body = response.json()
+        code = body.get("code") if isinstance(body, dict) else None
+        if isinstance(code, bool):
+            return None
+        if isinstance(code, int):
+            return code
+        return int(code) if isinstance(code, str) and code.strip().isdigit() else None
+
     def _is_unauthorized(self, response: ApiResponse) -> bool:
-        # UNCERTAIN (spec §4 row 9): 401 may come as the HTTP status or as the body's status.
+        # 401 may come as the HTTP status or as the body's status or code.
         return response.status_code == 401 or (
-            response.status_code < 300 and self._body_status(response) == "401"
+            response.status_code < 300 and self._body_code(response) == 401
         )
 
     def _vendor_message(self, response: ApiResponse) -> str | None:
@@ -264,11 +283,12 @@ class WeSignatureHook(ESignHook):
         if isinstance(body, dict):
             message = body.get("message")
             # Only the message text, never the raw body: a login answer carries the api_key.
-            return message[:300] if isinstance(message, str) else None
+            return message[:MAX_ERROR_TEXT] if isinstance(message, str) else None
         return super()._vendor_message(response)
 
     def _check_response(self, request: ApiRequest, response: ApiResponse) -> None:
-        """Raise for errors WeSignature reports inside a 2xx answer (``"status": "400"`` etc.)."""
+        """Raise for errors WeSignature reports inside a 2xx answer (``"status": "400"``,
+        ``"code": 401`` etc.), classified like the same HTTP status."""
         body = response.json()
         if not isinstance(body, dict):
             # Unknown outcome (a proxy page, a wrong host): a server error, so an ambiguous create is
@@ -281,7 +301,7 @@ class WeSignatureHook(ESignHook):
         status = self._body_status(response) or ""
         if status in OK_STATUSES:
             return
-        code = int(status) if status.isdigit() else None
+        code = self._body_code(response)
         kwargs: dict[str, Any] = {
             "conn_id": self.conn_id,
             "operation": request.operation,
@@ -290,17 +310,10 @@ class WeSignatureHook(ESignHook):
             "vendor_message": self._vendor_message(response),
         }
         text = f"vendor status {body.get('status')!r} in the JSON body (the HTTP status was {response.status_code})"
-        if code in (401, 403):
-            raise ESignAuthError(f"credentials rejected ({text}); check the connection", **kwargs)
-        if code == 404:
-            raise ESignNotFoundError(text, **kwargs)
-        if code == 429:
-            raise ESignRateLimitError(text, **kwargs)
-        if code is not None and code >= 500:
-            raise ESignServerError(text, **kwargs)
         if code is not None and code >= 400:
-            raise ESignBadRequestError(text, **kwargs)
-        # "error", a missing status or anything else: a failure of unknown kind, not retried here.
+            cls, message = error_for_status(code, text)
+            raise cls(message, **kwargs)
+        # "error" without a code, a missing status or anything else: a failure of unknown kind.
         raise ESignApiError(text, **kwargs)
 
     def _before_reauthenticate(self, request: ApiRequest, creds: Credentials | None) -> None:
