@@ -1,6 +1,4 @@
-"""eSignBase REST API hook (OAuth2 client credentials, 5-minute tokens).
-
-Wire format reference: ``shared/specs/esignbase.md``. Everything eSignBase-specific lives here.
+"""eSignBase REST API hook (OAuth2 client credentials, 5-minute tokens): https://esignbase.com/en/api_documentation
 
 Connection: ``login`` = OAuth2 client id, ``password`` = client secret, ``host`` = base URL
 (default ``https://app.esignbase.com``); extra ``scopes`` (space separated, default ``all``),
@@ -10,18 +8,12 @@ Completed Hook secret, for the webhook receiver).
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections.abc import MutableMapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from airflow_provider_esign.exceptions import (
-    DocumentNotReadyError,
-    ESignAuthError,
-    ESignBadRequestError,
-    ESignValidationError,
-)
+from airflow_provider_esign.exceptions import DocumentNotReadyError, ESignAuthError, ESignBadRequestError
 from airflow_provider_esign.hooks.base import (
     ApiRequest,
     ConnectionSettings,
@@ -32,42 +24,17 @@ from airflow_provider_esign.hooks.base import (
     Page,
     quote_id,
     single_request,
-    truthy,
 )
-from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequest, SignerInfo, SignerStatus
-from airflow_provider_esign.validation import (
-    parse_expiry,
-    require_known_options,
-    require_signers,
-    require_single_source,
-    require_split_names,
-    require_string_metadata,
-    require_text,
+from airflow_provider_esign.hooks.esignbase import rules, wire
+from airflow_provider_esign.hooks.esignbase.wire import (
+    IDEMPOTENCY_METADATA_KEY,
+    PAGE_SIZE,
+    STATUS_MAP,
+    TEMPLATE_ROLES_TTL,
+    TOKEN_LIFETIME,
+    TOKEN_REFRESH_MARGIN,
 )
-
-#: Vendor status → normalized status. DIGITAL_SIGNATURE_CREATED already allows the download, but the
-#: vendor's own completion test is COMPLETED, so it maps to SIGNED with ``downloadable=True``.
-STATUS_MAP: dict[str, DocumentStatus] = {
-    "DRAFT": DocumentStatus.DRAFT,
-    "PARTIALLY_SENT": DocumentStatus.SENT,
-    "SENT": DocumentStatus.SENT,
-    "PARTIALLY_SIGNED": DocumentStatus.PARTIALLY_SIGNED,
-    "WAITING_FOR_PREPARATION": DocumentStatus.SIGNED,
-    "WAITING_FOR_DIGITAL_SIGNATURE": DocumentStatus.SIGNED,
-    "DIGITAL_SIGNATURE_CREATED": DocumentStatus.SIGNED,
-    "COMPLETED": DocumentStatus.COMPLETED,
-    "VOIDED": DocumentStatus.VOIDED,
-}
-DOWNLOADABLE = frozenset({"DIGITAL_SIGNATURE_CREATED", "COMPLETED"})
-SCOPES = frozenset({"all", "read", "create_document", "delete", "sandbox"})
-LOCALES = frozenset({"en", "de", "es"})
-#: Metadata key holding the provider's idempotency key (counts toward the vendor's 10 keys).
-IDEMPOTENCY_METADATA_KEY = "airflow_idempotency_key"
-PAGE_SIZE = 100  # the documented maximum
-TOKEN_LIFETIME = 300.0  # seconds, when the token response has no expires_in
-TOKEN_REFRESH_MARGIN = 30.0
-#: How long a template's role names are reused for the pre-send role check (seconds).
-TEMPLATE_ROLES_TTL = 300.0
+from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequest
 
 
 class _TemplateRolesCache:
@@ -116,45 +83,46 @@ class ESignBaseHook(ESignHook):
     hook_name = "eSignBase"
     vendor = "esignbase"
     default_host = "https://app.esignbase.com"
+    external_doc_url = "https://esignbase.com/en/api_documentation"
     reauthenticate_on_401 = True
     send_options: ClassVar[frozenset[str]] = frozenset({"locale"})
+    ui_field_behaviour: ClassVar[dict[str, Any]] = {
+        "hidden-fields": ["schema", "port"],
+        "relabeling": {"host": "Base URL", "login": "OAuth2 client id", "password": "Client secret"},
+        "placeholders": {"host": "https://app.esignbase.com"},
+    }
+    conn_fields: ClassVar[dict[str, dict[str, Any]]] = {
+        "scopes": {
+            "label": "Scopes",
+            "description": "Space separated: all, read, create_document, delete.",
+            "schema": {"type": ["string", "null"], "default": "all"},
+        },
+        "sandbox": {
+            "label": "Sandbox mode",
+            "description": "Adds the 'sandbox' scope: no credits used, sandbox templates only.",
+            "schema": {"type": ["boolean", "null"], "default": False},
+        },
+        "webhook_secret": {
+            "label": "Document Completed Hook secret",
+            "description": "Verifies eSignBase webhooks (X-Signature-Secret).",
+            "schema": {"type": ["string", "null"], "format": "password"},
+        },
+    }
 
     # ---------------------------------------------------------------- connection and auth
     def _validate_settings(self, settings: ConnectionSettings) -> None:
-        if not settings.login or not settings.password:
-            raise ESignValidationError(
-                f"connection {settings.conn_id!r}", "needs the OAuth2 client id (login) and secret (password)"
-            )
-        unknown = set(self._scopes(settings)) - SCOPES
-        if unknown:
-            raise ESignValidationError(
-                f"connection {settings.conn_id!r} extra.scopes",
-                f"unknown scope(s) {sorted(unknown)}; valid: {sorted(SCOPES)}",
-            )
+        rules.validate_settings(settings)
 
-    @staticmethod
-    def _scopes(settings: ConnectionSettings) -> list[str]:
-        raw = settings.extra.get("scopes", settings.extra.get("scope")) or "all"
-        scopes = raw.split() if isinstance(raw, str) else [str(s) for s in raw]
-        if truthy(settings.extra.get("sandbox")) and "sandbox" not in scopes:
-            scopes.append("sandbox")
-        return scopes
+    _scopes = staticmethod(wire.scopes)
 
     def _needs_login(self) -> bool:
         return True
 
     def _login_flow(self) -> Flow[Credentials]:
         settings = self.settings_or_none
-        assert settings is not None
-        basic = base64.b64encode(f"{settings.login}:{settings.password}".encode()).decode()
-        response = yield ApiRequest(
-            "POST",
-            "oauth2/token",
-            operation="get_access_token",
-            data={"grant_type": "client_credentials", "scope": " ".join(self._scopes(settings))},
-            headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-            auth=False,
-        )
+        if settings is None:
+            raise RuntimeError("eSignBase flows run only inside the hook's pipeline")
+        response = yield wire.token_request(settings)
         body = response.json() or {}
         token = body.get("access_token") if isinstance(body, dict) else None
         if not token:
@@ -166,9 +134,10 @@ class ESignBaseHook(ESignHook):
         return Credentials({"access_token": token}, self._clock() + max(lifetime - TOKEN_REFRESH_MARGIN, 1.0))
 
     def _apply_auth(self, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
-        assert creds is not None
+        if creds is None:
+            raise ESignAuthError("no eSignBase token", conn_id=self.conn_id, operation=request.operation)
         headers = {**request.headers, "Authorization": f"Bearer {creds.values['access_token']}"}
-        return ApiRequest(**{**request.__dict__, "headers": headers})
+        return replace(request, headers=headers)
 
     # ---------------------------------------------------------------- parsing
     def parse_document(self, raw: dict[str, Any]) -> DocumentInfo:
@@ -178,40 +147,7 @@ class ESignBaseHook(ESignHook):
         if status is None:
             self.log.warning("Unknown eSignBase status %r; treating it as SENT (in progress)", raw_status)
             status = DocumentStatus.SENT
-        # eSignBase reports no per-recipient progress: signers are known signed only once all are.
-        signer_status = (
-            SignerStatus.SIGNED
-            if status.reached(DocumentStatus.SIGNED)
-            else SignerStatus.PENDING
-            if status is DocumentStatus.DRAFT
-            else SignerStatus.SENT
-        )
-        signers = [
-            SignerInfo(
-                email=r.get("email", ""),
-                name=" ".join(p for p in (r.get("first_name"), r.get("last_name")) if p) or None,
-                status=signer_status,
-                raw_status=None,
-                role=r.get("form_role") or r.get("role_name"),
-                order=index,
-            )
-            for index, r in enumerate(raw.get("recipients") or [])
-        ]
-        metadata = raw.get("user_defined_metadata") or {}
-        return DocumentInfo(
-            document_id=str(raw.get("id") or raw.get("document_id")),
-            vendor=self.vendor,
-            name=raw.get("name"),
-            status=status,
-            raw_status=raw_status,
-            signers=signers,
-            created_at=raw.get("ctime"),
-            modified_at=raw.get("mtime"),
-            completed_at=raw.get("completed_date"),
-            downloadable=str(raw_status) in DOWNLOADABLE,
-            metadata={str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {},
-            raw=raw,
-        )
+        return wire.parse_document(raw, self.vendor, status)
 
     # ---------------------------------------------------------------- documents
     def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
@@ -230,74 +166,19 @@ class ESignBaseHook(ESignHook):
         count = int(body.get("count") or 0)
         return Page(items, offset if items and offset < count else None)
 
+    # ---------------------------------------------------------------- sending
     def validate_send_request(self, request: SendRequest) -> None:
-        require_text("name", request.name, max_length=255)
-        require_single_source(request, allowed={"template_id"}, vendor="eSignBase")
-        signers = require_signers(request.signers)
-        require_split_names(signers, pattern=None, max_length=100)
-        roles = [s.role for s in signers if s.role]
-        if roles and len(roles) != len(signers):
-            raise ESignValidationError(
-                "signers", "give every signer a role (the template's role name), or none"
-            )
-        if len(set(roles)) != len(roles):
-            raise ESignValidationError("signers", "each template role takes exactly one signer")
-        require_known_options(request.vendor_options, self.send_options, "eSignBase")
-        locale = request.vendor_options.get("locale", "en")
-        if not isinstance(locale, str) or locale not in LOCALES:
-            raise ESignValidationError("vendor_options['locale']", f"must be one of {sorted(LOCALES)}")
-        # One key is reserved for the idempotency key.
-        require_string_metadata(request.metadata, max_keys=9, max_key_length=25, max_value_length=500)
-        if IDEMPOTENCY_METADATA_KEY in request.metadata:
-            raise ESignValidationError(
-                f"metadata[{IDEMPOTENCY_METADATA_KEY!r}]", "is reserved by the provider"
-            )
-        parse_expiry(request.expires_at)
+        rules.validate_send_request(request, self.send_options)
 
     def _prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
         """Check the signers against the template's roles before anything is created."""
-        assert request.template_id
+        if not request.template_id:
+            raise RuntimeError("validate_send_request ensures a template_id")
         roles = yield from self._template_roles_flow(request.template_id)
-        signers = list(request.signers)
-        if not any(s.role for s in signers) and len(signers) == len(roles):
-            # No roles given: assign the template's roles in order, the obvious reading.
-            signers = [replace(s, role=role) for s, role in zip(signers, roles, strict=True)]
-        given = [s.role for s in signers]
-        if sorted(r or "" for r in given) != sorted(roles):
-            raise ESignValidationError(
-                "signers",
-                f"template {request.template_id!r} needs exactly one signer per role {roles}; got roles {given}",
-            )
-        return replace(request, signers=tuple(signers))
+        return rules.assign_roles(request, roles)
 
     def _create_body(self, request: SendRequest, idempotency_key: str | None) -> dict[str, Any]:
-        locale = request.vendor_options.get("locale", "en")
-        recipients = []
-        for signer in request.signers:
-            first, last = signer.split_name()
-            recipients.append(
-                {
-                    "email": signer.email.strip(),
-                    "first_name": first,
-                    "last_name": last,
-                    "role_name": signer.role,
-                    "locale": locale,
-                }
-            )
-        body: dict[str, Any] = {
-            "name": request.name,
-            "template_id": request.template_id,
-            "recipients": recipients,
-        }
-        metadata = dict(request.metadata)
-        if idempotency_key:
-            metadata[IDEMPOTENCY_METADATA_KEY] = idempotency_key
-        if metadata:
-            body["user_defined_metadata"] = metadata
-        expires = parse_expiry(request.expires_at)
-        if expires is not None:
-            body["expiration_date"] = expires.isoformat(timespec="seconds")
-        return body
+        return wire.create_body(request, idempotency_key)
 
     def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
         body = self._create_body(request, idempotency_key)
@@ -311,17 +192,7 @@ class ESignBaseHook(ESignHook):
                 "the create response has no document_id", conn_id=self.conn_id, operation="send_document"
             )
         raw_status = answer.get("status", "DRAFT")
-        # Built from the answer and the request: no extra GET per send.
-        return self.parse_document(
-            {
-                "id": document_id,
-                "name": request.name,
-                "template_id": request.template_id,
-                "status": raw_status,
-                "recipients": [{**r, "form_role": r["role_name"]} for r in body["recipients"]],
-                "user_defined_metadata": body.get("user_defined_metadata", {}),
-            }
-        )
+        return self.parse_document(wire.created_document(document_id, raw_status, request, body))
 
     def _find_sent_flow(
         self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
