@@ -60,8 +60,14 @@ class RetryPolicy:
         if isinstance(exc, ESignRateLimitError):
             wanted = exc.retry_after if exc.retry_after is not None else self.rate_limited_wait
             return min(max(wanted, 0.0), self.backoff_max)
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        ceiling = self.ceiling(attempt)
         return random.uniform(ceiling / 2, ceiling)
+
+    def ceiling(self, attempt: int, *, max_doublings: int | None = None) -> float:
+        """The un-jittered backoff after failed attempt ``attempt``: ``backoff_base`` doubled per
+        attempt (at most ``max_doublings`` times), capped at ``backoff_max``."""
+        doublings = attempt - 1 if max_doublings is None else min(attempt - 1, max_doublings)
+        return min(self.backoff_max, self.backoff_base * 2**doublings)
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -8,12 +8,13 @@ Flows are generators of :class:`~airflow_provider_esign.hooks.api.ApiRequest` (s
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, ClassVar
 
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, DownloadSource, Flow, Page
 from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials
 from airflow_provider_esign.hooks.settings import ConnectionSettings
+from airflow_provider_esign.hooks.webhook import WebhookClaim
 from airflow_provider_esign.models import DocumentInfo, SendRequest
 
 
@@ -155,3 +156,36 @@ class VendorInterface(abc.ABC):
     def web_url(self, document: DocumentInfo) -> str | None:
         """Web link for a document (the operator's extra link); vendors may read it from the payload."""
         return self.document_url(document.document_id)
+
+    # ---------------------------------------------------------------- event-driven DAGs
+    @classmethod
+    def verify_webhook(
+        cls, extra: Mapping[str, Any], headers: Mapping[str, str], payload: dict[str, Any] | None
+    ) -> WebhookClaim:
+        """Verify a webhook delivery for a connection of this type (no HTTP call, no secret logged).
+
+        :param extra: The connection's extra.
+        :param headers: The delivery's headers, names lowercased.
+        :param payload: The JSON body, when it is an object.
+        """
+        return WebhookClaim.reject(f"{cls.hook_name} has no webhooks")
+
+    @classmethod
+    def completion_filters(cls, group: str | None, floor: float | None) -> tuple[dict[str, Any], bool]:
+        """Server-side list filters for the completion watcher, and whether the listing is complete.
+
+        :param group: The watcher's ``group`` argument (only vendors with groups accept one).
+        :param floor: Epoch seconds: completions at or before it are already known (None: all).
+        :return: Filters for :meth:`~.base.ESignHook.alist_documents`, and False when a time filter
+            hides older documents (so ids missing from the listing are not forgotten).
+        """
+        if group is not None:
+            from airflow_provider_esign.exceptions import ESignValidationError
+
+            raise ESignValidationError("group", f"only Legalesign has groups, not {cls.vendor}")
+        return {}, True
+
+    @classmethod
+    def needs_completion_confirmation(cls, document: DocumentInfo) -> bool:
+        """Whether a listed completed document must be re-read for its stable completion time."""
+        return False

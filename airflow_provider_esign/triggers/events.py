@@ -40,6 +40,7 @@ from airflow_provider_esign.models import DocumentInfo, DocumentStatus
 
 if TYPE_CHECKING:
     from airflow_provider_esign.hooks.base import ESignHook
+    from airflow_provider_esign.hooks.retry import RetryPolicy
 
 #: Format version of the stored cursor.
 CURSOR_VERSION = 1
@@ -49,6 +50,13 @@ MAX_ERROR_BACKOFF = 3600.0
 
 def _last_segment(value: Any) -> str:
     return str(value).strip().rstrip("/").rsplit("/", 1)[-1]
+
+
+def vendor_rules(hook: ESignHook) -> type[ESignHook]:
+    """The hook class declared for the hook's vendor: the watcher's filters and confirmation rules."""
+    from airflow_provider_esign.hooks import hook_class_for
+
+    return hook_class_for(hook.vendor)
 
 
 def completion_time(value: str | None) -> float | None:
@@ -238,6 +246,16 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
         self.max_seen = int(max_seen)
         self.hook_params = hook_params or {}
 
+    @property
+    def _error_backoff(self) -> RetryPolicy:
+        """The hooks' retry policy, as the backoff between failed polls: one poll interval, doubling
+        per consecutive failure, up to an hour (or the poll interval, if longer)."""
+        from airflow_provider_esign.hooks.retry import RetryPolicy
+
+        return RetryPolicy(
+            backoff_base=self.poll_interval, backoff_max=max(MAX_ERROR_BACKOFF, self.poll_interval)
+        )
+
     def serialize(self) -> tuple[str, dict[str, Any]]:
         # No timestamps or tokens: AssetWatcher triggers are identified by a hash of these kwargs.
         return (
@@ -302,27 +320,8 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
                 return False
         return True
 
-    def _list_filters(self, vendor: str, floor: float | None) -> tuple[dict[str, Any], bool]:
-        """Server-side list filters for the vendor, and whether the listing is complete (no time filter)."""
-        if self.group is not None and vendor != "legalesign":
-            from airflow_provider_esign.exceptions import ESignValidationError
-
-            raise ESignValidationError("group", f"only Legalesign has groups, not {vendor}")
-        if vendor != "legalesign":
-            return {}, True  # eSignBase and WeSignature document no server-side filters
-        # Legalesign: completed ones only (30), including archived ones (auto_archive hides completed
-        # documents from the default list), changed since the floor.
-        filters: dict[str, Any] = {"status": 30, "archived": "all"}
-        if self.group is not None:
-            filters["group"] = self.group
-        if floor is not None:
-            import datetime as dt
-
-            filters["modified_gt"] = dt.datetime.fromtimestamp(floor, dt.timezone.utc).isoformat()
-        return filters, floor is None
-
     async def _completed(self, hook: ESignHook, floor: float | None) -> tuple[list[DocumentInfo], bool]:
-        filters, complete = self._list_filters(hook.vendor, floor)
+        filters, complete = vendor_rules(hook).completion_filters(self.group, floor)
         documents: dict[str, DocumentInfo] = {}
         async for doc in hook.alist_documents(**filters):
             # setdefault: offset pagination over a changing list can return a document twice.
@@ -357,9 +356,9 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
             if not cursor.is_candidate(document_id, listed_time):
                 continue
             confirmed = document
-            if document.completed_at is None and hook.vendor == "legalesign":
-                # Legalesign list items carry `modified` only, which later edits (archiving) move too;
-                # the document itself has the stable `sign_time`, which decides whether this is new.
+            if vendor_rules(hook).needs_completion_confirmation(document):
+                # The listed time may move with later edits (Legalesign's `modified`); the document
+                # itself has the stable completion time, which decides whether this is new.
                 confirmed = await hook.aget_document(document_id)
                 if confirmed.status is not DocumentStatus.COMPLETED:
                     continue
@@ -426,9 +425,7 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
                 errors = 0
             except Exception as exc:  # never BaseException: cancellation must propagate
                 errors += 1
-                delay = min(
-                    self.poll_interval * 2 ** min(errors - 1, 10), max(MAX_ERROR_BACKOFF, self.poll_interval)
-                )
+                delay = self._error_backoff.ceiling(errors, max_doublings=10)
                 self.log.warning(
                     "Polling %s for completed documents failed (%s: %s); retrying in %.0f s",
                     self.conn_id,

@@ -8,8 +8,9 @@ Completed Hook secret, for the webhook receiver).
 
 from __future__ import annotations
 
+import hmac
 import threading
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -34,6 +35,7 @@ from airflow_provider_esign.hooks.esignbase.wire import (
     TOKEN_LIFETIME,
     TOKEN_REFRESH_MARGIN,
 )
+from airflow_provider_esign.hooks.webhook import WebhookClaim, document_id_from
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequest
 
 
@@ -109,6 +111,9 @@ class ESignBaseHook(ESignHook):
         },
     }
 
+    #: The Document Completed Hook sends the shared secret in this header.
+    webhook_secret_header: ClassVar[str] = "x-signature-secret"
+
     # ---------------------------------------------------------------- connection and auth
     def _validate_settings(self, settings: ConnectionSettings) -> None:
         rules.validate_settings(settings)
@@ -138,6 +143,25 @@ class ESignBaseHook(ESignHook):
             raise ESignAuthError("no eSignBase token", conn_id=self.conn_id, operation=request.operation)
         headers = {**request.headers, "Authorization": f"Bearer {creds.values['access_token']}"}
         return replace(request, headers=headers)
+
+    @classmethod
+    def verify_webhook(
+        cls, extra: Mapping[str, Any], headers: Mapping[str, str], payload: dict[str, Any] | None
+    ) -> WebhookClaim:
+        """The Document Completed Hook's ``X-Signature-Secret`` must equal the connection's
+        ``webhook_secret`` extra (compared in constant time)."""
+        secret = extra.get("webhook_secret")
+        received = headers.get(cls.webhook_secret_header)
+        if not isinstance(secret, str) or not secret:
+            return WebhookClaim.reject("the connection has no webhook_secret extra")
+        if received is None:
+            return WebhookClaim.reject(f"no {cls.webhook_secret_header} header")
+        if not hmac.compare_digest(received.encode("utf-8"), secret.encode("utf-8")):
+            return WebhookClaim.reject(f"wrong {cls.webhook_secret_header}")
+        document_id = document_id_from((payload or {}).get("document_id"))
+        if document_id is None:
+            return WebhookClaim(verified_sender=True, bad_request="Body must be JSON with a document_id")
+        return WebhookClaim(document_id=document_id, verified_sender=True)
 
     # ---------------------------------------------------------------- parsing
     def parse_document(self, raw: dict[str, Any]) -> DocumentInfo:

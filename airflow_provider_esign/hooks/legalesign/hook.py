@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import IO, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -24,6 +26,7 @@ from airflow_provider_esign.hooks.base import (
     quote_id,
     single_request,
 )
+from airflow_provider_esign.hooks.legalesign import wire
 from airflow_provider_esign.hooks.legalesign.flows import LegalesignFlows
 from airflow_provider_esign.hooks.legalesign.wire import (
     WEBHOOK_EVENT_FILTERS,
@@ -32,6 +35,7 @@ from airflow_provider_esign.hooks.legalesign.wire import (
     check_group,
     group_uri,
 )
+from airflow_provider_esign.hooks.webhook import WebhookClaim
 from airflow_provider_esign.models import DocumentInfo, DownloadResult, SignerStatus
 from airflow_provider_esign.validation import require_text
 
@@ -74,6 +78,36 @@ class LegalesignHook(LegalesignFlows):
             "schema": {"type": ["string", "null"]},
         },
     }
+
+    # ---------------------------------------------------------------- event-driven DAGs
+    @classmethod
+    def verify_webhook(
+        cls, extra: Mapping[str, Any], headers: Mapping[str, str], payload: dict[str, Any] | None
+    ) -> WebhookClaim:
+        """Realtime webhooks carry ``X-Hmac-Sha256`` / ``X-Signed-Sha256`` computed in an undocumented
+        way, so the sender is not trusted: the receiver accepts a delivery only once the document it
+        names has been re-read over the authenticated API and found completed."""
+        document_id = wire.webhook_document_id(payload or {})
+        if document_id is None:
+            return WebhookClaim.reject("no document id in the payload")
+        return WebhookClaim(document_id=document_id, verified_sender=False)
+
+    @classmethod
+    def completion_filters(cls, group: str | None, floor: float | None) -> tuple[dict[str, Any], bool]:
+        # Completed ones only (30), including archived ones (auto_archive hides completed documents
+        # from the default list), changed since the floor.
+        filters: dict[str, Any] = {"status": 30, "archived": "all"}
+        if group is not None:
+            filters["group"] = group
+        if floor is not None:
+            filters["modified_gt"] = datetime.fromtimestamp(floor, timezone.utc).isoformat()
+        return filters, floor is None
+
+    @classmethod
+    def needs_completion_confirmation(cls, document: DocumentInfo) -> bool:
+        # List items carry `modified` only, which later edits (archiving) move too; the document
+        # itself has the stable `sign_time`.
+        return document.completed_at is None
 
     # ---------------------------------------------------------------- template PDFs
     def upload_template_pdf(

@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 from airflow_provider_esign.exceptions import ESignValidationError
 from airflow_provider_esign.hooks.api import MAX_ERROR_TEXT, truthy
 from airflow_provider_esign.hooks.settings import ConnectionSettings
+from airflow_provider_esign.hooks.webhook import document_id_from
 from airflow_provider_esign.models import DocumentStatus, SendRequest, SignerInfo, SignerStatus
 from airflow_provider_esign.validation import parse_expiry
 
@@ -405,3 +406,17 @@ def created_document(body: dict[str, Any], document_id: str, answer: Any) -> dic
     if isinstance(answer, dict) and answer:
         raw["signer_links"] = answer  # only with return_signer_links
     return raw
+
+
+def webhook_document_id(payload: dict[str, Any]) -> str | None:
+    """The document a realtime webhook event is about: ``data.uuid`` (or ``resourceUri``) for
+    document events, ``data.document`` / ``documentResourceUri`` for recipient events
+    (https://apidocs.legalesign.com/docs/webhooks/)."""
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        return None
+    if str(payload.get("object", "")).lower() == "recipient" or "documentResourceUri" in data:
+        return document_id_from(data.get("document"), uri=True) or document_id_from(
+            data.get("documentResourceUri"), uri=True
+        )
+    return document_id_from(data.get("uuid")) or document_id_from(data.get("resourceUri"), uri=True)
