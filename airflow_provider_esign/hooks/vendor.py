@@ -13,39 +13,23 @@ from typing import Any, ClassVar
 
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, DownloadSource, Flow, Page
 from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials
+from airflow_provider_esign.hooks.registry import VendorInfo
 from airflow_provider_esign.hooks.settings import ConnectionSettings
 from airflow_provider_esign.hooks.webhook import WebhookClaim
 from airflow_provider_esign.models import DocumentInfo, SendRequest
 
 
-class VendorInterface(abc.ABC):
-    """What a vendor hook declares and implements; :class:`~.base.ESignHook` does the rest."""
+class VendorInterface(VendorInfo, abc.ABC):
+    """What a vendor hook implements (its identity comes from :class:`VendorInfo`); :class:`~.base.ESignHook`
+    does the rest."""
 
-    # ---------------------------------------------------------------- identity (the registry reads these)
-    #: Airflow connection type, e.g. ``legalesign``.
-    conn_type: ClassVar[str]
-    #: Default Airflow connection id.
-    default_conn_name: ClassVar[str]
-    #: Human name, shown in the Airflow UI.
-    hook_name: ClassVar[str]
-    #: The vendor key in :class:`DocumentInfo` and in event payloads.
-    vendor: ClassVar[str]
-    #: The vendor's default API base URL.
-    default_host: ClassVar[str]
-    #: The vendor's public API documentation.
-    external_doc_url: ClassVar[str] = ""
-    #: Client-side calls per minute when the connection sets none (0 = off).
-    default_rate_limit_per_minute: ClassVar[float] = 0
+    # ---------------------------------------------------------------- behaviour flags
     #: Whether a 401 is worth one fresh login (token or api key) before failing.
     reauthenticate_on_401: ClassVar[bool] = False
     supports_cancel: ClassVar[bool] = True
     supports_reminders: ClassVar[bool] = False
     #: Longest idempotency key the vendor can store (eSignBase metadata values: 500 characters).
     max_idempotency_key_length: ClassVar[int] = 500
-    #: The vendor's own connection-form fields (``conn-fields`` of the provider info).
-    conn_fields: ClassVar[dict[str, dict[str, Any]]] = {}
-    #: The vendor's connection-form behaviour (hidden fields, labels, placeholders).
-    ui_field_behaviour: ClassVar[dict[str, Any]] = {}
 
     conn_id: str
     conn_name_attr: str

@@ -11,17 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
+
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
-    from airflow_provider_esign.hooks.base import ESignHook
 
 #: XCom key with the verified download's details (size, sha256, ...).
 DOWNLOAD_XCOM_KEY = "download"
 _LOCAL_PROTOCOLS = {"", "file", "local"}
 
 
-class DownloadDocumentOperator(BaseOperator):
+class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
     """Stream a document's final signed PDF to any object-storage destination.
 
     The PDF streams in chunks to a temporary file, is verified (PDF signature, length, and the
@@ -78,11 +79,6 @@ class DownloadDocumentOperator(BaseOperator):
         kwargs.setdefault("outlets", _default_outlets())
         return super().partial(**kwargs)
 
-    def get_hook(self) -> ESignHook:
-        from airflow_provider_esign.hooks import get_hook
-
-        return get_hook(self.conn_id, **self.hook_params)
-
     def target_path(self, vendor: str) -> ObjectStoragePath:
         from airflow.sdk import ObjectStoragePath
 
@@ -90,10 +86,11 @@ class DownloadDocumentOperator(BaseOperator):
         name = self.filename.format(document_id=_safe_name(str(self.document_id)), vendor=vendor)
         return folder / name
 
+    @closes_hook
     def execute(self, context: Context) -> str:
         from airflow_provider_esign.exceptions import ESignPermanentError
 
-        hook = self.get_hook()
+        hook = self.hook
         target = self.target_path(hook.vendor)
         if target.exists() and not self.overwrite:
             raise ESignPermanentError(f"{target} already exists; set overwrite=True to replace it")

@@ -27,6 +27,7 @@ from airflow_provider_esign.hooks.base import (
     single_request,
 )
 from airflow_provider_esign.hooks.esignbase import rules, wire
+from airflow_provider_esign.hooks.esignbase.info import ESignBaseInfo
 from airflow_provider_esign.hooks.esignbase.wire import (
     IDEMPOTENCY_METADATA_KEY,
     PAGE_SIZE,
@@ -74,42 +75,14 @@ class _TemplateRolesCache:
 TEMPLATE_ROLES = _TemplateRolesCache()
 
 
-class ESignBaseHook(ESignHook):
+class ESignBaseHook(ESignBaseInfo, ESignHook):
     """Interact with eSignBase: templates, documents, downloads, credits.
 
     :param conn_id: Airflow connection of type ``esignbase``.
     """
 
-    conn_type = "esignbase"
-    default_conn_name = "esignbase_default"
-    hook_name = "eSignBase"
-    vendor = "esignbase"
-    default_host = "https://app.esignbase.com"
-    external_doc_url = "https://esignbase.com/en/api_documentation"
     reauthenticate_on_401 = True
     send_options: ClassVar[frozenset[str]] = frozenset({"locale"})
-    ui_field_behaviour: ClassVar[dict[str, Any]] = {
-        "hidden-fields": ["schema", "port"],
-        "relabeling": {"host": "Base URL", "login": "OAuth2 client id", "password": "Client secret"},
-        "placeholders": {"host": "https://app.esignbase.com"},
-    }
-    conn_fields: ClassVar[dict[str, dict[str, Any]]] = {
-        "scopes": {
-            "label": "Scopes",
-            "description": "Space separated: all, read, create_document, delete.",
-            "schema": {"type": ["string", "null"], "default": "all"},
-        },
-        "sandbox": {
-            "label": "Sandbox mode",
-            "description": "Adds the 'sandbox' scope: no credits used, sandbox templates only.",
-            "schema": {"type": ["boolean", "null"], "default": False},
-        },
-        "webhook_secret": {
-            "label": "Document Completed Hook secret",
-            "description": "Verifies eSignBase webhooks (X-Signature-Secret).",
-            "schema": {"type": ["string", "null"], "format": "password"},
-        },
-    }
 
     #: The Document Completed Hook sends the shared secret in this header.
     webhook_secret_header: ClassVar[str] = "x-signature-secret"

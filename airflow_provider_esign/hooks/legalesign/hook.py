@@ -14,7 +14,7 @@ import base64
 import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import IO, Any, ClassVar
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_esign.exceptions import ESignBadRequestError, ESignValidationError
@@ -28,6 +28,7 @@ from airflow_provider_esign.hooks.base import (
 )
 from airflow_provider_esign.hooks.legalesign import wire
 from airflow_provider_esign.hooks.legalesign.flows import LegalesignFlows
+from airflow_provider_esign.hooks.legalesign.info import LegalesignInfo
 from airflow_provider_esign.hooks.legalesign.wire import (
     WEBHOOK_EVENT_FILTERS,
     WEBHOOK_NOTIFY,
@@ -40,44 +41,15 @@ from airflow_provider_esign.models import DocumentInfo, DownloadResult, SignerSt
 from airflow_provider_esign.validation import require_text
 
 
-class LegalesignHook(LegalesignFlows):
+class LegalesignHook(LegalesignInfo, LegalesignFlows):
     """Interact with Legalesign: template PDFs, documents, signers, downloads, webhooks.
 
     :param conn_id: Airflow connection of type ``legalesign``.
     """
 
-    conn_type = "legalesign"
-    default_conn_name = "legalesign_default"
-    hook_name = "Legalesign"
-    vendor = "legalesign"
-    default_host = "https://eu-api.legalesign.com/api/v1"
-    external_doc_url = "https://apidocs.legalesign.com/"
-    #: The documented sandbox throttle (100 calls/min); the production limit is undocumented.
-    default_rate_limit_per_minute = 100
     supports_reminders = True
     #: A static key: a 401 fails fast, there is nothing to refresh.
     reauthenticate_on_401 = False
-    ui_field_behaviour: ClassVar[dict[str, Any]] = {
-        "hidden-fields": ["schema", "port"],
-        "relabeling": {"host": "API base URL", "login": "API username", "password": "API secret"},
-        "placeholders": {
-            "host": "https://eu-api.legalesign.com/api/v1",
-            "login": "API username from the API Dashboard",
-            "password": "API key (secret)",
-        },
-    }
-    conn_fields: ClassVar[dict[str, dict[str, Any]]] = {
-        "group": {
-            "label": "Group (team) slug",
-            "description": "Default group documents are sent from, e.g. 'acme-dev' (required).",
-            "schema": {"type": "string", "pattern": "^[-a-z0-9_]{1,50}$"},
-        },
-        "user": {
-            "label": "User URI (optional)",
-            "description": "Assign sent documents to this group member, /api/v1/user/<id>/.",
-            "schema": {"type": ["string", "null"]},
-        },
-    }
 
     # ---------------------------------------------------------------- event-driven DAGs
     @classmethod

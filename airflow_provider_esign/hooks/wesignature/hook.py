@@ -34,6 +34,7 @@ from airflow_provider_esign.hooks.base import (
 )
 from airflow_provider_esign.hooks.wesignature import rules, wire
 from airflow_provider_esign.hooks.wesignature.flows import WeSignatureFlows
+from airflow_provider_esign.hooks.wesignature.info import WeSignatureInfo
 from airflow_provider_esign.hooks.wesignature.wire import (
     BASELINE_KEY,
     COMPLETED,
@@ -46,42 +47,16 @@ from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequ
 from airflow_provider_esign.validation import require_signers, require_text
 
 
-class WeSignatureHook(WeSignatureFlows):
+class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
     """Interact with WeSignature: send a document from a public URL, track it, download it.
 
     :param conn_id: Airflow connection of type ``wesignature``.
     """
 
-    conn_type = "wesignature"
-    default_conn_name = "wesignature_default"
-    hook_name = "WeSignature"
-    vendor = "wesignature"
-    default_host = "https://app.wesignature.com/apihandler"
     # An api key rejected with 401 is replaced by one login_api call, then the request is retried once.
     reauthenticate_on_401 = True
     supports_cancel = False
     supports_reminders = False
-    # No rate limit is documented (left at 0); poll a document no faster than about once a minute.
-    default_rate_limit_per_minute = 0
-    external_doc_url = "https://app.wesignature.com/integrations/api/documentation"
-    ui_field_behaviour: ClassVar[dict[str, Any]] = {
-        "hidden-fields": ["schema", "port"],
-        "relabeling": {"host": "API base URL", "login": "Account email", "password": "Password"},
-        "placeholders": {
-            "host": "https://app.wesignature.com/apihandler",
-            "login": "Leave empty when a user id and API key are stored",
-        },
-    }
-    conn_fields: ClassVar[dict[str, dict[str, Any]]] = {
-        "user_id": {
-            "label": "User id (instead of email/password)",
-            "schema": {"type": ["string", "null"]},
-        },
-        "api_key": {
-            "label": "API key (instead of email/password)",
-            "schema": {"type": ["string", "null"], "format": "password"},
-        },
-    }
     send_options: ClassVar[frozenset[str]] = frozenset({"sign_type", "is_for_embedded_signing"})
 
     # ---------------------------------------------------------------- sending
