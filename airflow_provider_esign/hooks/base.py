@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_esign.exceptions import ESignUnsupportedError, error_for_status
+from airflow_provider_esign.exceptions import ESignBadRequestError, ESignUnsupportedError, error_for_status
 from airflow_provider_esign.hooks import download as _download
 from airflow_provider_esign.hooks import pipeline, reconcile
 from airflow_provider_esign.hooks.api import (
@@ -319,9 +319,13 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
             self.validate_idempotency_key(idempotency_key)
         checkpoint = checkpoint if checkpoint is not None else {}
         settings = self.settings
-        return self._execute(
-            reconcile.send_once(self, settings, request, idempotency_key, checkpoint, adopt_existing)
-        )
+        try:
+            return self._execute(
+                reconcile.send_once(self, settings, request, idempotency_key, checkpoint, adopt_existing)
+            )
+        except ESignBadRequestError:
+            self._after_send_rejected(request)
+            raise
 
     def download_document(
         self, document_id: str, destination: IO[bytes], *, chunk_size: int = 1024 * 1024

@@ -87,3 +87,15 @@ def hook_class(conn_type: str) -> type[ESignHook]:
     """The hook class of a connection type (imports that vendor's hook only)."""
     module, _, name = vendor_info(conn_type).hook_class_path.rpartition(".")
     return getattr(import_module(module), name)
+
+
+def lazy_exports(package: str, exports: dict[str, str]) -> Any:
+    """A module ``__getattr__`` for a vendor package: ``name`` loads from ``package.exports[name]``
+    on first access, so importing the package (to read its ``info``) imports no hook."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(import_module(f"{package}.{exports[name]}"), name)
+
+    return __getattr__

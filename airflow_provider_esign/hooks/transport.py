@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_esign import __version__
 from airflow_provider_esign.exceptions import ESignTransportError
-from airflow_provider_esign.hooks.api import ApiResponse
+from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
 from airflow_provider_esign.hooks.credentials import CREDENTIALS, amask, mask
 from airflow_provider_esign.hooks.pipeline import (
     Close,
@@ -78,6 +78,29 @@ def new_session() -> requests.Session:
     return session
 
 
+class _Step:
+    """One pipeline being driven: hands it the last effect's result (or error), takes the next effect."""
+
+    effect: Effect  # set by advance()
+
+    def __init__(self, pipeline: Pipeline[Any]) -> None:
+        self.pipeline = pipeline
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.value: Any = None
+
+    def advance(self) -> bool:
+        """Resume the pipeline; False once it returned (its value in ``value``)."""
+        error, self.error = self.error, None
+        result, self.result = self.result, None
+        try:
+            self.effect = self.pipeline.throw(error) if error is not None else self.pipeline.send(result)
+        except StopIteration as stop:
+            self.value = stop.value
+            return False
+        return True
+
+
 class SyncExecutor:
     """Performs pipeline effects with blocking I/O: the hook's ``requests`` session and sleep."""
 
@@ -85,18 +108,13 @@ class SyncExecutor:
         self.hook = hook
 
     def run(self, pipeline: Pipeline[T]) -> T:
-        value: Any = None
-        error: BaseException | None = None
-        while True:
+        step = _Step(pipeline)
+        while step.advance():
             try:
-                effect = pipeline.throw(error) if error is not None else pipeline.send(value)
-            except StopIteration as stop:
-                return stop.value
-            value, error = None, None
-            try:
-                value = self.perform(effect)
+                step.result = self.perform(step.effect)
             except BaseException as exc:  # thrown into the pipeline, which re-raises what it cannot handle
-                error = exc
+                step.error = exc
+        return step.value
 
     def perform(self, effect: Effect) -> Any:
         hook = self.hook
@@ -129,10 +147,7 @@ class SyncExecutor:
             resp = hook.get_conn().request(
                 request.method,
                 effect.url,
-                params=request.params,
-                json=request.json,
-                data=request.data,
-                headers=request.headers,
+                **_body(request),
                 timeout=hook.timeout,
                 allow_redirects=False,
                 stream=effect.stream,
@@ -149,14 +164,21 @@ class SyncExecutor:
         return ApiResponse(resp.status_code, dict(resp.headers), resp.content, resp.url)
 
 
-class _SyncStream:
-    """A streamed ``requests`` body; mid-body failures become :class:`ESignTransportError`."""
+class _Stream:
+    """An open streamed body of one response; mid-body failures become :class:`ESignTransportError`."""
 
-    def __init__(self, response: requests.Response, operation: str, conn_id: str) -> None:
+    def __init__(self, response: Any, operation: str, conn_id: str) -> None:
         self.response = response
         self.operation = operation
         self.conn_id = conn_id
         self._chunks: Any = None
+
+    def failed(self, exc: BaseException) -> ESignTransportError:
+        return transport_error(self.operation, self.conn_id, exc, maybe_processed=True)
+
+
+class _SyncStream(_Stream):
+    """A streamed ``requests`` body."""
 
     def read(self, size: int) -> bytes:
         import requests
@@ -167,7 +189,7 @@ class _SyncStream:
                 self._chunks = self.response.iter_content(size)
             return next(self._chunks, b"")
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-            raise transport_error(self.operation, self.conn_id, exc, maybe_processed=True) from None
+            raise self.failed(exc) from None
 
     def close(self) -> None:
         self.response.close()
@@ -180,18 +202,13 @@ class AsyncExecutor:
         self.hook = hook
 
     async def run(self, pipeline: Pipeline[T]) -> T:
-        value: Any = None
-        error: BaseException | None = None
-        while True:
+        step = _Step(pipeline)
+        while step.advance():
             try:
-                effect = pipeline.throw(error) if error is not None else pipeline.send(value)
-            except StopIteration as stop:
-                return stop.value
-            value, error = None, None
-            try:
-                value = await self.perform(effect)
+                step.result = await self.perform(step.effect)
             except BaseException as exc:  # cancellation included: the pipeline's finally blocks run
-                error = exc
+                step.error = exc
+        return step.value
 
     async def perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):
@@ -222,22 +239,13 @@ class AsyncExecutor:
         client = _async_client(hook.timeout)
         try:
             if effect.stream:
-                built = client.build_request(
-                    request.method, effect.url, params=request.params, json=request.json,
-                    data=request.data, headers=request.headers,
-                )  # fmt: skip
+                built = client.build_request(request.method, effect.url, **_body(request))
                 resp = await client.send(built, stream=True, follow_redirects=False)
                 stream = _AsyncStream(resp, request.operation, hook.conn_id)
                 return ApiResponse(resp.status_code, dict(resp.headers), b"", str(resp.url), stream=stream)
             async with _async_slots():
                 resp = await client.request(
-                    request.method,
-                    effect.url,
-                    params=request.params,
-                    json=request.json,
-                    data=request.data,
-                    headers=request.headers,
-                    follow_redirects=False,
+                    request.method, effect.url, **_body(request), follow_redirects=False
                 )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise transport_error(request.operation, hook.conn_id, exc, maybe_processed=False) from None
@@ -246,14 +254,8 @@ class AsyncExecutor:
         return ApiResponse(resp.status_code, dict(resp.headers), resp.content, str(resp.url))
 
 
-class _AsyncStream:
-    """A streamed ``httpx`` body; mid-body failures become :class:`ESignTransportError`."""
-
-    def __init__(self, response: httpx.Response, operation: str, conn_id: str) -> None:
-        self.response = response
-        self.operation = operation
-        self.conn_id = conn_id
-        self._chunks: Any = None
+class _AsyncStream(_Stream):
+    """A streamed ``httpx`` body."""
 
     async def read(self, size: int) -> bytes:
         import httpx
@@ -263,10 +265,15 @@ class _AsyncStream:
                 self._chunks = self.response.aiter_bytes(size)
             return await anext(self._chunks, b"")
         except httpx.HTTPError as exc:
-            raise transport_error(self.operation, self.conn_id, exc, maybe_processed=True) from None
+            raise self.failed(exc) from None
 
     async def close(self) -> None:
         await self.response.aclose()
+
+
+def _body(request: ApiRequest) -> dict[str, Any]:
+    """The query, body and headers of a request, as both HTTP clients take them."""
+    return {"params": request.params, "json": request.json, "data": request.data, "headers": request.headers}
 
 
 def _async_client(timeout: tuple[float, float]) -> httpx.AsyncClient:

@@ -114,6 +114,10 @@ class VendorInterface(VendorInfo, abc.ABC):
         return None
         yield  # a generator that makes no call
 
+    def _after_send_rejected(self, request: SendRequest) -> None:
+        """Runs when the vendor rejected a send as invalid (drop caches the rejection may expose)."""
+        return None
+
     @abc.abstractmethod
     def _find_sent_flow(
         self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]

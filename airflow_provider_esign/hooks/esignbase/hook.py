@@ -222,23 +222,10 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         credits = yield from self._credits_flow()
         return f"Connected to eSignBase ({credits} credits left)"
 
-    def send_document(
-        self,
-        request: SendRequest,
-        *,
-        idempotency_key: str | None = None,
-        checkpoint: MutableMapping[str, Any] | None = None,
-        adopt_existing: bool = False,
-    ) -> DocumentInfo:
-        try:
-            return super().send_document(
-                request, idempotency_key=idempotency_key, checkpoint=checkpoint, adopt_existing=adopt_existing
-            )
-        except ESignBadRequestError:
-            # Perhaps the template's roles changed since they were cached: read them again next time.
-            if request.template_id:
-                TEMPLATE_ROLES.forget((self.credentials_key, str(request.template_id)))
-            raise
+    def _after_send_rejected(self, request: SendRequest) -> None:
+        # Perhaps the template's roles changed since they were cached: read them again next time.
+        if request.template_id:
+            TEMPLATE_ROLES.forget((self.credentials_key, str(request.template_id)))
 
     # ---------------------------------------------------------------- templates and credits
     def _template_roles_flow(self, template_id: str) -> Flow[list[str]]:

@@ -1,14 +1,14 @@
-"""Legalesign: the hook (``hook``), its declaration (``info``), wire format (``wire``) and send rules
-(``rules``).
+"""Legalesign: ``hook`` (the hook class), ``flows`` (its vendor interface), ``info`` (declaration),
+``wire`` (wire format) and ``rules`` (send validation).
 
-The names below load on first access, so importing the package (as the registry does to read
-``info``) imports no hook and no Airflow.
+Public names load on first access (see :func:`~airflow_provider_esign.hooks.registry.lazy_exports`).
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from airflow_provider_esign.hooks.registry import lazy_exports
 
 if TYPE_CHECKING:
     from airflow_provider_esign.hooks.legalesign.hook import LegalesignHook
@@ -41,7 +41,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

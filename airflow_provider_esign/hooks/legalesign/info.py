@@ -1,8 +1,4 @@
-"""Legalesign's declaration: identity, defaults and connection form.
-
-Plain data with no Airflow import, so the provider info (read while Airflow configures itself) and the
-registry can list the vendor without loading its hook; :class:`~.hook.LegalesignHook` inherits it.
-"""
+"""Legalesign's declaration (plain data, no Airflow import): see :class:`~airflow_provider_esign.hooks.registry.VendorInfo`."""
 
 from __future__ import annotations
 

@@ -102,3 +102,21 @@ def test_provider_info_imports_neither_airflow_nor_a_hook():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_one_version_source():
+    from importlib.metadata import version
+
+    from airflow_provider_esign import __version__
+
+    assert INFO["versions"] == [__version__]
+    assert version("airflow-provider-esign") == __version__
+    pyproject = (PACKAGE.parent / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject and "airflow_provider_esign.__version__" in pyproject
+
+
+def test_package_is_typed_and_licensed():
+    assert (PACKAGE / "py.typed").is_file()
+    license_text = (PACKAGE.parent / "LICENSE").read_text()
+    assert "Apache License" in license_text and "Version 2.0, January 2004" in license_text
+    assert 'license = "Apache-2.0"' in (PACKAGE.parent / "pyproject.toml").read_text()
