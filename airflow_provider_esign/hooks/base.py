@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_esign.exceptions import ESignBadRequestError, ESignUnsupportedError, error_for_status
+from airflow_provider_esign.exceptions import ESignBadRequestError, error_for_status
 from airflow_provider_esign.hooks import download as _download
 from airflow_provider_esign.hooks import pipeline, reconcile
 from airflow_provider_esign.hooks.api import (
@@ -168,6 +168,12 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
     def settings_or_none(self) -> ConnectionSettings | None:
         return self._settings_cache
 
+    def _flow_settings(self) -> ConnectionSettings:
+        """The settings inside a flow: the executor loaded them (a flow never reads the connection)."""
+        if self._settings_cache is None:
+            raise RuntimeError(f"{type(self).__name__} flows run only inside the hook's pipeline")
+        return self._settings_cache
+
     def _option(self, name: str, default: Any) -> Any:
         return resolve_option(self._overrides, self._settings_cache, name, default)
 
@@ -284,14 +290,6 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         :param notify: Tell the signers, where the vendor supports it.
         """
         self._run(self._cancel_flow(document_id, notify))
-
-    def send_reminder(self, document_id: str, signer_email: str | None = None, text: str = "") -> list[str]:
-        """Remind the signers who have not signed yet; returns the emails reminded.
-
-        :param signer_email: Remind only this signer.
-        :param text: Custom message, where the vendor supports one.
-        """
-        raise ESignUnsupportedError(f"{self.hook_name} offers no reminder API")
 
     def send_document(
         self,

@@ -136,6 +136,17 @@ class VendorInterface(VendorInfo, abc.ABC):
                 return found
             cursor = page.next_cursor
 
+    # ---------------------------------------------------------------- vendor extras
+    def send_reminder(self, document_id: str, signer_email: str | None = None, text: str = "") -> list[str]:
+        """Remind the signers who have not signed yet; returns the emails reminded.
+
+        :param signer_email: Remind only this signer.
+        :param text: Custom message, where the vendor supports one.
+        """
+        from airflow_provider_esign.exceptions import ESignUnsupportedError
+
+        raise ESignUnsupportedError(f"{self.hook_name} offers no reminder API")
+
     # ---------------------------------------------------------------- links
     def document_url(self, document_id: str) -> str | None:
         """URL of the document in the vendor's web app, where the vendor has such a page."""

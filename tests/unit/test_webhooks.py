@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from airflow_provider_esign.assets import COMPLETED_DOCUMENTS_NAME, COMPLETED_DOCUMENTS_URI
-from airflow_provider_esign.hooks.legalesign.wire import webhook_document_id as legalesign_document_id
+from airflow_provider_esign.hooks.legalesign.webhooks import webhook_document_id as legalesign_document_id
 from airflow_provider_esign.webhooks import (
     WEBHOOK_HOOK_PARAMS,
     AssetEventRecorder,

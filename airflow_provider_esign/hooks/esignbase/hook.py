@@ -97,9 +97,7 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         return True
 
     def _login_flow(self) -> Flow[Credentials]:
-        settings = self.settings_or_none
-        if settings is None:
-            raise RuntimeError("eSignBase flows run only inside the hook's pipeline")
+        settings = self._flow_settings()
         response = yield wire.token_request(settings)
         body = response.json() or {}
         token = body.get("access_token") if isinstance(body, dict) else None

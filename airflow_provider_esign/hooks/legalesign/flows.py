@@ -66,13 +66,6 @@ class LegalesignFlows(ESignHook):
     def _group_slug(self, settings: ConnectionSettings, override: Any = None, *, purpose: str) -> str:
         return wire.group_slug(settings, override, purpose=purpose)
 
-    def _flow_settings(self) -> ConnectionSettings:
-        # Flows run after the executor loaded the settings; never trigger a sync connection read here.
-        settings = self.settings_or_none
-        if settings is None:
-            raise RuntimeError("Legalesign flows run only inside the hook's pipeline")
-        return settings
-
     async def asettings(self) -> ConnectionSettings:
         settings = await super().asettings()
         if not self._header_masked:

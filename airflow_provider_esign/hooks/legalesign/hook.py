@@ -26,16 +26,9 @@ from airflow_provider_esign.hooks.base import (
     quote_id,
     single_request,
 )
-from airflow_provider_esign.hooks.legalesign import wire
 from airflow_provider_esign.hooks.legalesign.flows import LegalesignFlows
 from airflow_provider_esign.hooks.legalesign.info import LegalesignInfo
-from airflow_provider_esign.hooks.legalesign.wire import (
-    WEBHOOK_EVENT_FILTERS,
-    WEBHOOK_NOTIFY,
-    WEBHOOK_URL,
-    check_group,
-    group_uri,
-)
+from airflow_provider_esign.hooks.legalesign.webhooks import WEBHOOK_NOTIFY, webhook_body, webhook_document_id
 from airflow_provider_esign.hooks.webhook import WebhookClaim
 from airflow_provider_esign.models import DocumentInfo, DownloadResult, SignerStatus
 from airflow_provider_esign.validation import require_text
@@ -59,7 +52,7 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         """Realtime webhooks carry ``X-Hmac-Sha256`` / ``X-Signed-Sha256`` computed in an undocumented
         way, so the sender is not trusted: the receiver accepts a delivery only once the document it
         names has been re-read over the authenticated API and found completed."""
-        document_id = wire.webhook_document_id(payload or {})
+        document_id = webhook_document_id(payload or {})
         if document_id is None:
             return WebhookClaim.reject("no document id in the payload")
         return WebhookClaim(document_id=document_id, verified_sender=False)
@@ -279,7 +272,7 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         :param group: Group slug to limit events to.
         :return: The ``Location`` header (URL to delete the webhook), if any.
         """
-        body = self._webhook_body(url, event_filter, group)
+        body = webhook_body(url, event_filter, group)
         if notify not in WEBHOOK_NOTIFY:
             raise ESignValidationError("notify", f"must be one of {sorted(WEBHOOK_NOTIFY)}")
         body["notify"] = notify
@@ -297,21 +290,10 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         :param event_filter: The registered event filter.
         :param group: The registered group slug.
         """
-        body = self._webhook_body(url, event_filter, group)
+        body = webhook_body(url, event_filter, group)
         self._run(
             single_request(ApiRequest("POST", "unsubscribe/", operation="unsubscribe_webhook", json=body))
         )
-
-    def _webhook_body(self, url: str, event_filter: str, group: str | None) -> dict[str, Any]:
-        if not isinstance(url, str) or not WEBHOOK_URL.match(url):
-            raise ESignValidationError("url", "must start with http:// or https://")
-        if event_filter not in WEBHOOK_EVENT_FILTERS:
-            raise ESignValidationError("event_filter", f"must be one of {sorted(WEBHOOK_EVENT_FILTERS)}")
-        body: dict[str, Any] = {"url": url, "eventFilter": event_filter}
-        if group:
-            # The form is not documented for webhooks; POST bodies elsewhere use the group URI.
-            body["group"] = group_uri(check_group("group", group))
-        return body
 
     def list_webhooks(self) -> list[dict[str, Any]]:
         """The registered webhooks: ``active``, ``notify_when``, ``url``, ``group_id``, ``event_filter``."""

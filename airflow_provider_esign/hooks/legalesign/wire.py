@@ -20,7 +20,6 @@ from urllib.parse import urljoin, urlsplit
 from airflow_provider_esign.exceptions import ESignValidationError
 from airflow_provider_esign.hooks.api import MAX_ERROR_TEXT, truthy
 from airflow_provider_esign.hooks.settings import ConnectionSettings
-from airflow_provider_esign.hooks.webhook import document_id_from
 from airflow_provider_esign.models import DocumentStatus, SendRequest, SignerInfo, SignerStatus
 from airflow_provider_esign.validation import parse_expiry
 
@@ -56,24 +55,7 @@ TEMPLATEPDF_URI = re.compile(r"^/api/v1/templatepdf/([-\w]+)/$")
 BARE_ID = re.compile(r"^[-\w]+$")
 NAME_PART = re.compile(r"^[-\w' ]{1,60}$")
 TAG_VALUE = re.compile(r"^[-\w\[\]\:\;\/\.\, _]{0,250}$")
-WEBHOOK_URL = re.compile(r"^https?://")
 SIGNER_ROLES = frozenset({"witness", "approver"})
-WEBHOOK_NOTIFY = frozenset({"all", "signed", "sent", "rejected", "realtime"})
-WEBHOOK_EVENT_FILTERS = frozenset(
-    {
-        "",
-        "document.*",
-        "document.created",
-        "document.rejected",
-        "document.finalPdfCreated",
-        "recipient.*",
-        "recipient.completed",
-        "recipient.rejected",
-        "recipient.emailOpened",
-        "recipient.visiting",
-        "recipient.bounced",
-    }
-)
 #: Metadata keys a DAG author may set; ``tag2`` holds the provider's idempotency key.
 METADATA_KEYS = frozenset({"tag", "tag1"})
 IDEMPOTENCY_TAG = "tag2"
@@ -406,17 +388,3 @@ def created_document(body: dict[str, Any], document_id: str, answer: Any) -> dic
     if isinstance(answer, dict) and answer:
         raw["signer_links"] = answer  # only with return_signer_links
     return raw
-
-
-def webhook_document_id(payload: dict[str, Any]) -> str | None:
-    """The document a realtime webhook event is about: ``data.uuid`` (or ``resourceUri``) for
-    document events, ``data.document`` / ``documentResourceUri`` for recipient events
-    (https://apidocs.legalesign.com/docs/webhooks/)."""
-    data = payload.get("data")
-    if not isinstance(data, dict):
-        return None
-    if str(payload.get("object", "")).lower() == "recipient" or "documentResourceUri" in data:
-        return document_id_from(data.get("document"), uri=True) or document_id_from(
-            data.get("documentResourceUri"), uri=True
-        )
-    return document_id_from(data.get("uuid")) or document_id_from(data.get("resourceUri"), uri=True)

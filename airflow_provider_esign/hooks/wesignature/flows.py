@@ -62,8 +62,7 @@ class WeSignatureFlows(ESignHook):
         return True
 
     def _login_flow(self) -> Flow[Credentials]:
-        settings = self.settings_or_none
-        assert settings is not None
+        settings = self._flow_settings()
         stored = self._stored_keys(settings)
         if stored and not self._stored_key_rejected:
             return WeSignatureCredentials({"api_key": stored[1]}, user_id=stored[0], stored=True)
@@ -144,8 +143,7 @@ class WeSignatureFlows(ESignHook):
 
     def _before_reauthenticate(self, request: ApiRequest, creds: Credentials | None) -> None:
         """Prepare the one re-login after a 401, or fail fast when no login is possible."""
-        settings = self.settings_or_none
-        assert settings is not None
+        settings = self._flow_settings()
         if isinstance(creds, WeSignatureCredentials) and creds.stored:
             if not self._can_login(settings):
                 raise ESignAuthError(

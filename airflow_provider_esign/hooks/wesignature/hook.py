@@ -24,6 +24,7 @@ from airflow_provider_esign.exceptions import (
     DocumentFailedError,
     DocumentNotReadyError,
     ESignApiError,
+    ESignAuthError,
     ESignBadRequestError,
     ESignUnsupportedError,
 )
@@ -195,8 +196,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
             raise DocumentNotReadyError(
                 f"WeSignature document {document_id} is completed but has no download_link"
             )
-        settings = self.settings_or_none
-        assert settings is not None
+        settings = self._flow_settings()
         # The link's authentication is undocumented: it is fetched without credentials, and an HTML
         # answer (a login page) is reported as not ready.
         return DownloadSource(url=urljoin(settings.base_url, str(link)), auth=False, supports_range=False)
@@ -229,9 +229,9 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         Calls ``login_api`` only when no credentials are cached yet and the connection has no stored
         ``user_id``/``api_key``; logging in again might rotate the key.
         """
-        _ = self.settings  # the credentials key needs the connection loaded
         creds = self._credentials()
-        assert isinstance(creds, WeSignatureCredentials)
+        if not isinstance(creds, WeSignatureCredentials):
+            raise ESignAuthError("no WeSignature credentials", conn_id=self.conn_id, operation="login")
         return {"user_id": creds.user_id}
 
     def list_sent_documents(self, guid: str | None = None) -> list[dict[str, Any]]:

@@ -22,12 +22,30 @@ PACKAGE = Path(__file__).resolve().parents[3] / "airflow_provider_esign"
 INFO = get_provider_info()
 
 
-def modules_in(folder: str, *, skip: tuple[str, ...] = ("__init__", "base")) -> set[str]:
-    return {
-        f"airflow_provider_esign.{folder}.{path.stem}"
-        for path in (PACKAGE / folder).glob("*.py")
-        if path.stem not in skip
-    }
+def modules_in(folder: str) -> set[str]:
+    """The modules of ``folder`` that define an operator, sensor or trigger (``base`` modules hold the
+    shared base classes)."""
+    from airflow.sdk import BaseOperator
+    from airflow.triggers.base import BaseTrigger
+
+    found = set()
+    for path in (PACKAGE / folder).glob("*.py"):
+        if path.stem in ("__init__", "base"):
+            continue
+        module = import_module(f"airflow_provider_esign.{folder}.{path.stem}")
+        defined = [
+            value
+            for name, value in vars(module).items()
+            if isinstance(value, type)
+            and value.__module__ == module.__name__
+            and not name.startswith("_")
+            and issubclass(value, (BaseOperator, BaseTrigger))
+            and value not in (BaseOperator, BaseTrigger)
+            and "Base" not in name
+        ]
+        if defined:
+            found.add(module.__name__)
+    return found
 
 
 def listed(section: str) -> set[str]:
