@@ -1,4 +1,5 @@
-"""Unit tests of the WeSignature hook against mocked HTTP (payloads from shared/specs/wesignature.md)."""
+"""Unit tests of the WeSignature hook against mocked HTTP (payloads from the vendor reference examples,
+https://app.wesignature.com/integrations/api/documentation)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ GUID = "group-abc123"
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 AUTH = {"user_id": USER_ID, "api_key": API_KEY}
 
-# ------------------------------------------------------------------ the spec's example payloads
+# ------------------------------------------------------------------ the vendor reference's example payloads
 LOGIN_OK = {"status": "authorized", "message": "success", "data": {"user": USER_ID, "api_key": API_KEY}}
 SEND_OK = {
     "status": "success",
