@@ -331,7 +331,8 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         """Stream the final signed PDF into ``destination`` and verify it.
 
         Memory stays constant (one chunk). A transfer that breaks resumes with a ``Range`` request
-        where the vendor supports it, else restarts from zero (``destination`` must be seekable).
+        (guarded by ``If-Range``, so a file changed in between is fetched whole) where the vendor
+        supports it, else restarts from zero (``destination`` must be seekable).
         The result is checked for the PDF signature, the announced length and the vendor's SHA-256
         where one is published; on failure nothing is promised about ``destination``'s content, so
         callers write to a temporary file (see ``DownloadDocumentOperator``).
