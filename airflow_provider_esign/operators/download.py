@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_esign.operators.map_index import DOCUMENT_MAP_INDEX_TEMPLATE, set_map_label
+
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
@@ -63,6 +65,7 @@ class DownloadDocumentOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("outlets", _default_outlets())
+        kwargs.setdefault("map_index_template", DOCUMENT_MAP_INDEX_TEMPLATE)
         super().__init__(**kwargs)
         self.conn_id = conn_id
         self.document_id = document_id
@@ -74,8 +77,10 @@ class DownloadDocumentOperator(BaseOperator):
 
     @classmethod
     def partial(cls, **kwargs: Any):  # type: ignore[override]
-        # Mapped tasks take their outlets from the partial kwargs at parse time, not from __init__.
+        # Mapped tasks take their outlets (and map_index_template) from the partial kwargs at parse
+        # time, not from __init__.
         kwargs.setdefault("outlets", _default_outlets())
+        kwargs.setdefault("map_index_template", DOCUMENT_MAP_INDEX_TEMPLATE)
         return super().partial(**kwargs)
 
     def get_hook(self) -> ESignHook:
@@ -111,6 +116,7 @@ class DownloadDocumentOperator(BaseOperator):
             if os.path.exists(temp):
                 os.unlink(temp)
         path = str(target)
+        set_map_label(context, (result.document.name if result.document else None) or target.name)
         self.log.info(
             "Stored %s (%d bytes, sha256 %s, verified: %s)",
             path,
