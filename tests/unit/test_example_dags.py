@@ -52,5 +52,5 @@ def test_on_signed_is_scheduled_on_the_watched_completed_documents_asset(dagbag)
     assert asset.uri == COMPLETED_DOCUMENTS_URI
     (watcher,) = asset.watchers
     assert isinstance(watcher.trigger, DocumentCompletedEventTrigger)
-    assert watcher.trigger.conn_id == "esignbase_default"
+    assert watcher.trigger.conn_id == "wesignature_default"  # no webhooks there: one path per connection
     assert set(dag.task_dict) == {"load_completed_contracts"}
