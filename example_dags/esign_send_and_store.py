@@ -52,10 +52,17 @@ POLL_SECONDS = float(os.environ.get("ESIGN_EXAMPLE_POLL_SECONDS", "60"))
             "or a public https URL (WeSignature).",
         ),
         "signer_name": Param(
-            "Ada Lovelace", type="string", minLength=3, title="Signer name", description="First and last name."
+            "Ada Lovelace",
+            type="string",
+            minLength=3,
+            title="Signer name",
+            description="First and last name.",
         ),
         "signer_email": Param(
-            "ada@example.com", type="string", title="Signer email", description="Where the signing request goes."
+            "ada@example.com",
+            type="string",
+            title="Signer email",
+            description="Where the signing request goes.",
         ),
         "destination": Param(
             os.environ.get("ESIGN_EXAMPLE_DESTINATION", "/tmp/esign/signed"),

@@ -79,7 +79,9 @@ def main() -> int:
         failures = []
         for vendor, (process, log) in runs.items():
             code = process.wait()
-            print(f"  {vendor:<12} {'ok' if code == 0 else f'FAILED (log: {log})'} ({time.monotonic() - started:.0f}s)")
+            print(
+                f"  {vendor:<12} {'ok' if code == 0 else f'FAILED (log: {log})'} ({time.monotonic() - started:.0f}s)"
+            )
             if code:
                 failures.append(vendor)
         rows, problems = summarize(sandbox)

@@ -55,7 +55,9 @@ def states(run) -> dict:
 
 @pytest.mark.parametrize("conn_id", sorted(SOURCES))
 def test_send_and_store_without_a_logical_date(examples, sandbox, tmp_path, conn_id):
-    run = manual_run(examples, "esign_send_and_store", conn_id=conn_id, destination=str(tmp_path), **SOURCES[conn_id])
+    run = manual_run(
+        examples, "esign_send_and_store", conn_id=conn_id, destination=str(tmp_path), **SOURCES[conn_id]
+    )
     assert run.state == "success", states(run)
     vendor = conn_id.removesuffix("_default")
     (document,) = sandbox.documents(vendor)
@@ -71,7 +73,9 @@ def test_send_and_store_without_a_logical_date(examples, sandbox, tmp_path, conn
 
 
 def test_batch_without_a_logical_date_has_readable_map_indexes(examples, sandbox, tmp_path):
-    run = manual_run(examples, "esign_batch_contracts", conn_id="legalesign_default", destination=str(tmp_path))
+    run = manual_run(
+        examples, "esign_batch_contracts", conn_id="legalesign_default", destination=str(tmp_path)
+    )
     assert run.state == "success", states(run)
     documents = sandbox.documents("legalesign")
     assert len(documents) == 5 and len(list(tmp_path.glob("*.pdf"))) == 5
