@@ -94,7 +94,7 @@ def test_block_is_a_dag_file_airflow_parses(tmp_path, line, code):
     if re.search(r"@dag\b|\bDAG\(", code):
         assert bag.dags, f"README.md line {line}: declares a DAG but none was created (called?)"
     declared = {name for dag in bag.dags.values() for name in dag.params}
-    used = set(re.findall(r"\bparams\.(\w+)", code))
+    used = set(re.findall(r"\bparams\.(\w+)\b(?!\s*\()", code))
     assert used <= declared, f"README.md line {line}: templates read undeclared params {used - declared}"
 
 
