@@ -72,11 +72,12 @@ def test_send_and_store_without_a_logical_date(examples, sandbox, tmp_path, conn
         assert document["name"] == name
 
 
-def test_batch_without_a_logical_date_has_readable_map_indexes(examples, sandbox, tmp_path):
+def test_batch_without_a_logical_date_has_readable_map_indexes(examples, sandbox, tmp_path, capfd):
     run = manual_run(
         examples, "esign_batch_contracts", conn_id="legalesign_default", destination=str(tmp_path)
     )
     assert run.state == "success", states(run)
+    assert "XCom not found" not in capfd.readouterr().out  # the summary reads its lists in one go
     documents = sandbox.documents("legalesign")
     assert len(documents) == 5 and len(list(tmp_path.glob("*.pdf"))) == 5
     labels = {}
@@ -102,3 +103,14 @@ def test_asset_scheduled_examples_also_run_by_hand(examples, tmp_path, dag_id):
 def test_every_example_dag_is_covered(examples):
     covered = {"esign_send_and_store", "esign_batch_contracts", "esign_post_signature_etl", "esign_on_signed"}
     assert set(examples.dags) == covered
+
+
+def test_a_failed_send_logs_no_missing_xcom(sandbox, capfd):
+    """A send rejected for bad input fails cleanly: its extra link does not look up an XCom."""
+    from tests.e2e.conftest import run_dag
+
+    run = run_dag("reliability_bad_input")
+    assert run.state == "failed"
+    out = capfd.readouterr().out
+    assert "Invalid signers[0].email" in out
+    assert "XCom not found" not in out
