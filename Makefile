@@ -7,7 +7,7 @@ AIRFLOW_SPEC ?= apache-airflow>=3.1.8
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint typecheck check demo bench bench-smoke clean
+.PHONY: venv test lint typecheck check demo bench bench-smoke dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ check: lint typecheck test
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
+# A wheel in dist/, built in its own small virtualenv (only pip and the build backend, no Airflow):
+# `pip install dist/airflow_provider_esign-*.whl` then installs the provider anywhere.
+dist:
+	rm -rf dist build
+	$(PYTHON) -m venv $(VENV)-build
+	$(VENV)-build/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)-build/bin/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls dist/*.whl
+
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
@@ -39,4 +48,4 @@ bench-smoke: $(STAMP)
 	$(PY) -m benchmarks --smoke
 
 clean:
-	rm -rf $(VENV) .venv-* signed .pytest_cache
+	rm -rf $(VENV) .venv-* signed .pytest_cache dist build

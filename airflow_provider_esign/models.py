@@ -73,6 +73,17 @@ class SignerStatus(str, enum.Enum):
     DECLINED = "DECLINED"
 
 
+class MissingSignerFieldError(TypeError):
+    """A signer dict lacks a required field (``name`` or ``email``).
+
+    :param field: The missing field.
+    """
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        super().__init__(f"missing {field!r}: each signer needs a 'name' and an 'email'")
+
+
 @dataclass(frozen=True)
 class Signer:
     """A person asked to sign.
@@ -106,6 +117,9 @@ class Signer:
         """Build a signer from a dict such as a row of a CSV file or an XCom value.
 
         Accepts ``email_address`` as an alias of ``email`` and ``role_name`` of ``role``.
+
+        :raises MissingSignerFieldError: ``name`` (and first/last name) or ``email`` is missing.
+        :raises TypeError: not a dict, or a field this model does not know.
         """
         if isinstance(value, Signer):
             return value
@@ -122,6 +136,9 @@ class Signer:
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise TypeError(f"unknown signer field(s) {unknown}; allowed: {sorted(allowed)}")
+        for required in ("name", "email"):
+            if data.get(required) is None:
+                raise MissingSignerFieldError(required)
         order = data.get("order")
         if isinstance(order, str) and order.strip().lstrip("-").isdigit():
             data["order"] = int(order)

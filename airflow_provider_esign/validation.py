@@ -8,12 +8,12 @@ of a vendor call that should never have happened.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_esign.exceptions import ESignValidationError
-from airflow_provider_esign.models import SendRequest, Signer
+from airflow_provider_esign.models import MissingSignerFieldError, SendRequest, Signer
 
 # Pragmatic address check (RFC 5322 is far wider): one @, no spaces, a dotted domain.
 _EMAIL = re.compile(
@@ -49,6 +49,10 @@ def require_signers(signers: Iterable[Any]) -> tuple[Signer, ...]:
         field = f"signers[{index}]"
         try:
             signer = Signer.coerce(raw)
+        except MissingSignerFieldError as exc:
+            raise ESignValidationError(
+                f"{field}.{exc.field}", "is required: each signer needs a 'name' and an 'email'"
+            ) from None
         except TypeError as exc:
             raise ESignValidationError(field, str(exc)) from None
         require_text(f"{field}.name", signer.name)
@@ -69,9 +73,16 @@ def require_signers(signers: Iterable[Any]) -> tuple[Signer, ...]:
 
 
 def require_split_names(
-    signers: Iterable[Signer], *, pattern: re.Pattern[str] | None, max_length: int
+    signers: Iterable[Signer],
+    *,
+    pattern: re.Pattern[str] | None,
+    max_length: int,
+    vendor: str = "this vendor",
 ) -> None:
-    """Vendors that store first and last name separately need both."""
+    """Vendors that store first and last name separately need both.
+
+    :param vendor: The vendor's name, for the message ("eSignBase needs a first and a last name").
+    """
     for index, signer in enumerate(signers):
         first, last = signer.split_name()
         for part, value in (("first_name", first), ("last_name", last)):
@@ -79,7 +90,7 @@ def require_split_names(
             if not value:
                 raise ESignValidationError(
                     field,
-                    "this vendor needs a first and a last name: give 'first_name' and 'last_name', "
+                    f"{vendor} needs a first and a last name: give 'first_name' and 'last_name', "
                     "or a 'name' with a space in it",
                 )
             if len(value) > max_length:
@@ -100,13 +111,29 @@ def require_mapping(field: str, value: Any) -> dict[str, Any]:
 
 
 def require_string_metadata(
-    metadata: Mapping[str, Any], *, max_keys: int, max_key_length: int, max_value_length: int
+    metadata: Mapping[str, Any],
+    *,
+    max_keys: int,
+    max_key_length: int,
+    max_value_length: int,
+    reserved_keys: Sequence[str] = (),
 ) -> dict[str, str]:
-    """eSignBase-style metadata: a flat mapping of short string keys to string values."""
+    """eSignBase-style metadata: a flat mapping of short string keys to string values.
+
+    :param max_keys: How many keys the DAG author may use.
+    :param reserved_keys: Keys the provider stores on top of those (counted in the vendor's limit),
+        named in the message so the limit makes sense.
+    """
     if not isinstance(metadata, Mapping):
         raise ESignValidationError("metadata", "must be a mapping of string keys to string values")
     if len(metadata) > max_keys:
-        raise ESignValidationError("metadata", f"at most {max_keys} keys allowed, got {len(metadata)}")
+        rule = f"at most {max_keys} keys allowed, got {len(metadata)}"
+        if reserved_keys:
+            rule += (
+                f" (the vendor stores {max_keys + len(reserved_keys)} keys; this provider reserves "
+                f"{', '.join(repr(k) for k in reserved_keys)} for its idempotency key)"
+            )
+        raise ESignValidationError("metadata", rule)
     for key, value in metadata.items():
         if not isinstance(key, str) or not key:
             raise ESignValidationError("metadata", f"keys must be non-empty strings, got {key!r}")
@@ -144,12 +171,21 @@ def parse_expiry(value: str | datetime | None, *, now: datetime | None = None) -
     return when
 
 
+_SOURCE_WORDS = {"template_id": "a template (template_id)", "file": "a file (file)"}
+
+
 def require_single_source(request: SendRequest, *, allowed: set[str], vendor: str) -> str:
     """Exactly one of ``template_id`` / ``file``, and one this vendor accepts."""
     given = [name for name in ("template_id", "file") if getattr(request, name)]
-    if len(given) != 1:
+    accepted = " or ".join(_SOURCE_WORDS[name] for name in sorted(allowed, reverse=True))
+    if not given:
         raise ESignValidationError(
-            "template_id/file", f"give exactly one document source ({' or '.join(sorted(allowed))})"
+            "template_id/file", f"no document source given; {vendor} sends from {accepted}"
+        )
+    if len(given) > 1:
+        raise ESignValidationError(
+            "template_id/file",
+            f"give one document source, not both template_id and file; {vendor} sends from {accepted}",
         )
     source = given[0]
     if source not in allowed:

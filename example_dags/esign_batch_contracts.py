@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 
 from airflow_provider_esign.operators.download import DownloadDocumentOperator
 from airflow_provider_esign.operators.send import SendDocumentOperator
@@ -39,11 +39,37 @@ POLL_SECONDS = float(os.environ.get("ESIGN_EXAMPLE_POLL_SECONDS", "60"))
     catchup=False,
     max_active_runs=1,
     params={
-        "conn_id": "esignbase_default",
-        "recipients_csv": str(DATA / "contracts.csv"),
-        "template_id": None,
-        "file": None,
-        "destination": os.environ.get("ESIGN_EXAMPLE_DESTINATION", "/tmp/esign/signed"),
+        "conn_id": Param(
+            "esignbase_default",
+            type="string",
+            title="Connection",
+            description="The e-signature connection; its type picks the vendor.",
+            examples=sorted(DOCUMENT_SOURCES),
+        ),
+        "recipients_csv": Param(
+            str(DATA / "contracts.csv"),
+            type="string",
+            title="Recipients CSV",
+            description="One contract per row: contract, company, name, email.",
+        ),
+        "template_id": Param(
+            None,
+            type=["null", "string"],
+            title="Template id",
+            description="Overrides the connection's default document source (eSignBase / Legalesign).",
+        ),
+        "file": Param(
+            None,
+            type=["null", "string"],
+            title="File",
+            description="Overrides the default source: a PDF path (Legalesign) or public URL (WeSignature).",
+        ),
+        "destination": Param(
+            os.environ.get("ESIGN_EXAMPLE_DESTINATION", "/tmp/esign/signed"),
+            type="string",
+            title="Destination",
+            description="Folder or object-storage URL (s3://bucket/signed/) for the signed PDFs.",
+        ),
     },
     tags=["esign", "example"],
 )
@@ -88,6 +114,9 @@ def esign_batch_contracts():
     @task
     def summary(documents: list[dict], paths: list[str]) -> dict:
         """Log who signed what, and where the signed PDF is."""
+        # Slices read each mapped list in one call; iterating would ask for one item past the end
+        # and log a misleading "XCom not found ... offset=N".
+        documents, paths = documents[:], paths[:]
         lines = [f"{'document':<40} {'signer':<22} {'email':<26} {'status':<10} stored at"]
         for document, path in zip(documents, paths, strict=True):
             for signer in document["signers"]:

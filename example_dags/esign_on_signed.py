@@ -1,13 +1,17 @@
 """Event-driven post-signature ETL: a DAG run as soon as contracts are completed, no sensor waiting.
 
 The DAG is scheduled on ``esign://completed-documents/``, which gets an event per newly completed
-document from two sources:
+document from two sources, each used for **different** connections:
 
-* a watcher: ``DocumentCompletedEventTrigger`` polls the connection's document list in the triggerer
-  (``ESIGN_ON_SIGNED_CONN_ID``, default ``esignbase_default``; every ``ESIGN_ON_SIGNED_POLL_INTERVAL``
-  seconds, default 60);
-* the webhook receiver of this provider's plugin, ``<API server>/esign/webhooks/<conn_id>``, once the
-  vendor's webhook points there (eSignBase Document Completed Hook, Legalesign realtime webhook).
+* a watcher: ``DocumentCompletedEventTrigger`` polls one connection's document list in the triggerer
+  (``ESIGN_ON_SIGNED_CONN_ID``, default ``wesignature_default``: WeSignature has no webhooks, so
+  polling is its only path; every ``ESIGN_ON_SIGNED_POLL_INTERVAL`` seconds, default 60);
+* the webhook receiver of this provider's plugin, ``<API server>/esign/webhooks/<conn_id>``, for the
+  vendors that call back (eSignBase Document Completed Hook, Legalesign realtime webhook), e.g.
+  ``/esign/webhooks/esignbase_default``.
+
+Never point a webhook at the watched connection: the watcher cannot see webhook events, so one
+completion would start two runs. The load below upserts, so a repeat would at worst reload a row.
 
 Events that arrive between two scheduler loops share one run, so the task handles a list. For each
 completed contract it downloads the signed PDF with the vendor hook (verified: PDF signature, length,
@@ -28,7 +32,8 @@ from airflow.sdk import AssetWatcher, dag, task
 from airflow_provider_esign.assets import completed_documents_asset
 from airflow_provider_esign.triggers.events import DocumentCompletedEventTrigger
 
-CONN_ID = os.environ.get("ESIGN_ON_SIGNED_CONN_ID", "esignbase_default")
+#: The watched connection. Webhooks go to the other connections (see the module docstring).
+CONN_ID = os.environ.get("ESIGN_ON_SIGNED_CONN_ID", "wesignature_default")
 POLL_INTERVAL = float(os.environ.get("ESIGN_ON_SIGNED_POLL_INTERVAL", "60"))
 
 # Declared once, here; other DAGs that schedule on it should import this object (see README).

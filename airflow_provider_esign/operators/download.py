@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
+from airflow_provider_esign.operators.map_index import DOCUMENT_MAP_INDEX_TEMPLATE, set_map_label
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -64,6 +65,7 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("outlets", _default_outlets())
+        kwargs.setdefault("map_index_template", DOCUMENT_MAP_INDEX_TEMPLATE)
         super().__init__(**kwargs)
         self.conn_id = conn_id
         self.document_id = document_id
@@ -75,8 +77,10 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
 
     @classmethod
     def partial(cls, **kwargs: Any):  # type: ignore[override]
-        # Mapped tasks take their outlets from the partial kwargs at parse time, not from __init__.
+        # Mapped tasks take their outlets (and map_index_template) from the partial kwargs at parse
+        # time, not from __init__.
         kwargs.setdefault("outlets", _default_outlets())
+        kwargs.setdefault("map_index_template", DOCUMENT_MAP_INDEX_TEMPLATE)
         return super().partial(**kwargs)
 
     def target_path(self, vendor: str) -> ObjectStoragePath:
@@ -108,6 +112,7 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
             if os.path.exists(temp):
                 os.unlink(temp)
         path = str(target)
+        set_map_label(context, (result.document.name if result.document else None) or target.name)
         self.log.info(
             "Stored %s (%d bytes, sha256 %s, verified: %s)",
             path,

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_esign.links import DOCUMENT_URL_XCOM_KEY, ESignDocumentLink
+from airflow_provider_esign.exceptions import ESignValidationError
+from airflow_provider_esign.links import DOCUMENT_URL_ATTRIBUTE, DOCUMENT_URL_XCOM_KEY, ESignDocumentLink
 from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
 
 if TYPE_CHECKING:
@@ -128,9 +129,13 @@ class SendDocumentOperator(ESignHookMixin, BaseOperator):
 
     @closes_hook
     def execute(self, context: Context) -> str:
+        setattr(self, DOCUMENT_URL_ATTRIBUTE, "")  # the extra link, until a document exists
         request = self.build_request()
         hook = self.hook
-        hook.validate_send_request(request)  # fail on bad input before any HTTP call
+        try:
+            hook.validate_send_request(request)  # fail on bad input before any HTTP call
+        except ESignValidationError as error:
+            raise _as_operator_error(error) from None
         checkpoint = task_checkpoint(context)
         key = self.idempotency_key or derive_idempotency_key(context)
         saved_id = checkpoint.get("document_id")
@@ -153,8 +158,19 @@ class SendDocumentOperator(ESignHookMixin, BaseOperator):
         )
         ti = context["ti"]
         ti.xcom_push(key=DOCUMENT_XCOM_KEY, value=document.to_dict(include_raw=False))
-        ti.xcom_push(key=DOCUMENT_URL_XCOM_KEY, value=hook.web_url(document) or "")
+        url = hook.web_url(document) or ""
+        setattr(self, DOCUMENT_URL_ATTRIBUTE, url)
+        ti.xcom_push(key=DOCUMENT_URL_XCOM_KEY, value=url)
         return document.document_id
+
+
+#: Request fields whose operator argument has another name: errors name what the DAG author wrote.
+_OPERATOR_ARGUMENTS = {"name": "document_name"}
+
+
+def _as_operator_error(error: ESignValidationError) -> ESignValidationError:
+    argument = _OPERATOR_ARGUMENTS.get(error.field)
+    return error if argument is None else ESignValidationError(argument, error.rule)
 
 
 def derive_idempotency_key(context: Context) -> str:

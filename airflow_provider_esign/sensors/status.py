@@ -11,6 +11,7 @@ from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
+from airflow_provider_esign.operators.map_index import DOCUMENT_MAP_INDEX_TEMPLATE, set_map_label
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -52,6 +53,7 @@ class DocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
         timeout: float = DEFAULT_TIMEOUT,
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("map_index_template", DOCUMENT_MAP_INDEX_TEMPLATE)
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
         self.conn_id = conn_id
         self.document_id = document_id
@@ -59,6 +61,12 @@ class DocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
         self.signer_email = signer_email
         self.deferrable = deferrable
         self.hook_params = hook_params or {}
+
+    @classmethod
+    def partial(cls, **kwargs: Any):  # type: ignore[override]
+        # Mapped tasks read map_index_template from the partial kwargs at parse time, not __init__.
+        kwargs.setdefault("map_index_template", DOCUMENT_MAP_INDEX_TEMPLATE)
+        return super().partial(**kwargs)
 
     @property
     def condition(self) -> WaitCondition:
@@ -71,6 +79,7 @@ class DocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
 
         document = self.hook.get_document(str(self.document_id))
         done, failure = self.condition.check(document)
+        set_map_label(context, document.name or document.document_id)
         self.log.info(
             "Document %s is %s (vendor %r); waiting for %s",
             document.document_id,
@@ -113,6 +122,7 @@ class DocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
 
         event = raise_for_trigger_event(event, f"document {self.document_id}")
         document = event.get("document") or {}
+        set_map_label(context, document.get("name") or str(self.document_id))
         if event["status"] == "failed":
             raise DocumentFailedError(
                 str(self.document_id),

@@ -52,5 +52,24 @@ def test_on_signed_is_scheduled_on_the_watched_completed_documents_asset(dagbag)
     assert asset.uri == COMPLETED_DOCUMENTS_URI
     (watcher,) = asset.watchers
     assert isinstance(watcher.trigger, DocumentCompletedEventTrigger)
-    assert watcher.trigger.conn_id == "esignbase_default"
+    assert watcher.trigger.conn_id == "wesignature_default"  # no webhooks there: one path per connection
     assert set(dag.task_dict) == {"load_completed_contracts"}
+
+
+def test_templates_read_only_declared_params(dagbag):
+    import re
+
+    for dag in dagbag.dags.values():
+        used = set(re.findall(r"\bparams\.(\w+)\b(?!\s*\()", pathlib.Path(dag.fileloc).read_text()))
+        assert used <= set(dag.params), f"{dag.dag_id}: undeclared params {used - set(dag.params)}"
+
+
+def test_params_explain_themselves_in_the_trigger_form(dagbag):
+    """Every param of a manually runnable example has a title and a description for the UI form."""
+    for dag_id in ("esign_send_and_store", "esign_batch_contracts"):
+        params = dagbag.dags[dag_id].params
+        assert params
+        for name in params:
+            param = params.get_param(name)
+            assert param.schema.get("title") and param.description, f"{dag_id}.{name}"
+        assert "legalesign_default" in params.get_param("conn_id").schema["examples"]
