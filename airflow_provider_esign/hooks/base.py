@@ -452,7 +452,8 @@ class ESignHook(BaseHook):
             key = (
                 f"{self.vendor}|{settings.base_url if settings else ''}|{settings.login if settings else ''}"
             )
-            self._limiter = RateLimiter(key, per_minute, clock=self._clock)
+            storage = self._option("rate_limit_storage", None)
+            self._limiter = RateLimiter(key, per_minute, storage=storage, clock=self._clock)
         return self._limiter
 
     @property
@@ -901,7 +902,7 @@ class ESignHook(BaseHook):
     async def _ahttp(self, settings: ConnectionSettings, request: ApiRequest) -> ApiResponse:
         import httpx
 
-        delay = self._wait_for_rate_limit()
+        delay = await self.rate_limiter.areserve()
         if delay:
             await asyncio.sleep(delay)
         try:
