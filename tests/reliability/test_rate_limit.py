@@ -38,6 +38,22 @@ def redis_client(redis_url):
     client.close()
 
 
+def legalesign_connection(make_connection, conn_id: str, **extra) -> str:
+    """A Legalesign connection at 60 calls a minute; returns its API base URL."""
+    base = "https://legalesign.invalid/api/v1"
+    make_connection(
+        conn_id,
+        "legalesign",
+        host=base,
+        login="u",
+        password="secret",
+        group="acme",
+        rate_limit_per_minute=60,
+        **extra,
+    )
+    return base
+
+
 def unique_key() -> str:
     return f"legalesign|https://example.invalid/{uuid.uuid4().hex}|user"
 
@@ -106,16 +122,8 @@ class TestStorageOption:
         assert RateLimiter("k", 60).storage == "local"
 
     def test_bad_connection_extra_fails_before_any_http_call(self, make_connection, requests_mock):
-        base = "https://legalesign.invalid/api/v1"
-        make_connection(
-            "legalesign_bad_storage",
-            "legalesign",
-            host=base,
-            login="u",
-            password="secret",
-            group="acme",
-            rate_limit_per_minute=60,
-            rate_limit_storage="redis-cluster.internal:6379",
+        legalesign_connection(
+            make_connection, "legalesign_bad_storage", rate_limit_storage="redis.internal:6379"
         )
         hook = LegalesignHook("legalesign_bad_storage")
         with pytest.raises(ESignValidationError, match="rate_limit_storage"):
@@ -178,16 +186,7 @@ class TestRedisStorage:
 
 
 def test_retry_after_is_honoured_and_shared_by_the_connections_hooks(make_connection, requests_mock, clock):
-    base = "https://legalesign.invalid/api/v1"
-    make_connection(
-        "legalesign_rl",
-        "legalesign",
-        host=base,
-        login="u",
-        password="secret",
-        group="acme",
-        rate_limit_per_minute=60,
-    )
+    base = legalesign_connection(make_connection, "legalesign_rl")
     requests_mock.get(
         f"{base}/document/doc-1/",
         [
