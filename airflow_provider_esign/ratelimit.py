@@ -243,6 +243,17 @@ _ASYNC_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, A
 )
 
 
+def _forget_after_fork() -> None:
+    """A forked child must not reuse its parent's SQLite connections (or a lock held mid-fork)."""
+    global _CACHE_LOCK
+    _CACHE.clear()
+    _CACHE_LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def _cached(key: tuple[str, ...], build: Callable[[], Any]) -> Any:
     """One store or client per process and key: hooks are created per task, connections are not."""
     with _CACHE_LOCK:

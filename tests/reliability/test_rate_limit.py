@@ -54,6 +54,10 @@ def legalesign_connection(make_connection, conn_id: str, **extra) -> str:
     return base
 
 
+def _reserve_in_child(limiter: RateLimiter, pipe) -> None:
+    pipe.send(limiter.reserve())
+
+
 def unique_key() -> str:
     return f"legalesign|https://example.invalid/{uuid.uuid4().hex}|user"
 
@@ -99,6 +103,18 @@ class TestRateLimiter:
         assert [limiter.reserve() for _ in range(5)] == [0.0] * 5
         limiter.penalize(10)
         assert list(tmp_path.iterdir()) == []
+
+    def test_a_forked_child_shares_the_schedule_on_its_own_connection(self, tmp_path, clock):
+        parent = RateLimiter("k", 60, state_dir=str(tmp_path), clock=clock)
+        assert parent.reserve() == 0.0  # the parent now holds an open SQLite connection
+        context = multiprocessing.get_context("fork")
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(target=_reserve_in_child, args=(parent, send))
+        child.start()
+        child.join(30)
+        assert child.exitcode == 0
+        assert receive.recv() == pytest.approx(INTERVAL)
+        assert parent.reserve() == pytest.approx(2 * INTERVAL)
 
     async def test_areserve_takes_slots_from_the_same_schedule(self, tmp_path, clock):
         sync = RateLimiter("k", 60, state_dir=str(tmp_path), clock=clock)
