@@ -7,7 +7,7 @@ AIRFLOW_SPEC ?= apache-airflow>=3.1.8
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint typecheck check demo bench bench-smoke dist clean
+.PHONY: venv test test-deployment lint typecheck check demo bench bench-smoke dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ venv: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Postgres + Redis + CeleryExecutor with two workers (apt-installs postgresql/redis-server if missing).
+test-deployment: $(STAMP)
+	$(PY) -m pytest -q -s tests/deployment $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -30,8 +30,15 @@ def connection_tuning(default_rate_limit: float) -> dict[str, dict[str, Any]]:
     return {
         "rate_limit_per_minute": {
             "label": "Rate limit (calls per minute)",
-            "description": f"Client-side budget shared by tasks on one host; 0 disables it (default {limit}).",
+            "description": "Client-side budget shared by every task using this connection on one host, or "
+            f"on every host with a Redis rate-limit store; 0 disables it (default {limit}).",
             "schema": {"type": ["integer", "null"], "minimum": 0},
+        },
+        "rate_limit_storage": {
+            "label": "Rate-limit store",
+            "description": "Where the budget is kept: 'local' (default: shared by the processes on one "
+            "host) or a Redis URL such as redis://redis:6379/0 (shared by every host).",
+            "schema": {"type": ["string", "null"]},
         },
         "max_attempts": {
             "label": "Attempts per API call",
@@ -74,6 +81,7 @@ def tuning_placeholders(default_rate_limit: float) -> dict[str, str]:
 
     return {
         "rate_limit_per_minute": f"{default_rate_limit:g}",
+        "rate_limit_storage": "local",
         "max_attempts": str(d.DEFAULT_MAX_ATTEMPTS),
         "max_retry_seconds": f"{d.DEFAULT_MAX_RETRY_SECONDS:g}",
         "backoff_base": f"{d.DEFAULT_BACKOFF_BASE:g}",

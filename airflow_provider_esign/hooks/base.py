@@ -203,7 +203,8 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
             key = (
                 f"{self.vendor}|{settings.base_url if settings else ''}|{settings.login if settings else ''}"
             )
-            self._limiter = RateLimiter(key, per_minute, clock=self._clock)
+            storage = self._option("rate_limit_storage", None)
+            self._limiter = RateLimiter(key, per_minute, storage=storage, clock=self._clock)
         return self._limiter
 
     @property

@@ -77,6 +77,14 @@ class RateLimitWait:
 
 
 @dataclass(frozen=True)
+class RateLimitPenalty:
+    """Push the client-side rate limiter's shared schedule back by ``seconds`` (a 429's Retry-After)."""
+
+    limiter: RateLimiter
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Mask:
     """Register runtime secrets with Airflow's secrets masker."""
 
@@ -97,7 +105,7 @@ class Unlock:
     key: str
 
 
-Effect = Send | ReadChunk | Close | Sleep | RateLimitWait | Mask | Lock | Unlock
+Effect = Send | ReadChunk | Close | Sleep | RateLimitWait | RateLimitPenalty | Mask | Lock | Unlock
 Pipeline = Generator[Effect, Any, T]
 
 
@@ -171,7 +179,8 @@ def exchange(
         hook._raise_for_response(request, response)
     except ESignRateLimitError as exc:
         if exc.retry_after:
-            hook.rate_limiter.penalize(exc.retry_after)  # every task sharing the budget backs off
+            # Every task sharing the budget backs off (on every host, with a Redis store).
+            yield RateLimitPenalty(hook.rate_limiter, exc.retry_after)
         raise
     return response
 

@@ -21,6 +21,7 @@ from airflow_provider_esign.hooks.pipeline import (
     Lock,
     Mask,
     Pipeline,
+    RateLimitPenalty,
     RateLimitWait,
     ReadChunk,
     Send,
@@ -130,6 +131,8 @@ class SyncExecutor:
             delay = effect.limiter.reserve()
             if delay:
                 hook._sleep(delay)
+        elif isinstance(effect, RateLimitPenalty):
+            effect.limiter.penalize(effect.seconds)
         elif isinstance(effect, Mask):
             for secret in effect.secrets:
                 mask(secret)
@@ -220,9 +223,11 @@ class AsyncExecutor:
         elif isinstance(effect, Sleep):
             await asyncio.sleep(effect.seconds)
         elif isinstance(effect, RateLimitWait):
-            delay = effect.limiter.reserve()
+            delay = await effect.limiter.areserve()  # a Redis store is asked without blocking the loop
             if delay:
                 await asyncio.sleep(delay)
+        elif isinstance(effect, RateLimitPenalty):
+            await effect.limiter.apenalize(effect.seconds)
         elif isinstance(effect, Mask):
             for secret in effect.secrets:
                 await amask(secret)
