@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from airflow_provider_esign.sandbox.credentials import ESIGNBASE_TEMPLATES
+from airflow_provider_esign.sandbox.index import IndexSpec
 from airflow_provider_esign.sandbox.models import Document, Signer
 from airflow_provider_esign.sandbox.responses import json_response, pdf_response
 from airflow_provider_esign.sandbox.state import SandboxState
@@ -388,9 +389,10 @@ def build_router(state: SandboxState) -> APIRouter:
         if offset < 0:
             return _invalid("offset must not be negative")
         now = state.now()
-        docs = state.all(VENDOR)
-        page = [document_body(d, now) for d in docs[offset : offset + limit]]
-        return json_response({"documents": page, "count": len(docs)})
+        total, docs = state.index(VENDOR).query(
+            ("all",), now, order=state.config.order_for(VENDOR), offset=offset, limit=limit
+        )
+        return json_response({"documents": [document_body(d, now) for d in docs], "count": total})
 
     @router.get(PREFIX + "/api/document/{doc_id}", name="esignbase.document")
     async def get_document(request: Request, doc_id: str) -> Response:
@@ -411,6 +413,7 @@ def build_router(state: SandboxState) -> APIRouter:
         if isinstance(doc, Response):
             return doc
         doc.deleted = True
+        state.touch(doc)
         return Response(status_code=200)
 
     @router.get(PREFIX + "/api/document/{doc_id}/download", name="esignbase.download")
@@ -501,3 +504,46 @@ def decorate_control_document(state: SandboxState, doc: Document, payload: dict[
 def raw_status(doc: Document, now: float) -> Any:
     """:return: the vendor status shown by the control API."""
     return document_status(doc, now)
+
+
+def _settled(doc: Document, now: float) -> bool:
+    return doc.deleted or document_status(doc, now) in ("VOIDED", "COMPLETED")
+
+
+#: eSignBase documents no list filter: one list of every document not deleted.
+INDEX_SPEC = IndexSpec(
+    keys=lambda doc, now: [] if doc.deleted else [("all",)],
+    settled=_settled,
+    modified=lambda doc, now: doc.modified_at(now, COMPLETED_STEPS),
+)
+
+
+def history_document(state: SandboxState, created_at: float, outcome: str, number: int) -> Document:
+    """:return: a final historical document (``completed``, ``voided`` or ``declined``) for bulk seeding."""
+    template_id = next(t for t, spec in ESIGNBASE_TEMPLATES.items() if len(spec[0]) == 1)
+    role = ESIGNBASE_TEMPLATES[template_id][0][0]
+    doc = Document(
+        vendor=VENDOR,
+        id=state.new_uuid(),
+        name=f"Historical contract {number}",
+        created_at=created_at,
+        signers=[
+            Signer(id="0", first_name="Past", last_name=f"Signer {number}", email=f"past{number}@example.com",
+                   order=0, role=role, data={"locale": "en"})
+        ],
+        send_delay=state.config.send_delay,
+        sign_delay=state.config.sign_delay,
+        pdf_delay=state.config.pdf_delay,
+        data={"template_id": template_id, "metadata": {"history": str(number)}, "sandbox": True},
+    )  # fmt: skip
+    doc.sent_at = created_at + doc.send_delay
+    done = created_at + 86400 * (1 + number % 7)
+    if outcome == "completed":
+        doc.signers[0].signed_at = done
+    elif outcome == "declined":
+        doc.signers[0].declined_at = done
+    else:
+        doc.voided_at, doc.void_reason = done, "voided"
+    # Completed long ago: the documented hook never fires for these.
+    doc.hook_done = True
+    return doc

@@ -232,10 +232,11 @@ class Document:
         for signer in chosen:
             signer.signed_at = now
 
-    def decline(self, now: float, email: str | None = None) -> None:
+    def decline(self, now: float, email: str | None = None, reason: str | None = None) -> None:
         """
         Decline now, by the given signer or the first one who has not signed.
 
+        :param reason: the rejection reason the signer gives (Legalesign ``/signer/{id}/rejection/``).
         :raises InvalidTransition: when the document is closed or no such signer is pending.
         """
         self.refresh(now)
@@ -244,6 +245,7 @@ class Document:
         if self.sent_at is None:
             self.sent_at = now
         chosen[0].declined_at = now
+        chosen[0].data["reject_reason"] = reason or "Declined in the sandbox."
 
     def void(self, now: float, reason: str = "voided") -> None:
         """

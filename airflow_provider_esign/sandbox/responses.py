@@ -162,3 +162,21 @@ def html_response(title: str, message: str, status: int = 200) -> Response:
         f"<body><h1>{title}</h1><p>{message}</p></body></html>"
     )
     return Response(body, status_code=status, media_type="text/html; charset=utf-8")
+
+
+class Rejected(Exception):
+    """
+    Raised by a FastAPI dependency (authorise, find the resource) to answer with ``response`` at once.
+
+    :param response: the vendor-shaped answer (401, 404 ...).
+    """
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def rejected_handler(request: Any, exc: Exception) -> Response:
+    """FastAPI exception handler turning :class:`Rejected` into its response."""
+    assert isinstance(exc, Rejected)
+    return exc.response

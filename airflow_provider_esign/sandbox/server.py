@@ -30,8 +30,9 @@ class Sandbox(SandboxClient):
     :param seed: seed for ids and per-document choices (reproducible runs).
     :param config: behaviour configuration; defaults to :class:`SandboxConfig`.
     :param clock: clock to use; defaults to wall time plus an advanceable offset.
-    :param log_level: uvicorn's log level. The access log is always off, so nothing a client sends (keys,
-        tokens, bodies) is ever logged.
+    :param log_level: uvicorn's log level. uvicorn's own access log is always off, so nothing a client sends
+        (keys, tokens, bodies) is logged by it; ``SandboxConfig(log_requests=True)`` logs a redacted line per
+        request to the ``airflow_provider_esign.sandbox.access`` logger instead.
     """
 
     def __init__(

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from airflow_provider_esign.sandbox.index import IndexSpec
 from airflow_provider_esign.sandbox.models import Document, Signer
 from airflow_provider_esign.sandbox.responses import html_response, json_response, pdf_response
 from airflow_provider_esign.sandbox.state import SandboxState
@@ -27,7 +28,12 @@ PREFIX = "/wesignature"
 API_PREFIX = PREFIX + "/apihandler"
 
 _EMAIL = re.compile(r"[^@\s,;<>()\[\]\"]+@[^@\s,;<>()\[\]\"]+\.[^@\s,;<>()\[\]\"]+")
-_SIGN_TYPE_LABELS = {0: "i-sign", 1: "i-sign", 2: "we-sign", 3: "they-sign"}
+#: ``sign_type`` -> ``signature_type`` label. The vendor's table says 0 i sign, 1 we-sign, 2 they-sign, and
+#: its own example sends 3 and gets "they-sign"; the "shifted" reading is that the table is off by one.
+SIGN_TYPE_TABLES = {
+    "documented": {0: "i-sign", 1: "we-sign", 2: "they-sign", 3: "they-sign"},
+    "shifted": {0: "i-sign", 1: "i-sign", 2: "we-sign", 3: "they-sign"},
+}
 _SEND_FIELDS = {
     "user_id", "api_key", "sign_type", "file_list", "is_for_embedded_signing", "signers", "mail_data",
 }  # fmt: skip
@@ -77,7 +83,7 @@ def document_status(doc: Document, now: float) -> str:
     :return: ``"1"`` out for signature, ``"2"`` cancelled, ``"3"`` completed. A decline leaves ``"1"``:
         the vendor does not say whether it moves, and this forces clients to check the signers.
     """
-    if doc.voided_at is not None:
+    if doc.voided_at is not None or (doc.declined_signer is not None and doc.data.get("decline_cancels")):
         return "2"
     if doc.declined_signer is None and doc.stage_reached(COMPLETE_STEPS, now):
         return "3"
@@ -118,6 +124,8 @@ def decorate(state: SandboxState, doc: Document, *, sign_type: int, embedded: in
             "download_token": secrets.token_urlsafe(24),
             "signing_token": secrets.token_urlsafe(12),
             "mail_data": None,
+            "label": SIGN_TYPE_TABLES[state.config.wesignature_sign_type_table][sign_type],
+            "decline_cancels": state.config.wesignature_decline_cancels,
         }
     )
     for signer in doc.signers:
@@ -239,7 +247,7 @@ def build_router(state: SandboxState) -> APIRouter:
             "guid": doc.id,
             "document_name": doc.data["document_name"],
             "document_status": "draft",
-            "signature_type": _SIGN_TYPE_LABELS[doc.data["sign_type"]],
+            "signature_type": doc.data["label"],
         }
         data.update(_links(_origin(request), doc))
         data["SignerMails"] = [[{"name": s.first_name, "email_address": s.email} for s in doc.signers]]
@@ -287,15 +295,20 @@ def build_router(state: SandboxState) -> APIRouter:
         now = state.now()
         origin = _origin(request)
         guid = body.get("guid")
+        if guid not in (None, ""):
+            # The documented filter: one document by guid (a dictionary lookup, not a scan).
+            found = state.get(VENDOR, str(guid))
+            docs = [found] if found is not None else []
+        else:
+            # No pagination is documented: the whole account, in the configured order.
+            _, docs = state.index(VENDOR).query(("all",), now, order=state.config.order_for(VENDOR))
         items = []
-        for doc in state.all(VENDOR):
-            if guid not in (None, "") and doc.id != str(guid):
-                continue
+        for doc in docs:
             item: dict[str, Any] = {
                 "guid": doc.id,
                 "document_name": doc.data["document_name"],
                 "document_status": _list_status(doc, now),
-                "signature_type": _SIGN_TYPE_LABELS[doc.data["sign_type"]],
+                "signature_type": doc.data["label"],
             }
             item.update(_links(origin, doc))
             item["SignerMails"] = [
@@ -351,3 +364,49 @@ def decorate_control_document(state: SandboxState, doc: Document, payload: dict[
 def raw_status(doc: Document, now: float) -> Any:
     """:return: ``"draft"`` before the document is out, else the ``documentstatusapi`` value."""
     return document_status(doc, now) if is_sent(doc) else "draft"
+
+
+def _settled(doc: Document, now: float) -> bool:
+    return (
+        doc.voided_at is not None or doc.declined_signer is not None or doc.stage_reached(COMPLETE_STEPS, now)
+    )
+
+
+#: WeSignature documents no list filter but ``guid``: one list of every document.
+INDEX_SPEC = IndexSpec(
+    keys=lambda doc, now: [("all",)],
+    settled=_settled,
+    modified=lambda doc, now: doc.modified_at(now, COMPLETE_STEPS),
+)
+
+
+def history_document(state: SandboxState, created_at: float, outcome: str, number: int) -> Document:
+    """:return: a final historical document (``completed``, ``voided`` or ``declined``) for bulk seeding."""
+    doc = Document(
+        vendor=VENDOR,
+        id="group-" + state.new_hex(23),
+        name=f"historical-contract-{number}.pdf",
+        created_at=created_at,
+        signers=[
+            Signer(
+                id="0",
+                first_name=f"Past Signer {number}",
+                last_name="",
+                email=f"past{number}@example.com",
+                order=0,
+            )
+        ],
+        send_delay=state.config.send_delay,
+        sign_delay=state.config.sign_delay,
+        pdf_delay=state.config.pdf_delay,
+    )
+    decorate(state, doc, sign_type=3, embedded=0, files=[f"https://files.example.test/{doc.name}"])
+    doc.sent_at = created_at + doc.send_delay
+    done = created_at + 86400 * (1 + number % 7)
+    if outcome == "completed":
+        doc.signers[0].signed_at = done
+    elif outcome == "declined":
+        doc.signers[0].declined_at = done
+    else:
+        doc.voided_at, doc.void_reason = done, "voided"
+    return doc
