@@ -110,6 +110,10 @@ class Journal:
         self.entries.append(entry)
         return entry
 
+    def resize(self, size: int) -> None:
+        """Keep at most ``size`` entries from now on (dropping the oldest beyond it)."""
+        self.entries = collections.deque(self.entries, maxlen=size)
+
     def clear(self) -> None:
         """Forget every entry."""
         self.entries.clear()

@@ -110,8 +110,7 @@ class SandboxMiddleware:
         body: list[bytes] = []
         size = [0]
 
-        async def recording_receive() -> Message:
-            message = await receive()
+        def keep(message: Message) -> Message:
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
                 size[0] += len(chunk)
@@ -119,16 +118,39 @@ class SandboxMiddleware:
                     body.append(chunk)
             return message
 
+        replay: list[Message] = []
+        length = entry["headers"].get("content-length", "")
+        if length.isdigit() and 0 < int(length) <= journal.MAX_BODY:
+            # Read the body up front, so the journal has it even when the app answers without reading it
+            # (a 401 before validation); the app then gets the same messages replayed.
+            while True:
+                replay.append(keep(await receive()))
+                if replay[-1]["type"] != "http.request" or not replay[-1].get("more_body", False):
+                    break
+
+        async def recording_receive() -> Message:
+            return replay.pop(0) if replay else keep(await receive())
+
+        started = time.perf_counter()
+        finished = [False]
+
+        def finish() -> None:
+            if not finished[0]:
+                finished[0] = True
+                self._finish_entry(entry, b"".join(body), size[0], started)
+
         async def status_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 entry["status"] = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Journal before the last byte leaves, so a client that saw the answer also sees the entry.
+                finish()
             await send(message)
 
-        started = time.perf_counter()
         try:
             await self._serve(scope, recording_receive, status_send, send, vendor, rate_limited, entry)
         finally:
-            self._finish_entry(entry, scope, b"".join(body), size[0], started)
+            finish()
 
     def _start_entry(self, scope: Scope, vendor: str) -> dict[str, Any]:
         raw_query = scope.get("query_string", b"").decode("latin-1")
@@ -144,9 +166,7 @@ class SandboxMiddleware:
             "fault": None,
         }
 
-    def _finish_entry(
-        self, entry: dict[str, Any], scope: Scope, raw: bytes, size: int, started: float
-    ) -> None:
+    def _finish_entry(self, entry: dict[str, Any], raw: bytes, size: int, started: float) -> None:
         content_type = entry["headers"].get("content-type", "")
         entry["body"] = journal.parse_body(raw, content_type, truncated=size > journal.MAX_BODY)
         entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)

@@ -268,6 +268,25 @@ class Document:
         self.expires_at = now
         self.voided_at, self.void_reason = now, "expired"
 
+    def close_as_history(self, outcome: str, number: int, void_reason: str = "voided") -> float:
+        """
+        Make a seeded historical document final: sent at once, then ``completed``, ``declined`` or
+        ``voided`` one to seven days after creation (varying with ``number``).
+
+        :return: when it was closed.
+        """
+        self.sent_at = self.created_at + self.send_delay
+        done = self.created_at + 86400 * (1 + number % 7)
+        if outcome == "completed":
+            for signer in self.signers:
+                signer.signed_at = done
+        elif outcome == "declined":
+            self.signers[0].declined_at = done
+            self.signers[0].data["reject_reason"] = "Terms not agreed."
+        else:
+            self.voided_at, self.void_reason = done, void_reason
+        return done
+
     # -- final PDF ---------------------------------------------------------------------------------------
     def final_pdf(self) -> PdfSource:
         """

@@ -139,6 +139,8 @@ class SandboxState:
             self.webhook_configured_at = self.now() if new.webhook_url else None
         if "faults" in changes:
             self.faults.counter = 0
+        if new.journal_size != self.config.journal_size:
+            self.journal.resize(new.journal_size)
         self.config = new
         return new
 

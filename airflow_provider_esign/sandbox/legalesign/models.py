@@ -177,15 +177,9 @@ def history_document(state: SandboxState, created_at: float, outcome: str, numbe
         user=None,
         created_at=created_at,
     )
-    doc.sent_at = created_at + doc.send_delay
-    done = created_at + 86400 * (1 + number % 7)
-    if outcome == "completed":
-        doc.signers[0].signed_at = done
-    elif outcome == "declined":
-        doc.signers[0].declined_at = done
-        doc.signers[0].data["reject_reason"] = "Terms not agreed."
-    else:
-        doc.voided_at, doc.void_reason, doc.archived = done, "removed", True
+    # Legalesign's void (DELETE) sets status 40 and archives.
+    doc.archived = outcome == "voided"
+    doc.close_as_history(outcome, number, void_reason="removed")
     return doc
 
 
