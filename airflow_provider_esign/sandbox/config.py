@@ -143,6 +143,9 @@ class SandboxConfig:
     :param wesignature_sign_type_table: ``"documented"``: 0 i-sign, 1 we-sign, 2 they-sign and the vendor
         example's 3 they-sign; ``"shifted"``: 1 i-sign, 2 we-sign, 3 they-sign (0 i-sign), the reading in
         which the documented table is off by one.
+    :param wesignature_list_max: most documents ``getsentdocumentsapi`` returns (the first ones in list
+        order); ``None`` returns the whole account. The vendor documents no paging and does not say whether
+        a large account's list is truncated.
     :param wesignature_decline_cancels: whether a signer's rejection also moves the WeSignature document to
         ``"2"`` (cancelled); the vendor does not say, so by default it stays ``"1"``.
     """
@@ -172,6 +175,7 @@ class SandboxConfig:
     legalesign_create_body: str = "json"
     wesignature_sign_type_table: str = "documented"
     wesignature_decline_cancels: bool = False
+    wesignature_list_max: int | None = None
     legalesign_username: str = credentials.LEGALESIGN_USERNAME
     legalesign_secret: str = credentials.LEGALESIGN_SECRET
     legalesign_group: str = credentials.LEGALESIGN_GROUP
@@ -256,6 +260,9 @@ class SandboxConfig:
             raise ValueError("legalesign_signer_values must be 'strings' or 'native'")
         if self.legalesign_create_body not in ("json", "empty"):
             raise ValueError("legalesign_create_body must be 'json' or 'empty'")
+        most = self.wesignature_list_max
+        if most is not None and (not isinstance(most, int) or isinstance(most, bool) or most < 1):
+            raise ValueError("wesignature_list_max must be a positive integer or null")
         if self.wesignature_sign_type_table not in ("documented", "shifted"):
             raise ValueError("wesignature_sign_type_table must be 'documented' or 'shifted'")
 

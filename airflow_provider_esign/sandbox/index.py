@@ -12,6 +12,7 @@ archive, a delete) must call :meth:`ListIndex.touch` to make it live again.
 from __future__ import annotations
 
 import bisect
+import json
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,9 +71,27 @@ class ListIndex:
                 del items[bisect.bisect_left(items, key)]
             mod = (entry[2], doc.created_at, doc.seq)
             del self.by_modified[bisect.bisect_left(self.by_modified, mod)]
+        doc.cache.clear()
         self.live[doc.seq] = doc
 
+    def encoded(self, doc: Document, key: Hashable, build: Callable[[], Any]) -> bytes:
+        """
+        ``build()`` as compact JSON, cached on a settled document (whose list item can no longer change).
+
+        :param doc: the document.
+        :param key: what is cached (e.g. the item shape and options).
+        :param build: produces the JSON-serialisable item.
+        """
+        cached = doc.cache.get(key)
+        if cached is not None:
+            return cached
+        encoded = json.dumps(build(), separators=(",", ":"), ensure_ascii=False).encode()
+        if doc.seq in self.settled:
+            doc.cache[key] = encoded
+        return encoded
+
     def _settle(self, doc: Document, now: float) -> None:
+        doc.cache.clear()
         keys = frozenset(self.spec.keys(doc, now))
         modified = self.spec.modified(doc, now)
         self.settled[doc.seq] = (doc, keys, modified)

@@ -94,6 +94,8 @@ class Document:
     hook_done: bool = False
     seq: int = 0
     _pdf: PdfSource | None = field(default=None, repr=False)
+    #: Encoded list items of a settled document (see :meth:`ListIndex.encoded`); cleared when it changes.
+    cache: dict[Any, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def refresh(self, now: float) -> None:
@@ -176,7 +178,8 @@ class Document:
         if self.sent_at is None:
             return "unsent"
         active = self.active_since(index)
-        if active is None or not self.sign_delay or self.voided_at is not None:
+        if active is None or not self.sign_delay or self.voided_at is not None or self.declined_signer:
+            # A closed document's other signers no longer progress (and its list items stay settled).
             return "sent"
         fraction = (now - active) / self.sign_delay
         if fraction >= 2 / 3:

@@ -107,6 +107,7 @@ class SandboxState:
         self.webhook_deliveries: list[dict[str, Any]] = []
         self.webhook_configured_at: float | None = self.now() if self.config.webhook_url else None
         self.hooks_pending: set[str] = set()
+        self.legalesign_events_pending: set[str] = set()
         self.sequence = 0
         self.faults.reset()
         self.rate_limiter.reset()
@@ -175,6 +176,8 @@ class SandboxState:
             self.signers[(document.vendor, signer.id)] = (document, index)
         if document.vendor == "esignbase":
             self.hooks_pending.add(document.id)
+        elif document.vendor == "legalesign":
+            self.legalesign_events_pending.add(document.id)
         self.index(document.vendor).add(document)
         return document
 

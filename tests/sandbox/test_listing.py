@@ -140,6 +140,11 @@ def test_esignbase_and_wesignature_lists(sb: Sandbox, order: str) -> None:
     assert len(items) == 120
     names = [int(i["document_name"].split("-")[-1].split(".")[0]) for i in items]
     assert names == sorted(names, reverse=order == "newest_first")  # seeded numbers follow creation time
+    sb.configure(wesignature_list_max=10)
+    truncated = requests.post(
+        sb.vendor_url("wesignature") + "/getsentdocumentsapi", json=WESIGNATURE_CREDS, timeout=10
+    )
+    assert [i["guid"] for i in truncated.json()["message"]["data"]] == [i["guid"] for i in items[:10]]
 
 
 def test_a_100_item_page_at_50k_documents_costs_under_5ms_cpu() -> None:
@@ -158,3 +163,48 @@ def test_a_100_item_page_at_50k_documents_costs_under_5ms_cpu() -> None:
             assert len(body) == 100 and total > 47_100
     # process_time has a coarse tick on some systems: judge the median of six measurements.
     assert sorted(costs)[len(costs) // 2] <= 0.005, costs
+
+
+def test_index_pages_match_a_brute_force_sort() -> None:
+    import random
+
+    from airflow_provider_esign.sandbox.index import IndexSpec, ListIndex
+    from airflow_provider_esign.sandbox.models import Document
+
+    rng = random.Random(5)
+    spec = IndexSpec(
+        keys=lambda d, now: [("all",), ("parity", d.seq % 2)],
+        settled=lambda d, now: d.data["final"],
+        modified=lambda d, now: d.data["modified"],
+    )
+    index = ListIndex(spec)
+    docs = []
+    for seq in range(1, 301):
+        created = rng.choice([rng.random() * 1000, 500.0])  # ties on created_at are ordered by seq
+        doc = Document(vendor="x", id=str(seq), name="", created_at=created, signers=[], send_delay=0,
+                       sign_delay=None, pdf_delay=0, data={"final": rng.random() < 0.8, "modified": rng.random() * 2000})  # fmt: skip
+        doc.seq = seq
+        docs.append(doc)
+    index.bulk_settle([d for d in docs[:200] if d.data["final"]], 0)
+    for doc in docs[:200]:
+        if not doc.data["final"]:
+            index.add(doc)
+    for doc in docs[200:]:
+        index.add(doc)
+    index.touch(docs[3] if docs[3].data["final"] else docs[0])
+    for _ in range(300):
+        key = rng.choice([("all",), ("parity", 0), ("parity", 1)])
+        order = rng.choice(["oldest_first", "newest_first"])
+        offset, limit = rng.randrange(0, 320), rng.choice([1, 7, 20, 100, None])
+        created_gt = rng.choice([None, rng.random() * 1000])
+        modified_gt = rng.choice([None, None, rng.random() * 2000])
+        expected = sorted(
+            (d for d in docs if key in spec.keys(d, 0)
+             and (created_gt is None or d.created_at > created_gt)
+             and (modified_gt is None or d.data["modified"] > modified_gt)),
+            key=lambda d: (d.created_at, d.seq), reverse=order == "newest_first",
+        )  # fmt: skip
+        total, page = index.query(key, 0, order=order, offset=offset, limit=limit, created_gt=created_gt,
+                                  modified_gt=modified_gt)  # fmt: skip
+        end = None if limit is None else offset + limit
+        assert total == len(expected) and [d.seq for d in page] == [d.seq for d in expected[offset:end]]

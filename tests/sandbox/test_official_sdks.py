@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import esignbase_sdk
 import legalesign
 import pytest
-from sandbox_helpers import ESIGNBASE_CLIENT, GROUP_URI, LEGALESIGN_AUTH
+from sandbox_helpers import ESIGNBASE_CLIENT, GROUP_URI, LEGALESIGN_AUTH, Receiver, wait_for
 
 from airflow_provider_esign.sandbox import Sandbox
 from airflow_provider_esign.sandbox.pdf import build_pdf
@@ -225,3 +225,30 @@ def test_esignbase_sdk_all_calls(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(esignbase_sdk.ESignBaseSDKError) as gone:
         esignbase_sdk.get_document(client, doc_id)
     assert gone.value.status_code == 404
+
+
+def test_legalesign_realtime_webhook_delivery(
+    sb: Sandbox, client: legalesign.Legalesign, receiver: Receiver
+) -> None:
+    early = sb.create_document("legalesign", status="completed")["id"]
+    client.subscribe.create_webhook(
+        notify="realtime", url=receiver.url, event_filter="document.finalPdfCreated"
+    )
+    client.subscribe.create_webhook(
+        notify="realtime", url=receiver.url + "rejected", event_filter="document.rejected"
+    )
+    signed = sb.create_document("legalesign", status="sent", tag="rt")["id"]
+    rejected = sb.create_document("legalesign", status="sent")["id"]
+    sb.sign("legalesign", signed)
+    sb.decline("legalesign", rejected, reason="No")
+    assert wait_for(lambda: len(sb.webhook_deliveries()) == 2)
+    by_event = {d["event"]: d for d in sb.webhook_deliveries()}
+    assert by_event["finalPdfCreated"]["document_id"] == signed and by_event["finalPdfCreated"]["ok"]
+    assert by_event["rejected"]["document_id"] == rejected and by_event["rejected"]["url"].endswith(
+        "rejected"
+    )
+    final = next(c["body"] for c in receiver.calls if c["body"]["event"] == "finalPdfCreated")
+    assert final["object"] == "document" and final["data"]["uuid"] == signed and final["data"]["tag"] == "rt"
+    assert final["data"]["status"] == 30 and final["data"]["recipients"][0]["status"] == 40
+    # The document completed before any subscription existed: no event for it.
+    assert early not in {d["document_id"] for d in sb.webhook_deliveries()}

@@ -34,7 +34,7 @@ from airflow_provider_esign.sandbox.esignbase.models import (
     template_body,
 )
 from airflow_provider_esign.sandbox.models import Document
-from airflow_provider_esign.sandbox.responses import Rejected, json_response, pdf_response
+from airflow_provider_esign.sandbox.responses import Rejected, json_list_response, json_response, pdf_response
 from airflow_provider_esign.sandbox.state import SandboxState
 
 _EMAIL = re.compile(r"[^@\s,;<>()\[\]\"]+@[^@\s,;<>()\[\]\"]+\.[^@\s,;<>()\[\]\"]+")
@@ -302,7 +302,9 @@ def build_router(state: SandboxState) -> APIRouter:
         total, docs = state.index(VENDOR).query(
             ("all",), now, order=state.config.order_for(VENDOR), offset=offset, limit=limit
         )
-        return json_response({"documents": [document_body(d, now) for d in docs], "count": total})
+        index = state.index(VENDOR)
+        items = [index.encoded(d, "item", lambda d=d: document_body(d, now)) for d in docs]  # type: ignore[misc]
+        return json_list_response({}, "documents", items, {"count": total})
 
     @router.get(PREFIX + "/api/document/{doc_id}", name="esignbase.document")
     async def get_document(doc: Document = read_document) -> Response:

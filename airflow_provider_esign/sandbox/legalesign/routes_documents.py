@@ -16,7 +16,7 @@ from airflow_provider_esign.sandbox.legalesign.models import VENDOR, download_fi
 from airflow_provider_esign.sandbox.legalesign.responses import error
 from airflow_provider_esign.sandbox.models import Document, iso_utc
 from airflow_provider_esign.sandbox.pdf import build_pdf
-from airflow_provider_esign.sandbox.responses import json_response, pdf_response
+from airflow_provider_esign.sandbox.responses import json_list_response, json_response, pdf_response
 from airflow_provider_esign.sandbox.state import SandboxState
 
 STORAGE_PREFIX = "/legalesign-storage"
@@ -143,14 +143,16 @@ def build_router(state: SandboxState, deps: Deps) -> APIRouter:
             modified_gt=modified_gt,  # type: ignore[arg-type]
             predicate=(lambda d: any(s.email.lower() == email for s in d.signers)) if email else None,
         )
-        values = state.config.legalesign_signer_values
-        objects = [
-            responses.document_list_item(d, now, with_signers=not nosigners, values=values) for d in page
-        ]
+        values, index = state.config.legalesign_signer_values, state.index(VENDOR)
+
+        def item(doc: Document) -> bytes:
+            # A settled document's item is encoded once and reused by every later page.
+            build = lambda: responses.document_list_item(doc, now, with_signers=not nosigners, values=values)  # noqa: E731
+            return index.encoded(doc, ("list", nosigners, values), build)
+
         params = {k: v for k, v in query.items() if k not in ("limit", "offset")}
-        return json_response(
-            responses.list_envelope(objects, total, limit, offset, "/api/v1/document/", params)
-        )
+        envelope = responses.list_envelope([], total, limit, offset, "/api/v1/document/", params)
+        return json_list_response({"meta": envelope["meta"]}, "objects", [item(d) for d in page])
 
     @router.get("/document/{doc_id}/", name="legalesign.document_detail")
     async def get_document(doc: Document = deps.document) -> Response:

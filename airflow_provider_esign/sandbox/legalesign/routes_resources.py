@@ -257,6 +257,7 @@ def build_router(state: SandboxState, deps: Deps) -> APIRouter:
                 "event_filter": body.get("eventFilter") or "",
                 "group": _slug(body.get("group")),
                 "active": True,
+                "created": state.now(),
             }
         )
         location = f"{responses.api_base(request)}/unsubscribe/{webhook_id}/"

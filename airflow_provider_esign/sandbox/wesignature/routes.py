@@ -239,7 +239,9 @@ def build_router(state: SandboxState) -> APIRouter:
             docs = [found] if found is not None else []
         else:
             # No pagination is documented: the whole account, in the configured order.
-            _, docs = state.index(VENDOR).query(("all",), now, order=state.config.order_for(VENDOR))
+            _, docs = state.index(VENDOR).query(
+                ("all",), now, order=state.config.order_for(VENDOR), limit=state.config.wesignature_list_max
+            )
         items = []
         for doc in docs:
             item: dict[str, Any] = {
