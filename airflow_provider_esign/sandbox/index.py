@@ -74,14 +74,16 @@ class ListIndex:
         doc.cache.clear()
         self.live[doc.seq] = doc
 
-    def encoded(self, doc: Document, key: Hashable, build: Callable[[], Any]) -> bytes:
+    def encoded(self, doc: Document, key: Hashable | None, build: Callable[[], Any]) -> bytes:
         """
         ``build()`` as compact JSON, cached on a settled document (whose list item can no longer change).
 
         :param doc: the document.
-        :param key: what is cached (e.g. the item shape and options).
+        :param key: what is cached (e.g. the item shape and options); ``None`` never caches.
         :param build: produces the JSON-serialisable item.
         """
+        if key is None:
+            return json.dumps(build(), separators=(",", ":"), ensure_ascii=False).encode()
         cached = doc.cache.get(key)
         if cached is not None:
             return cached

@@ -303,7 +303,11 @@ def build_router(state: SandboxState) -> APIRouter:
             ("all",), now, order=state.config.order_for(VENDOR), offset=offset, limit=limit
         )
         index = state.index(VENDOR)
-        items = [index.encoded(d, "item", lambda d=d: document_body(d, now)) for d in docs]  # type: ignore[misc]
+        # days_before_voided counts down with the clock, so documents with an expiry are never cached.
+        items = [
+            index.encoded(d, "item" if d.expires_at is None else None, lambda d=d: document_body(d, now))  # type: ignore[misc]
+            for d in docs
+        ]
         return json_list_response({}, "documents", items, {"count": total})
 
     @router.get(PREFIX + "/api/document/{doc_id}", name="esignbase.document")
