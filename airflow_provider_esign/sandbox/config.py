@@ -140,6 +140,12 @@ class SandboxConfig:
     :param legalesign_create_body: body of the 201 to ``POST /document/`` without ``return_signer_links``:
         ``"json"`` (``{}``, what the official SDK's ``DocumentCreateResponse`` model parses) or ``"empty"``
         (the spec only promises the ``Location`` header).
+    :param legalesign_location: ``Location`` of a Legalesign 201: ``"absolute"`` URL or ``"path"``
+        (``/api/v1/...``); the spec does not say.
+    :param legalesign_dearchive_delay: when set, ``GET /pdf/{id}/`` of an *archived* document first answers
+        ``legalesign_dearchive_status`` ("being de-archived, available in 4 hours") until this many seconds
+        after the first request; ``None`` (default) serves archived PDFs at once.
+    :param legalesign_dearchive_status: that answer's status: 201 (the spec) or 202 (a third-party client).
     :param wesignature_sign_type_table: ``"documented"``: 0 i-sign, 1 we-sign, 2 they-sign and the vendor
         example's 3 they-sign; ``"shifted"``: 1 i-sign, 2 we-sign, 3 they-sign (0 i-sign), the reading in
         which the documented table is off by one.
@@ -173,6 +179,9 @@ class SandboxConfig:
     legalesign_auto_archive_delay: float | None = None
     legalesign_signer_values: str = "strings"
     legalesign_create_body: str = "json"
+    legalesign_location: str = "absolute"
+    legalesign_dearchive_delay: float | None = None
+    legalesign_dearchive_status: int = 201
     wesignature_sign_type_table: str = "documented"
     wesignature_decline_cancels: bool = False
     wesignature_list_max: int | None = None
@@ -263,6 +272,13 @@ class SandboxConfig:
         most = self.wesignature_list_max
         if most is not None and (not isinstance(most, int) or isinstance(most, bool) or most < 1):
             raise ValueError("wesignature_list_max must be a positive integer or null")
+        if self.legalesign_location not in ("absolute", "path"):
+            raise ValueError("legalesign_location must be 'absolute' or 'path'")
+        dearchive = self.legalesign_dearchive_delay
+        if dearchive is not None and (not _is_number(dearchive) or dearchive < 0):
+            raise ValueError("legalesign_dearchive_delay must be a non-negative number or null")
+        if self.legalesign_dearchive_status not in (201, 202):
+            raise ValueError("legalesign_dearchive_status must be 201 or 202")
         if self.wesignature_sign_type_table not in ("documented", "shifted"):
             raise ValueError("wesignature_sign_type_table must be 'documented' or 'shifted'")
 

@@ -54,6 +54,16 @@ def api_base(request: Request) -> str:
     return origin(request) + prefix
 
 
+def location(request: Request, path: str, form: str = "absolute") -> str:
+    """
+    :param path: the new resource's path below ``/api/v1``, e.g. ``/document/<uuid>/``.
+    :param form: ``absolute`` (an absolute URL on the API root the request used) or ``path``
+        (``/api/v1/...``): the spec does not say which ``Location`` Legalesign sends.
+    :return: the ``Location`` header value of a 201.
+    """
+    return f"/api/v1{path}" if form == "path" else api_base(request) + path
+
+
 def signer_uri(signer: Signer) -> str:
     """:return: the signer's resource URI."""
     return f"/api/v1/signer/{signer.id}/"

@@ -91,7 +91,7 @@ def build_router(state: SandboxState, deps: Deps) -> APIRouter:
                 user=body.get("user"),
             )
         )
-        location = f"{responses.api_base(request)}/document/{doc.id}/"
+        location = responses.location(request, f"/document/{doc.id}/", state.config.legalesign_location)
         if body.get("return_signer_links"):
             links = {
                 f"signer_{i + 1}": f"{responses.origin(request)}/legalesign/esign/{s.id}/"
@@ -219,6 +219,13 @@ def build_router(state: SandboxState, deps: Deps) -> APIRouter:
         now = state.now()
         if not download_final(doc, now):
             return json_response({"error": "The final PDF is not available for this document."}, 404)
+        delay = state.config.legalesign_dearchive_delay
+        if delay is not None and models.is_archived(doc, now):
+            ready_at = doc.data.setdefault("dearchived_at", now + delay)
+            if now < ready_at:
+                # The spec's 201 for an archived document: "Being de-archived, available in 4 hours".
+                body = {"message": "The document is being de-archived; try again later."}
+                return json_response(body, state.config.legalesign_dearchive_status)
         if state.choice(f"redirect:{doc.id}", state.config.legalesign_redirect_ratio):
             token = secrets.token_urlsafe(24)
             state.redirects[token] = (doc.id, now + state.config.legalesign_redirect_ttl)

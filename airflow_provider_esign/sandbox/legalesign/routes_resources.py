@@ -48,6 +48,11 @@ def build_router(state: SandboxState, deps: Deps) -> APIRouter:
     """:return: the template PDF, signer, group, attachment and webhook routes."""
     router = APIRouter(dependencies=[deps.auth])
 
+    def created(request: Request, path: str) -> Response:
+        """:return: the spec's 201 with the new resource in ``Location`` and no body."""
+        location = responses.location(request, path, state.config.legalesign_location)
+        return Response(status_code=201, headers={"location": location})
+
     # -- template PDFs ---------------------------------------------------------------------------------
     @router.post("/templatepdf/", name="legalesign.templatepdf_create")
     async def create_templatepdf(request: Request) -> Response:
@@ -65,8 +70,7 @@ def build_router(state: SandboxState, deps: Deps) -> APIRouter:
             pdf_bytes=pdf_bytes,
             process_tags=bool(body.get("process_tags", False)),
         )
-        location = f"{responses.api_base(request)}/templatepdf/{template['uuid']}/"
-        return Response(status_code=201, headers={"location": location})
+        return created(request, f"/templatepdf/{template['uuid']}/")
 
     @router.get("/templatepdf/", name="legalesign.templatepdf_list")
     async def list_templatepdfs(request: Request) -> Response:
@@ -215,8 +219,7 @@ def build_router(state: SandboxState, deps: Deps) -> APIRouter:
             "group": _slug(body["group"]), "user": body.get("user") or USER_URI, "created": state.now(),
             "size": len(pdf_bytes),
         }  # fmt: skip
-        location = f"{responses.api_base(request)}/attachment/{attachment_id}/"
-        return Response(status_code=201, headers={"location": location})
+        return created(request, f"/attachment/{attachment_id}/")
 
     @router.get("/attachment/", name="legalesign.attachment_list")
     async def list_attachments(request: Request) -> Response:
@@ -260,8 +263,7 @@ def build_router(state: SandboxState, deps: Deps) -> APIRouter:
                 "created": state.now(),
             }
         )
-        location = f"{responses.api_base(request)}/unsubscribe/{webhook_id}/"
-        return Response(status_code=201, headers={"location": location})
+        return created(request, f"/unsubscribe/{webhook_id}/")
 
     @router.post("/unsubscribe/", name="legalesign.unsubscribe")
     async def unsubscribe(request: Request) -> Response:
