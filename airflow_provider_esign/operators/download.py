@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
@@ -30,14 +31,17 @@ class DownloadDocumentOperator(BaseOperator):
     box; ``s3://``, ``gs://``, ... through their Airflow providers. Returns the stored path and emits
     an event on each declared outlet Asset (by default :func:`~airflow_provider_esign.assets.
     signed_documents_asset`) whose ``extra`` carries ``document_id``, ``vendor``, ``path``, ``sha256``,
-    ``size`` and the document's name and signers.
+    ``size`` and the document's name and signers. Stored local files get the process umask's mode,
+    like any other file the task writes.
 
     :param conn_id: The e-signature connection.
     :param document_id: The vendor's document id. (templated)
     :param destination: Folder, as a path or object-storage URL (``s3://bucket/signed/``). (templated)
     :param filename: File name pattern; ``{document_id}`` and ``{vendor}`` are filled in. (templated)
     :param destination_conn_id: Airflow connection for the object store, if it needs one.
-    :param overwrite: Replace an existing file (default: fail instead).
+    :param overwrite: Replace an existing file. Without it, an existing file that holds exactly the
+        vendor's PDF (an earlier try stored it before its worker died) is kept and the task succeeds;
+        any other existing file fails the task.
     :param hook_params: Extra hook arguments (``max_attempts``, ``timeout``, ...).
     """
 
@@ -71,6 +75,7 @@ class DownloadDocumentOperator(BaseOperator):
         self.destination_conn_id = destination_conn_id
         self.overwrite = overwrite
         self.hook_params = hook_params or {}
+        self._stored: tuple[str, str, str] | None = None  # (vendor, document id, path), for OpenLineage
 
     @classmethod
     def partial(cls, **kwargs: Any):  # type: ignore[override]
@@ -91,12 +96,9 @@ class DownloadDocumentOperator(BaseOperator):
         return folder / name
 
     def execute(self, context: Context) -> str:
-        from airflow_provider_esign.exceptions import ESignPermanentError
-
         hook = self.get_hook()
         target = self.target_path(hook.vendor)
-        if target.exists() and not self.overwrite:
-            raise ESignPermanentError(f"{target} already exists; set overwrite=True to replace it")
+        already_stored = target.exists()
         local = target.protocol in _LOCAL_PROTOCOLS
         target.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_parts(target)
@@ -106,7 +108,13 @@ class DownloadDocumentOperator(BaseOperator):
         try:
             with os.fdopen(fd, "w+b") as out:
                 result = hook.download_document(str(self.document_id), out)
-            self._publish(temp, target, local)
+            if already_stored and not self.overwrite:
+                self._check_earlier_copy(target, result.sha256)
+            else:
+                # mkstemp creates 0600; a stored PDF is an ordinary output file that downstream
+                # readers running as other users must be able to open, so it follows the umask.
+                os.chmod(temp, umask_file_mode())
+                self._publish(temp, target, local)
         finally:
             if os.path.exists(temp):
                 os.unlink(temp)
@@ -133,7 +141,32 @@ class DownloadDocumentOperator(BaseOperator):
         context["ti"].xcom_push(key=DOWNLOAD_XCOM_KEY, value=details)
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra.update(details)
+        self._stored = (hook.vendor, str(self.document_id), path)
         return path
+
+    def _check_earlier_copy(self, target: ObjectStoragePath, sha256: str) -> None:
+        """Accept a target an earlier try already published (its worker died after the publish) when
+        it holds exactly the PDF the vendor serves now; refuse any other existing file."""
+        from airflow_provider_esign.exceptions import ESignPermanentError
+
+        existing = _sha256_of(target)
+        if existing != sha256:
+            raise ESignPermanentError(
+                f"{target} already exists with different content (sha256 {existing}, the vendor's PDF"
+                f" is {sha256}); set overwrite=True to replace it"
+            )
+        self.log.info("%s already holds this exact PDF (an earlier try stored it); keeping it", target)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the vendor document in, the stored PDF out."""
+        from airflow_provider_esign.lineage import operator_lineage, storage_dataset, vendor_dataset
+
+        if self._stored is None:
+            return operator_lineage([], [])
+        vendor, document_id, path = self._stored
+        return operator_lineage(
+            [vendor_dataset(vendor, self.conn_id, "documents", document_id)], [storage_dataset(path)]
+        )
 
     def _publish(self, temp: str, target: ObjectStoragePath, local: bool) -> None:
         """Move the verified file into place without ever exposing a partial file at ``target``."""
@@ -145,12 +178,43 @@ class DownloadDocumentOperator(BaseOperator):
         staging = target.parent / f".{target.name}.{uuid.uuid4().hex}.part"
         try:
             with open(temp, "rb") as source, staging.open("wb") as sink:
-                while chunk := source.read(8 * 1024 * 1024):
-                    sink.write(chunk)
+                copy_stream(source, sink)
             staging.rename(target, overwrite=True) if _accepts_overwrite(staging) else staging.rename(target)
         finally:
             if staging.exists():
                 staging.unlink()
+
+
+def copy_stream(source: IO[bytes], sink: IO[bytes], chunk_size: int = 8 * 1024 * 1024) -> None:
+    """Copy a file in chunks (constant memory)."""
+    while chunk := source.read(chunk_size):
+        sink.write(chunk)
+
+
+def _sha256_of(path: ObjectStoragePath) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stored:
+        while chunk := stored.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def umask_file_mode() -> int:
+    """The mode a new file gets under the process umask (``0o666 & ~umask``).
+
+    Read from ``/proc/self/status`` where Linux offers it; ``os.umask`` can only be read by setting it,
+    which briefly changes it for every thread of the process.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _remove_stale_parts(target: ObjectStoragePath) -> None:
