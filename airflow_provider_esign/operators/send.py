@@ -102,6 +102,7 @@ class SendDocumentOperator(BaseOperator):
         self.vendor_options = vendor_options or {}
         self.idempotency_key = idempotency_key
         self.hook_params = hook_params or {}
+        self._sent: tuple[str, str] | None = None  # (vendor, document id), for OpenLineage
 
     @classmethod
     def partial(cls, **kwargs: Any):  # type: ignore[override]
@@ -158,7 +159,22 @@ class SendDocumentOperator(BaseOperator):
         ti = context["ti"]
         ti.xcom_push(key=DOCUMENT_XCOM_KEY, value=document.to_dict(include_raw=False))
         ti.xcom_push(key=DOCUMENT_URL_XCOM_KEY, value=hook.web_url(document) or "")
+        self._sent = (hook.vendor, document.document_id)
         return document.document_id
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the uploaded file or vendor template in, the vendor document out."""
+        from airflow_provider_esign.lineage import operator_lineage, storage_dataset, vendor_dataset
+
+        if self._sent is None:
+            return operator_lineage([], [])
+        vendor, document_id = self._sent
+        inputs = []
+        if self.file:
+            inputs.append(storage_dataset(self.file))
+        if self.template_id:
+            inputs.append(vendor_dataset(vendor, self.conn_id, "templates", str(self.template_id)))
+        return operator_lineage(inputs, [vendor_dataset(vendor, self.conn_id, "documents", document_id)])
 
 
 def derive_idempotency_key(context: Context) -> str:
