@@ -73,6 +73,7 @@ from airflow_provider_esign.models import (
     DocumentInfo,
     DocumentStatus,
     DownloadResult,
+    FormField,
     SendRequest,
     SignerInfo,
     SignerStatus,
@@ -276,6 +277,8 @@ class LegalesignHook(ESignHook):
     #: The documented sandbox throttle (100 calls/min); the production limit is undocumented.
     default_rate_limit_per_minute = 100
     supports_reminders = True
+    supports_audit_log = True
+    supports_form_data = True
     #: A static key: a 401 fails fast, there is nothing to refresh.
     reauthenticate_on_401 = False
     send_options: ClassVar[frozenset[str]] = SEND_OPTIONS
@@ -1027,6 +1030,34 @@ class LegalesignHook(ESignHook):
         return self.download_from_source(
             source, destination, chunk_size=chunk_size, operation="download_audit_log"
         )
+
+    def get_form_data(self, document_id: str, *, document: DocumentInfo | None = None) -> list[FormField]:
+        """Form field values of a document (``GET /document/{id}/fields/``).
+
+        Legalesign's OpenAPI spec (https://apidocs.legalesign.com/) lists each field's
+        ``element_type, fieldorder, label, label_extra, signer, state, validation, value``. It does
+        not say what ``signer`` holds; a signer URI or id is matched to the signer's email (from
+        ``document`` when given), any other value is passed on as given.
+        """
+        path = f"document/{quote_id(document_id)}/fields/"
+        body = self._run(single_request(ApiRequest("GET", path, operation="get_form_data"))).json()
+        items = body.get("objects", []) if isinstance(body, dict) else body or []
+        emails = {s.signer_id: s.email for s in (document.signers if document else []) if s.signer_id}
+        fields = []
+        for item in sorted(items, key=lambda f: _int_or_none(f.get("fieldorder")) or 0):
+            ref = item.get("signer")
+            ref_text = None if ref is None else str(ref)
+            fields.append(
+                FormField(
+                    label=item.get("label"),
+                    value=item.get("value"),
+                    field_type=item.get("element_type"),
+                    signer=ref_text,
+                    signer_email=emails.get(id_from_uri(ref_text) or "") if ref_text else None,
+                    raw=item,
+                )
+            )
+        return fields
 
     def delete_document_permanently(self, document_id: str) -> None:
         """Delete the document for good (``DELETE /document/{id}/delete/``).

@@ -119,6 +119,11 @@ class _Hook:
         out.write(self.pdf)
         return DownloadResult(len(self.pdf), hashlib.sha256(self.pdf).hexdigest(), ("pdf-magic",))
 
+    def get_document(self, document_id):
+        from airflow_provider_esign.models import DocumentInfo, DocumentStatus
+
+        return DocumentInfo(document_id, "esignbase", "Contract", DocumentStatus.COMPLETED, "COMPLETED")
+
 
 def _execute(destination: str, hook: _Hook, **kwargs) -> str:
     from airflow_provider_esign.operators.download import DownloadDocumentOperator
@@ -132,7 +137,7 @@ def _execute(destination: str, hook: _Hook, **kwargs) -> str:
 
 
 def test_an_interrupted_upload_never_shows_an_object_at_the_target(s3):
-    from airflow_provider_esign.operators import download
+    from airflow_provider_esign import storage
 
     seen_during_upload: list[list[str]] = []
 
@@ -142,23 +147,23 @@ def test_an_interrupted_upload_never_shows_an_object_at_the_target(s3):
         seen_during_upload.append(keys(s3))
         raise OSError("connection to the object store lost")
 
-    with mock.patch.object(download, "copy_stream", broken_copy), pytest.raises(OSError, match="lost"):
+    with mock.patch.object(storage, "copy_stream", broken_copy), pytest.raises(OSError, match="lost"):
         _execute(f"s3://{CONN_ID}@{BUCKET}/signed", _Hook())
     assert seen_during_upload and "signed/doc-1.pdf" not in seen_during_upload[0]
     assert keys(s3) == []  # neither the target nor the staging object remains
 
 
 def test_upload_becomes_visible_only_when_complete(s3):
-    from airflow_provider_esign.operators import download
+    from airflow_provider_esign import storage
 
-    real_copy = download.copy_stream
+    real_copy = storage.copy_stream
     observed: list[bool] = []
 
     def watching_copy(source, sink, chunk_size=8 * 1024 * 1024):
         real_copy(source, sink, chunk_size=4096)
         observed.append("signed/doc-1.pdf" in keys(s3))  # written, not yet published
 
-    with mock.patch.object(download, "copy_stream", watching_copy):
+    with mock.patch.object(storage, "copy_stream", watching_copy):
         path = _execute(f"s3://{CONN_ID}@{BUCKET}/signed", _Hook())
     assert observed == [False]
     assert path.endswith("signed/doc-1.pdf")
