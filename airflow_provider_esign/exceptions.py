@@ -139,7 +139,13 @@ class ESignServerError(ESignApiError):
 
 
 class ESignTransportError(ESignApiError):
-    """No usable answer: connection refused or reset, timeout, truncated body."""
+    """No usable answer: connection refused or reset, timeout, truncated body.
+
+    ``maybe_processed`` says whether the request may have reached the vendor (False only when the
+    connection was never made), which decides whether a create may be resent blindly.
+    """
+
+    maybe_processed: bool = True
 
 
 class DocumentNotReadyError(ESignError):
@@ -148,3 +154,32 @@ class DocumentNotReadyError(ESignError):
 
 class ESignIntegrityError(ESignError):
     """Downloaded bytes failed verification (not a PDF, wrong length, or checksum mismatch)."""
+
+
+#: The one HTTP status → exception table. Statuses not listed map by range: 5xx to
+#: :class:`ESignServerError`, other 4xx to :class:`ESignBadRequestError`.
+STATUS_ERRORS: dict[int, tuple[type[ESignApiError], str]] = {
+    401: (ESignAuthError, "credentials rejected; check the connection"),
+    403: (ESignAuthError, "credentials rejected; check the connection"),
+    404: (ESignNotFoundError, "not found"),
+    429: (ESignRateLimitError, "throttled by the vendor"),
+}
+
+
+def error_for_status(status: int, detail: str | None = None) -> tuple[type[ESignApiError], str]:
+    """The exception class and message for an error status (an HTTP status or a vendor body code).
+
+    :param status: The status, 400 or above.
+    :param detail: Where the status came from, when not the HTTP status line (e.g. a JSON body).
+    """
+    if status in STATUS_ERRORS:
+        cls, message = STATUS_ERRORS[status]
+    elif status >= 500:
+        cls, message = ESignServerError, "vendor error"
+    else:
+        cls, message = ESignBadRequestError, "request rejected"
+    if detail is None:
+        return cls, message
+    if cls is ESignAuthError:
+        return cls, f"credentials rejected ({detail}); check the connection"
+    return cls, detail

@@ -4,14 +4,11 @@ The Airflow plugin (:mod:`airflow_provider_esign.plugins`) mounts :func:`create_
 connection's webhook URL is ``<API server base URL>/esign/webhooks/<conn_id>``. The endpoint takes no
 Airflow login: the vendor cannot have one. It authenticates each delivery instead:
 
-* **eSignBase** ("Document Completed Hook"): the ``X-Signature-Secret`` header must equal the
-  connection's ``webhook_secret`` extra (``hmac.compare_digest``). Then the document is re-read over the
-  authenticated API and only its fetched status counts (spec §7).
-* **Legalesign** (realtime webhooks): how ``X-Hmac-Sha256`` / ``X-Signed-Sha256`` are computed is
-  undocumented (UNCERTAIN, spec §12.5), so they are not trusted. A delivery is accepted only once the
-  document it names has been re-read over the authenticated API and found completed. A forged request can
-  therefore at most announce a document that really is completed, once.
-* **WeSignature** has no webhooks.
+the connection's hook class verifies it (``verify_webhook``: e.g. eSignBase's shared secret in
+``X-Signature-Secret``; Legalesign's signature scheme is undocumented, so its deliveries are not
+trusted), and in every case the document it names is re-read over the authenticated API and only its
+fetched status counts. A forged request can therefore at most announce a document that really is
+completed, once. Vendors without webhooks (WeSignature) reject every delivery.
 
 Anything that cannot be verified gets 401 and records nothing. An accepted completion is recorded as an
 asset event on ``esign://completed-documents/`` (the asset the watchers use) through Airflow's asset
@@ -26,10 +23,8 @@ Nothing here logs or returns a secret or a received signature header.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -39,6 +34,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from airflow_provider_esign.assets import COMPLETED_DOCUMENTS_NAME, COMPLETED_DOCUMENTS_URI
+from airflow_provider_esign.hooks.webhook import document_id_from
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus
 from airflow_provider_esign.triggers.events import completion_payload
 
@@ -51,9 +47,6 @@ log = logging.getLogger(__name__)
 URL_PREFIX = "/esign"
 #: Largest accepted request body (vendor payloads are a few KB).
 MAX_BODY_BYTES = 256 * 1024
-ESIGNBASE_SECRET_HEADER = "x-signature-secret"
-#: Opaque vendor ids (UUIDs, 24-hex ObjectIds): anything else in a payload is not a document id.
-_DOCUMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 #: Retries inside one delivery stay short: the vendor is waiting on the answer.
 WEBHOOK_HOOK_PARAMS: dict[str, Any] = {"max_attempts": 2, "max_retry_seconds": 10.0, "timeout": (5.0, 20.0)}
 
@@ -77,27 +70,6 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def _document_id(value: Any, *, uri: bool = False) -> str | None:
-    """A document id from a payload value (with ``uri``: also a resource URI), if it looks like one."""
-    if not isinstance(value, str):
-        return None
-    candidate = value.strip().rstrip("/").rsplit("/", 1)[-1] if uri else value
-    return candidate if _DOCUMENT_ID.match(candidate) else None
-
-
-def legalesign_document_id(payload: dict[str, Any]) -> str | None:
-    """The document a Legalesign realtime event is about (spec §12.4: ``data.uuid`` for document
-    events; ``data.document`` / ``documentResourceUri`` for recipient events)."""
-    data = payload.get("data")
-    if not isinstance(data, dict):
-        return None
-    if str(payload.get("object", "")).lower() == "recipient" or "documentResourceUri" in data:
-        return _document_id(data.get("document"), uri=True) or _document_id(
-            data.get("documentResourceUri"), uri=True
-        )
-    return _document_id(data.get("uuid")) or _document_id(data.get("resourceUri"), uri=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -135,7 +107,7 @@ class AssetEventRecorder:
         from sqlalchemy import Text, cast, select
 
         query = select(AssetEvent.extra).where(AssetEvent.asset_id == asset_id)
-        if document_id.isascii() and _DOCUMENT_ID.match(document_id):
+        if document_id.isascii() and document_id_from(document_id) == document_id:
             # Narrow in SQL (works on the JSON text of every backend), decide exactly in Python.
             escaped = document_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             query = query.where(cast(AssetEvent.extra, Text).like(f"%{escaped}%", escape="\\"))
@@ -217,47 +189,28 @@ class WebhookReceiver:
 
     def handle(self, conn_id: str, headers: Mapping[str, str], body: bytes) -> WebhookResponse:
         """Answer one delivery. ``headers`` keys are matched case-insensitively."""
+        from airflow_provider_esign.hooks import hook_class_for
+
         lowered = {k.lower(): v for k, v in headers.items()}
         try:
             conn = self.get_connection(conn_id)
         except Exception:
             return _unverified("no such connection", conn_id)
-        conn_type = (getattr(conn, "conn_type", None) or "").replace("-", "_")
-        payload = _json_object(body)
-        if conn_type == "esignbase":
-            return self._esignbase(conn_id, conn, lowered, payload)
-        if conn_type == "legalesign":
-            return self._legalesign(conn_id, payload)
-        return _unverified(f"connection type {conn_type!r} has no webhooks", conn_id)
-
-    # ------------------------------------------------------------------ vendors
-    def _esignbase(
-        self, conn_id: str, conn: Any, headers: dict[str, str], payload: dict[str, Any] | None
-    ) -> WebhookResponse:
+        conn_type = getattr(conn, "conn_type", None) or ""
+        try:
+            hook_class = hook_class_for(conn_type)
+        except ValueError:
+            return _unverified(f"connection type {conn_type!r} has no webhooks", conn_id)
         extra = getattr(conn, "extra_dejson", None) or {}
-        secret = extra.get("webhook_secret")
-        received = headers.get(ESIGNBASE_SECRET_HEADER)
-        if not isinstance(secret, str) or not secret:
-            return _unverified("the connection has no webhook_secret extra", conn_id)
-        if received is None:
-            return _unverified(f"no {ESIGNBASE_SECRET_HEADER} header", conn_id)
-        if not hmac.compare_digest(received.encode("utf-8"), secret.encode("utf-8")):
-            return _unverified(f"wrong {ESIGNBASE_SECRET_HEADER}", conn_id)
-        document_id = _document_id((payload or {}).get("document_id"))
-        if document_id is None:
-            return WebhookResponse(400, {"detail": "Body must be JSON with a document_id"})
+        claim = hook_class.verify_webhook(extra, lowered, _json_object(body))
+        if claim.rejection is not None or (claim.document_id is None and claim.bad_request is None):
+            return _unverified(claim.rejection or "no document id in the payload", conn_id)
+        if claim.document_id is None:
+            return WebhookResponse(400, {"detail": claim.bad_request})
         # Authentic sender: a replay can be answered before spending an API call on it.
-        if self.recorder.is_recorded("esignbase", document_id):
-            return WebhookResponse(200, {"status": "duplicate", "document_id": document_id})
-        return self._confirm_and_record(conn_id, document_id, verified_sender=True)
-
-    def _legalesign(self, conn_id: str, payload: dict[str, Any] | None) -> WebhookResponse:
-        # UNCERTAIN (spec §12.5): the X-Hmac-Sha256 / X-Signed-Sha256 scheme is undocumented, so the
-        # delivery is verified by re-reading the document it names over the authenticated API.
-        document_id = legalesign_document_id(payload or {})
-        if document_id is None:
-            return _unverified("no document id in the payload", conn_id)
-        return self._confirm_and_record(conn_id, document_id, verified_sender=False)
+        if claim.verified_sender and self.recorder.is_recorded(hook_class.vendor, claim.document_id):
+            return WebhookResponse(200, {"status": "duplicate", "document_id": claim.document_id})
+        return self._confirm_and_record(conn_id, claim.document_id, verified_sender=claim.verified_sender)
 
     def _confirm_and_record(
         self, conn_id: str, document_id: str, *, verified_sender: bool

@@ -1,4 +1,5 @@
-"""Vendor hooks. Import the vendor module you need; :func:`get_hook` picks one from a connection."""
+"""Vendor hooks, one package per vendor (``hooks/<conn_type>/``); :func:`get_hook` picks the one a
+connection needs. The vendors are listed by :mod:`airflow_provider_esign.hooks.registry`."""
 
 from __future__ import annotations
 
@@ -7,28 +8,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from airflow_provider_esign.hooks.base import ESignHook
 
-#: Connection type → hook class path. Imported lazily so a DAG file pays only for what it uses.
-HOOK_CLASSES = {
-    "legalesign": "airflow_provider_esign.hooks.legalesign.LegalesignHook",
-    "wesignature": "airflow_provider_esign.hooks.wesignature.WeSignatureHook",
-    "esignbase": "airflow_provider_esign.hooks.esignbase.ESignBaseHook",
-}
-
 
 def hook_class_for(conn_type: str) -> type[ESignHook]:
-    """The hook class registered for a connection type."""
-    from importlib import import_module
-
+    """The hook class registered for a connection type (or a vendor key: they are the same)."""
     from airflow_provider_esign.exceptions import ESignValidationError
+    from airflow_provider_esign.hooks import registry
 
-    path = HOOK_CLASSES.get((conn_type or "").replace("-", "_"))
-    if path is None:
+    try:
+        return registry.hook_class(conn_type or "")
+    except KeyError:
         raise ESignValidationError(
             "conn_type",
-            f"{conn_type!r} is not an e-signature connection type; use one of {sorted(HOOK_CLASSES)}",
-        )
-    module, _, name = path.rpartition(".")
-    return getattr(import_module(module), name)
+            f"{conn_type!r} is not an e-signature connection type; use one of {list(registry.conn_types())}",
+        ) from None
 
 
 def get_hook(conn_id: str, **hook_params: Any) -> ESignHook:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
+
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 DOWNLOAD_XCOM_KEY = "download"
 
 
-class DownloadDocumentOperator(BaseOperator):
+class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
     """Stream a document's final signed PDF to any object-storage destination.
 
     The PDF streams in chunks to a temporary file, is verified (PDF signature, length, and the
@@ -94,11 +96,6 @@ class DownloadDocumentOperator(BaseOperator):
         kwargs.setdefault("outlets", _default_outlets())
         return super().partial(**kwargs)
 
-    def get_hook(self) -> ESignHook:
-        from airflow_provider_esign.hooks import get_hook
-
-        return get_hook(self.conn_id, **self.hook_params)
-
     def target_path(self, vendor: str, filename: str | None = None) -> ObjectStoragePath:
         from airflow.sdk import ObjectStoragePath
 
@@ -106,10 +103,11 @@ class DownloadDocumentOperator(BaseOperator):
         pattern = filename or self.filename
         return folder / pattern.format(document_id=_safe_name(str(self.document_id)), vendor=vendor)
 
+    @closes_hook
     def execute(self, context: Context) -> str:
         from airflow_provider_esign.storage import store_verified
 
-        hook = self.get_hook()
+        hook = self.hook
         self._check_vendor_offers(hook)  # before any HTTP call
         document_id = str(self.document_id)
         target = self.target_path(hook.vendor)

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class _DocumentOperator(BaseOperator):
+class _DocumentOperator(ESignHookMixin, BaseOperator):
     template_fields: Sequence[str] = ("conn_id", "document_id")
 
     def __init__(
@@ -21,11 +23,6 @@ class _DocumentOperator(BaseOperator):
         self.conn_id = conn_id
         self.document_id = document_id
         self.hook_params = hook_params or {}
-
-    def get_hook(self):
-        from airflow_provider_esign.hooks import get_hook
-
-        return get_hook(self.conn_id, **self.hook_params)
 
 
 class CancelDocumentOperator(_DocumentOperator):
@@ -44,8 +41,9 @@ class CancelDocumentOperator(_DocumentOperator):
         super().__init__(**kwargs)
         self.notify = notify
 
+    @closes_hook
     def execute(self, context: Context) -> str:
-        hook = self.get_hook()
+        hook = self.hook
         hook.cancel_document(str(self.document_id), notify=self.notify)
         self.log.info("Cancelled document %s at %s", self.document_id, hook.vendor)
         return str(self.document_id)
@@ -67,7 +65,8 @@ class SendReminderOperator(_DocumentOperator):
         self.signer_email = signer_email
         self.text = text
 
+    @closes_hook
     def execute(self, context: Context) -> list[str]:
-        reminded = self.get_hook().send_reminder(str(self.document_id), self.signer_email, self.text)
+        reminded = self.hook.send_reminder(str(self.document_id), self.signer_email, self.text)
         self.log.info("Reminded %d signer(s) of document %s", len(reminded), self.document_id)
         return reminded

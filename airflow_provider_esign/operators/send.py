@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, MutableMapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from airflow_provider_esign.links import DOCUMENT_URL_XCOM_KEY, ESignDocumentLink
+from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_esign.hooks.base import ESignHook
     from airflow_provider_esign.models import SendRequest
 
 #: XCom key of the sent document's info (``DocumentInfo.to_dict`` without the raw payload).
@@ -24,7 +24,7 @@ DEFAULT_MAP_INDEX_TEMPLATE = (
 )
 
 
-class SendDocumentOperator(BaseOperator):
+class SendDocumentOperator(ESignHookMixin, BaseOperator):
     """Create a document and send it for signature, exactly once per task instance.
 
     The vendor comes from the connection's type (``legalesign``, ``wesignature``, ``esignbase``), so
@@ -127,14 +127,10 @@ class SendDocumentOperator(BaseOperator):
             vendor_options=require_mapping("vendor_options", self.vendor_options or None),
         )
 
-    def get_hook(self) -> ESignHook:
-        from airflow_provider_esign.hooks import get_hook
-
-        return get_hook(self.conn_id, **self.hook_params)
-
+    @closes_hook
     def execute(self, context: Context) -> str:
         request = self.build_request()
-        hook = self.get_hook()
+        hook = self.hook
         hook.validate_send_request(request)  # fail on bad input before any HTTP call
         checkpoint = task_checkpoint(context)
         key = self.idempotency_key or derive_idempotency_key(context)
@@ -187,11 +183,11 @@ def derive_idempotency_key(context: Context) -> str:
 
 
 def _first_attempt_bound(context: Context) -> str:
-    """A safe lower bound for when an earlier try may have created the document (for searches)."""
+    """When the run started: no earlier try can have created the document before (the hook that
+    searches by it adds whatever margin its vendor's timestamps need)."""
     run = context.get("dag_run")
     start = getattr(run, "start_date", None) or datetime.now(timezone.utc)
-    # A day of margin: vendors' list filters use naive times in an undocumented zone.
-    return (start - timedelta(days=1)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return start.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 class _StateStoreCheckpoint(MutableMapping[str, Any]):

@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_esign.conditions import BatchProgress
-    from airflow_provider_esign.hooks.base import ESignHook
 
 
-class BatchDocumentStatusSensor(BaseSensorOperator):
+class BatchDocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
     """Wait until every document of a batch reaches a status, using the vendor's list endpoint.
 
     Tracking 1,000 documents costs a few list calls per poll (eSignBase and Legalesign page up to
@@ -76,16 +77,11 @@ class BatchDocumentStatusSensor(BaseSensorOperator):
             raise ESignValidationError("document_ids", "must contain at least one document id")
         return list(dict.fromkeys(ids))  # de-duplicated, order kept
 
-    def get_hook(self) -> ESignHook:
-        from airflow_provider_esign.hooks import get_hook
-
-        return get_hook(self.conn_id, **self.hook_params)
-
     def _progress(self) -> BatchProgress:
         from airflow_provider_esign.conditions import BatchProgress, WaitCondition
 
         ids = self.ids
-        found = self.get_hook().get_documents(ids, **self.list_filters)
+        found = self.hook.get_documents(ids, **self.list_filters)
         progress = BatchProgress.evaluate(WaitCondition.of(self.target_status), ids, found)
         self.log.info("Batch of %d: %s", len(ids), progress.summary())
         return progress
@@ -109,6 +105,7 @@ class BatchDocumentStatusSensor(BaseSensorOperator):
             )
         return PokeReturnValue(is_done=False)
 
+    @closes_hook
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)

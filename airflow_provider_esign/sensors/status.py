@@ -10,16 +10,17 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_esign.conditions import WaitCondition
-    from airflow_provider_esign.hooks.base import ESignHook
 
 DEFAULT_TIMEOUT = timedelta(days=7).total_seconds()
 
 
-class DocumentStatusSensor(BaseSensorOperator):
+class DocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
     """Wait until a document reaches a status (default COMPLETED) or a given signer has signed.
 
     Fails at once, without retries, when the document is DECLINED or VOIDED, and when the timeout
@@ -65,15 +66,10 @@ class DocumentStatusSensor(BaseSensorOperator):
 
         return WaitCondition.of(self.target_status, self.signer_email)
 
-    def get_hook(self) -> ESignHook:
-        from airflow_provider_esign.hooks import get_hook
-
-        return get_hook(self.conn_id, **self.hook_params)
-
     def poke(self, context: Context) -> PokeReturnValue:
         from airflow_provider_esign.exceptions import DocumentFailedError
 
-        document = self.get_hook().get_document(str(self.document_id))
+        document = self.hook.get_document(str(self.document_id))
         done, failure = self.condition.check(document)
         self.log.info(
             "Document %s is %s (vendor %r); waiting for %s",
@@ -88,6 +84,7 @@ class DocumentStatusSensor(BaseSensorOperator):
             )
         return PokeReturnValue(is_done=done, xcom_value=document.to_dict(include_raw=False) if done else None)
 
+    @closes_hook
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)

@@ -5,16 +5,7 @@
 Airflow's event-scheduling docs): a condition that stays true, such as "document X is completed", would
 start the downstream DAG on every poll. So the trigger keeps a cursor of what it has already announced.
 
-The cursor (:class:`CompletionCursor`) works on the vendor's own completion times:
-
-* ``floor``: completions at or before this vendor time are old (announced before, or older than the
-  first poll). It trails the newest completion seen by ``lookback`` seconds, so a document whose
-  completion shows up in the list late (PDF still being generated, clock skew) is still announced.
-* ``seen``: ids already handled whose completion time is above ``floor`` (so they are not announced
-  twice), plus ids without any time (WeSignature lists none) for as long as the vendor lists them.
-
-It is bounded: timed ids fall off once ``floor`` passes them, and beyond ``max_seen`` timed ids the
-oldest are dropped by raising ``floor`` (never by forgetting an id that could then be announced again).
+The cursor is :class:`~airflow_provider_esign.triggers.completions.CompletionCursor`.
 
 Persistence: on Airflow 3.3+ the triggerer injects ``asset_state_store`` into watcher triggers; the
 cursor is stored there (one JSON value per connection + filters), written *before* the events are
@@ -28,21 +19,30 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.triggers import BaseEventTrigger
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus
+from airflow_provider_esign.triggers.completions import (
+    CompletionCursor,
+    completion_payload,
+    completion_time,
+)
+
+__all__ = [
+    "CompletionCursor",
+    "DocumentCompletedEventTrigger",
+    "completion_payload",
+    "completion_time",
+]
 
 if TYPE_CHECKING:
     from airflow_provider_esign.hooks.base import ESignHook
+    from airflow_provider_esign.hooks.retry import RetryPolicy
 
-#: Format version of the stored cursor.
-CURSOR_VERSION = 1
 #: Longest wait between polls after repeated failures, in seconds.
 MAX_ERROR_BACKOFF = 3600.0
 
@@ -51,131 +51,11 @@ def _last_segment(value: Any) -> str:
     return str(value).strip().rstrip("/").rsplit("/", 1)[-1]
 
 
-def completion_time(value: str | None) -> float | None:
-    """Epoch seconds of a vendor timestamp (ISO 8601; naive means UTC), or None if absent/unreadable."""
-    if not value or not isinstance(value, str):
-        return None
-    import pendulum
+def vendor_rules(hook: ESignHook) -> type[ESignHook]:
+    """The hook class declared for the hook's vendor: the watcher's filters and confirmation rules."""
+    from airflow_provider_esign.hooks import hook_class_for
 
-    try:
-        parsed = pendulum.parse(value.strip(), tz="UTC")
-    except Exception:
-        return None
-    timestamp = getattr(parsed, "timestamp", None)
-    if timestamp is None:  # a date-only or duration value: not a point in time
-        return None
-    result = float(timestamp())
-    return result if math.isfinite(result) else None
-
-
-def completion_payload(document: DocumentInfo, *, conn_id: str, source: str) -> dict[str, Any]:
-    """The JSON-native description of a completed document, the same for the watcher and the webhook.
-
-    Downstream DAGs read it as ``event.extra["payload"]`` of their triggering asset events.
-    """
-    return {
-        "document_id": document.document_id,
-        "vendor": document.vendor,
-        "conn_id": conn_id,
-        "name": document.name,
-        "status": document.status.value,
-        "raw_status": document.raw_status,
-        "completed_at": document.completed_at or document.modified_at,
-        "signers": [
-            {"email": s.email, "name": s.name, "role": s.role, "status": s.status.value}
-            for s in document.signers
-        ],
-        "metadata": dict(document.metadata),
-        "source": source,
-    }
-
-
-@dataclass
-class CompletionCursor:
-    """What a watcher has already announced; see the module docstring.
-
-    :param floor: Vendor time (epoch seconds) at or before which completions are old; None before the
-        first completion is known.
-    :param seen: Document id -> the completion time it was listed with (None when the vendor gives
-        none), in insertion order.
-    """
-
-    floor: float | None = None
-    seen: dict[str, float | None] = field(default_factory=dict)
-
-    # ------------------------------------------------------------------ (de)serialization
-    def to_json(self) -> dict[str, Any]:
-        return {"v": CURSOR_VERSION, "floor": self.floor, "seen": [[i, t] for i, t in self.seen.items()]}
-
-    @classmethod
-    def from_json(cls, value: Any) -> CompletionCursor | None:
-        """The stored cursor, or None when nothing (usable) is stored."""
-        if not isinstance(value, dict) or value.get("v") != CURSOR_VERSION:
-            return None
-        floor = value.get("floor")
-        seen: dict[str, float | None] = {}
-        for entry in value.get("seen") or []:
-            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str):
-                seen[entry[0]] = float(entry[1]) if isinstance(entry[1], (int, float)) else None
-        return cls(float(floor) if isinstance(floor, (int, float)) else None, seen)
-
-    # ------------------------------------------------------------------ the rules
-    def is_candidate(self, document_id: str, listed_time: float | None) -> bool:
-        """Not announced yet and not older than the floor."""
-        if document_id in self.seen:
-            return False
-        return listed_time is None or self.floor is None or listed_time > self.floor
-
-    def is_new_completion(self, completed: float | None) -> bool:
-        """Whether a candidate's (stable) completion time is after the floor."""
-        return completed is None or self.floor is None or completed > self.floor
-
-    @classmethod
-    def baseline(
-        cls, listed: Iterable[tuple[str, float | None]], *, lookback: float, max_seen: int
-    ) -> CompletionCursor:
-        """The cursor of a first poll: everything completed now counts as already announced."""
-        listed = list(listed)
-        return cls().advanced(listed, listed, lookback=lookback, max_seen=max_seen, complete_listing=True)
-
-    def advanced(
-        self,
-        handled: Iterable[tuple[str, float | None]],
-        listed: Iterable[tuple[str, float | None]],
-        *,
-        lookback: float,
-        max_seen: int,
-        complete_listing: bool,
-    ) -> CompletionCursor:
-        """A new cursor with ``handled`` marked as seen, the floor moved up and old ids dropped.
-
-        :param handled: (id, listed time) of the documents decided on in this poll.
-        :param listed: (id, listed time) of every completed document in this poll's listing.
-        :param complete_listing: Whether the listing had no time-based server filter, so an id without a
-            time that is no longer listed can be forgotten (the vendor removed or archived it).
-        """
-        listed = list(listed)
-        seen = dict(self.seen)
-        for document_id, listed_time in handled:
-            seen[document_id] = listed_time
-        times = [t for t in seen.values() if t is not None] + [t for _, t in listed if t is not None]
-        floor = self.floor
-        if times:
-            candidate = max(times) - lookback
-            floor = candidate if floor is None else max(floor, candidate)
-        if floor is not None:
-            seen = {i: t for i, t in seen.items() if t is None or t > floor}
-        if complete_listing:
-            listed_ids = {i for i, _ in listed}
-            seen = {i: t for i, t in seen.items() if t is not None or i in listed_ids}
-        timed = sorted((t, i) for i, t in seen.items() if t is not None)
-        excess = len(seen) - max_seen
-        if excess > 0 and timed:
-            # Forget the oldest timed ids by raising the floor past them: they stay "old", never new.
-            cut = timed[min(excess, len(timed)) - 1][0]
-            floor = cut if floor is None else max(floor, cut)
-            seen = {i: t for i, t in seen.items() if t is None or t > floor}
-        return CompletionCursor(floor, seen)
+    return hook_class_for(hook.vendor)
 
 
 class DocumentCompletedEventTrigger(BaseEventTrigger):
@@ -237,6 +117,16 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
         self.lookback = float(lookback)
         self.max_seen = int(max_seen)
         self.hook_params = hook_params or {}
+
+    @property
+    def _error_backoff(self) -> RetryPolicy:
+        """The hooks' retry policy, as the backoff between failed polls: one poll interval, doubling
+        per consecutive failure, up to an hour (or the poll interval, if longer)."""
+        from airflow_provider_esign.hooks.retry import RetryPolicy
+
+        return RetryPolicy(
+            backoff_base=self.poll_interval, backoff_max=max(MAX_ERROR_BACKOFF, self.poll_interval)
+        )
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         # No timestamps or tokens: AssetWatcher triggers are identified by a hash of these kwargs.
@@ -302,27 +192,8 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
                 return False
         return True
 
-    def _list_filters(self, vendor: str, floor: float | None) -> tuple[dict[str, Any], bool]:
-        """Server-side list filters for the vendor, and whether the listing is complete (no time filter)."""
-        if self.group is not None and vendor != "legalesign":
-            from airflow_provider_esign.exceptions import ESignValidationError
-
-            raise ESignValidationError("group", f"only Legalesign has groups, not {vendor}")
-        if vendor != "legalesign":
-            return {}, True  # eSignBase and WeSignature document no server-side filters
-        # Legalesign: completed ones only (30), including archived ones (auto_archive hides completed
-        # documents from the default list), changed since the floor.
-        filters: dict[str, Any] = {"status": 30, "archived": "all"}
-        if self.group is not None:
-            filters["group"] = self.group
-        if floor is not None:
-            import datetime as dt
-
-            filters["modified_gt"] = dt.datetime.fromtimestamp(floor, dt.timezone.utc).isoformat()
-        return filters, floor is None
-
     async def _completed(self, hook: ESignHook, floor: float | None) -> tuple[list[DocumentInfo], bool]:
-        filters, complete = self._list_filters(hook.vendor, floor)
+        filters, complete = vendor_rules(hook).completion_filters(self.group, floor)
         documents: dict[str, DocumentInfo] = {}
         async for doc in hook.alist_documents(**filters):
             # setdefault: offset pagination over a changing list can return a document twice.
@@ -357,9 +228,9 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
             if not cursor.is_candidate(document_id, listed_time):
                 continue
             confirmed = document
-            if document.completed_at is None and hook.vendor == "legalesign":
-                # Legalesign list items carry `modified` only, which later edits (archiving) move too;
-                # the document itself has the stable `sign_time`, which decides whether this is new.
+            if vendor_rules(hook).needs_completion_confirmation(document):
+                # The listed time may move with later edits (Legalesign's `modified`); the document
+                # itself has the stable completion time, which decides whether this is new.
                 confirmed = await hook.aget_document(document_id)
                 if confirmed.status is not DocumentStatus.COMPLETED:
                     continue
@@ -426,9 +297,7 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
                 errors = 0
             except Exception as exc:  # never BaseException: cancellation must propagate
                 errors += 1
-                delay = min(
-                    self.poll_interval * 2 ** min(errors - 1, 10), max(MAX_ERROR_BACKOFF, self.poll_interval)
-                )
+                delay = self._error_backoff.ceiling(errors, max_doublings=10)
                 self.log.warning(
                     "Polling %s for completed documents failed (%s: %s); retrying in %.0f s",
                     self.conn_id,

@@ -13,12 +13,12 @@ import threading
 import pytest
 
 from airflow_provider_esign.assets import COMPLETED_DOCUMENTS_NAME, COMPLETED_DOCUMENTS_URI
+from airflow_provider_esign.hooks.legalesign.webhooks import webhook_document_id as legalesign_document_id
 from airflow_provider_esign.webhooks import (
     WEBHOOK_HOOK_PARAMS,
     AssetEventRecorder,
     WebhookReceiver,
     create_app,
-    legalesign_document_id,
 )
 
 SECRET_HEADER = "X-Signature-Secret"

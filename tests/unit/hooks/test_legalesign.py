@@ -1,6 +1,7 @@
 """Unit tests of the Legalesign hook: wire format (URLs, headers, bodies) and response parsing.
 
-Payloads follow the examples in ``shared/specs/legalesign.md``; no test talks to a vendor host.
+Payloads follow the examples of the vendor reference (https://apidocs.legalesign.com/docs/rest-v1/);
+no test talks to a vendor host.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ SIGNER_1 = "s1s1s1s1-s1s1-s1s1-s1s1-s1s1s1s1s1s1"
 TAG = "airflow:dag_supplier_run_2025_01_01"
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 
-# spec §8.7
+# GET /document/{id}/, as in the reference (https://apidocs.legalesign.com/docs/rest-v1/)
 DOCUMENT = {
     "uuid": DOC_ID,
     "resource_uri": f"/api/v1/document/{DOC_ID}/",
@@ -87,7 +88,7 @@ DOCUMENT = {
         }
     ],
 }
-# spec §8.7, GET /status/{id}/
+# GET /status/{id}/, as in the reference
 STATUS = {
     "archived": False,
     "download_final": True,
@@ -97,7 +98,7 @@ STATUS = {
     "tag1": "",
     "tag2": "",
 }
-# spec §10, one list item (nosigners=1)
+# GET /document/ with nosigners=1: one list item, as in the reference
 LIST_ITEM = {
     "uuid": DOC_ID,
     "resource_uri": f"/api/v1/document/{DOC_ID}/",
@@ -1302,7 +1303,7 @@ async def test_aget_document_over_httpx(hook, monkeypatch):
         return httpx.Response(200, json=doc(status=30, download_final=True))
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    monkeypatch.setattr("airflow_provider_esign.hooks.base._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
     try:
         info = await hook.aget_document(DOC_ID)
     finally:

@@ -14,8 +14,10 @@ import httpx
 import pytest
 
 from airflow_provider_esign.exceptions import ESignBadRequestError
-from airflow_provider_esign.hooks.base import ASYNC_MAX_CONNECTIONS, ApiRequest
+from airflow_provider_esign.hooks.api import ApiRequest
 from airflow_provider_esign.hooks.esignbase import TEMPLATE_ROLES_TTL, ESignBaseHook
+from airflow_provider_esign.hooks.pipeline import Send
+from airflow_provider_esign.hooks.transport import ASYNC_MAX_CONNECTIONS, AsyncExecutor
 from airflow_provider_esign.models import SendRequest, Signer
 
 BASE = "https://esignbase.test"
@@ -104,13 +106,17 @@ async def test_concurrent_async_requests_are_bounded(connection, monkeypatch):
         return httpx.Response(200, json={"ok": True})
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    monkeypatch.setattr("airflow_provider_esign.hooks.base._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
     hook = ESignBaseHook(rate_limit_per_minute=0)
     settings = await hook.asettings()
     request = ApiRequest("GET", "api/credits", operation="get_credits", auth=False)
+    executor = AsyncExecutor(hook)
     try:
         responses = await asyncio.gather(
-            *(hook._ahttp(settings, request) for _ in range(3 * ASYNC_MAX_CONNECTIONS))
+            *(
+                executor.perform(Send(request, hook._url(settings, request.path)))
+                for _ in range(3 * ASYNC_MAX_CONNECTIONS)
+            )
         )
     finally:
         await client.aclose()

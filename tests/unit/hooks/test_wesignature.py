@@ -1,4 +1,5 @@
-"""Unit tests of the WeSignature hook against mocked HTTP (payloads from shared/specs/wesignature.md)."""
+"""Unit tests of the WeSignature hook against mocked HTTP (payloads from the vendor reference examples,
+https://app.wesignature.com/integrations/api/documentation)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ GUID = "group-abc123"
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 AUTH = {"user_id": USER_ID, "api_key": API_KEY}
 
-# ------------------------------------------------------------------ the spec's example payloads
+# ------------------------------------------------------------------ the vendor reference's example payloads
 LOGIN_OK = {"status": "authorized", "message": "success", "data": {"user": USER_ID, "api_key": API_KEY}}
 SEND_OK = {
     "status": "success",
@@ -1049,7 +1050,7 @@ async def test_aget_document_logs_in_and_reads_status(hook, monkeypatch):
     client = httpx.AsyncClient(
         transport=httpx.MockTransport(_async_handler(seen, [httpx.Response(200, json=STATUS_OK)]))
     )
-    monkeypatch.setattr("airflow_provider_esign.hooks.base._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
 
     doc = await hook.aget_document(GUID)
 
@@ -1069,7 +1070,7 @@ async def test_aget_document_relogs_in_once_on_a_body_401(hook, monkeypatch):
         httpx.Response(200, json=STATUS_OK),
     ]
     client = httpx.AsyncClient(transport=httpx.MockTransport(_async_handler(seen, answers)))
-    monkeypatch.setattr("airflow_provider_esign.hooks.base._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
 
     doc = await hook.aget_document(GUID)
 

@@ -1,0 +1,141 @@
+"""The values vendor flows exchange with the pipeline: requests, responses, pages, download sources.
+
+A *flow* is a generator describing one vendor operation: it yields :class:`ApiRequest` objects and
+receives :class:`ApiResponse` objects back, with no I/O of its own, so the same flow runs under the
+blocking and the async executor (see :mod:`airflow_provider_esign.hooks.pipeline`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from airflow_provider_esign.models import DocumentInfo
+
+T = TypeVar("T")
+
+PDF_MAGIC = b"%PDF-"
+#: Longest vendor error text copied into an exception message.
+MAX_ERROR_TEXT = 300
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One HTTP request a flow wants sent.
+
+    :param method: HTTP method.
+    :param path: Path relative to the connection's base URL, or an absolute URL.
+    :param operation: Hook operation name, used in errors (``get_document``).
+    :param params: Query parameters.
+    :param json: JSON body.
+    :param data: Form body.
+    :param headers: Extra headers.
+    :param auth: Whether the vendor's credentials are applied.
+    :param idempotent: Whether sending it twice is harmless (reads). Creates are not.
+    :param ok_statuses: Statuses handed to the flow instead of raising (e.g. Legalesign's 201 on
+        ``/pdf/`` meaning "not ready").
+    """
+
+    method: str
+    path: str
+    operation: str
+    params: dict[str, Any] | None = None
+    json: Any = None
+    data: dict[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    auth: bool = True
+    idempotent: bool = True
+    ok_statuses: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """The parts of an HTTP response a flow reads.
+
+    :param stream: For a streamed response, the executor's open body (read with the pipeline's
+        ``ReadChunk`` effect); ``content`` is then empty.
+    """
+
+    status_code: int
+    headers: dict[str, str]
+    content: bytes
+    url: str
+    stream: Any = None
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == lowered), default)
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.content or b"null")
+        except ValueError:
+            return None
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+Flow = Generator[ApiRequest, ApiResponse, T]
+"""A vendor operation: yields requests, receives responses, returns a value."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a document list; ``next_cursor`` is None on the last page."""
+
+    items: list[DocumentInfo]
+    next_cursor: Any = None
+
+
+@dataclass(frozen=True)
+class DownloadSource:
+    """Where and how to fetch a final PDF, as worked out by a vendor flow.
+
+    :param url: Path relative to the base URL, or an absolute URL.
+    :param auth: Whether to send the vendor's credentials (False for pre-signed links).
+    :param supports_range: Whether a broken transfer can resume with ``Range``.
+    :param sha256: The vendor-published checksum (hex or base64), if any.
+    :param not_ready_statuses: 2xx statuses meaning "not ready yet" (Legalesign 201/202).
+    :param document: The document, when the flow read it to find the source.
+    """
+
+    url: str
+    auth: bool = True
+    supports_range: bool = False
+    sha256: str | None = None
+    not_ready_statuses: frozenset[int] = frozenset()
+    document: DocumentInfo | None = None
+
+
+def single_request(request: ApiRequest) -> Flow[ApiResponse]:
+    """A flow of one request whose response is returned as is."""
+    response = yield request
+    return response
+
+
+def quote_id(value: str) -> str:
+    """Percent-encode an opaque vendor id for a URL path (including ``/``)."""
+    return quote(str(value), safe="")
+
+
+def truthy(value: Any) -> bool:
+    """Connection extras arrive as JSON booleans or as strings from URI-form connections."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+def default_vendor_message(response: ApiResponse) -> str | None:
+    """The vendor's error text from an error response (common JSON keys, else plain text), truncated."""
+    body = response.json()
+    if isinstance(body, dict):
+        for key in ("message", "detail", "error_description", "error", "text"):
+            if isinstance(body.get(key), str):
+                return body[key][:MAX_ERROR_TEXT]
+    text = response.text.strip()
+    return text[:MAX_ERROR_TEXT] if text and not text.lstrip().startswith("<") else None

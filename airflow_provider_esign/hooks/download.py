@@ -1,0 +1,173 @@
+"""Verified, resumable streaming downloads, run through the request pipeline.
+
+Memory stays constant (one chunk). A transfer that breaks resumes with ``Range`` where the vendor
+supports it, guarded by ``If-Range`` with the validator (``ETag``, else ``Last-Modified``) of the
+first response: if the file changed at the vendor in between, the server answers with the whole new
+file and the transfer restarts, so the result is never spliced from two versions (RFC 9110 §13.1.5).
+The result is checked for the PDF signature, the announced length and the vendor's SHA-256.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from typing import IO, TYPE_CHECKING, Any
+
+from airflow_provider_esign.exceptions import DocumentNotReadyError, ESignIntegrityError
+from airflow_provider_esign.hooks.api import PDF_MAGIC, ApiRequest, ApiResponse, DownloadSource
+from airflow_provider_esign.hooks.pipeline import Close, Pipeline, ReadChunk, exchange, retrying
+from airflow_provider_esign.hooks.settings import ConnectionSettings
+from airflow_provider_esign.hooks.transport import transport_error
+from airflow_provider_esign.models import DownloadResult
+
+if TYPE_CHECKING:
+    from airflow_provider_esign.hooks.base import ESignHook
+
+
+def sha256_matches(expected: str, digest: bytes) -> bool:
+    """Compare a vendor checksum given as hex or base64 (Legalesign does not say which)."""
+    expected = expected.strip()
+    if re.fullmatch(r"[0-9a-fA-F]{64}", expected):
+        return expected.lower() == digest.hex()
+    try:
+        return base64.b64decode(expected, validate=True) == digest
+    except ValueError:
+        return False
+
+
+@dataclass
+class _Transfer:
+    """What a download has received so far, across attempts."""
+
+    out: IO[bytes]
+    hasher: Any = field(default_factory=hashlib.sha256)
+    written: int = 0
+    total: int | None = None
+    validator: str | None = None
+    resumed: int = 0
+    restarted: int = 0
+
+    def restart(self) -> None:
+        self.out.seek(0)
+        self.out.truncate()
+        self.hasher, self.written = hashlib.sha256(), 0
+        self.restarted += 1
+
+
+def download(
+    hook: ESignHook,
+    settings: ConnectionSettings,
+    source: DownloadSource,
+    out: IO[bytes],
+    chunk_size: int,
+    operation: str,
+) -> Pipeline[DownloadResult]:
+    """Stream ``source`` into the seekable ``out`` and verify it; retried as the hook's policy allows."""
+    request = ApiRequest(
+        "GET",
+        source.url,
+        operation=operation,
+        auth=source.auth,
+        headers={"Accept": "application/pdf"},
+        ok_statuses=source.not_ready_statuses,
+    )
+    transfer = _Transfer(out)
+    yield from retrying(
+        hook, request, lambda: _attempt(hook, settings, source, request, transfer, chunk_size)
+    )
+    return _verify(source, transfer, transfer.hasher.digest())
+
+
+def _attempt(
+    hook: ESignHook,
+    settings: ConnectionSettings,
+    source: DownloadSource,
+    request: ApiRequest,
+    transfer: _Transfer,
+    chunk_size: int,
+) -> Pipeline[None]:
+    headers = dict(request.headers)
+    resuming = transfer.written > 0 and source.supports_range
+    if resuming:
+        headers["Range"] = f"bytes={transfer.written}-"
+        if transfer.validator:
+            headers["If-Range"] = transfer.validator
+    elif transfer.written:  # no Range support: start over
+        transfer.restart()
+    response = yield from exchange(hook, settings, replace(request, headers=headers), stream=True)
+    try:
+        if response.status_code in source.not_ready_statuses:
+            raise DocumentNotReadyError(f"The final PDF is not ready yet (HTTP {response.status_code})")
+        if resuming and response.status_code == 206:
+            transfer.resumed += 1
+        elif resuming:  # the server ignored Range, or the file changed (If-Range): start over
+            transfer.restart()
+        if transfer.written == 0:
+            transfer.validator = _validator(response)
+        transfer.total = _expected_total(response, transfer.written) or transfer.total
+        while chunk := (yield ReadChunk(response, chunk_size)):
+            if transfer.written == 0 and not chunk.startswith(PDF_MAGIC[: len(chunk)]):
+                _not_a_pdf(source, response)
+            transfer.out.write(chunk)
+            transfer.hasher.update(chunk)
+            transfer.written += len(chunk)
+    finally:
+        yield Close(response)
+    if transfer.total is not None and transfer.written < transfer.total:
+        raise transport_error(
+            request.operation, hook.conn_id, EOFError("truncated body"), maybe_processed=True
+        )
+
+
+def _validator(response: ApiResponse) -> str | None:
+    """The strong validator ``If-Range`` may carry: a strong ``ETag``, else ``Last-Modified``."""
+    etag = response.header("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return response.header("Last-Modified")
+
+
+def _expected_total(response: ApiResponse, written: int) -> int | None:
+    content_range = response.header("Content-Range")
+    if response.status_code == 206 and content_range and "/" in content_range:
+        size = content_range.rsplit("/", 1)[1]
+        return int(size) if size.isdigit() else None
+    length = response.header("Content-Length")
+    if length and length.isdigit():
+        return int(length) + (written if response.status_code == 206 else 0)
+    return None
+
+
+def _not_a_pdf(source: DownloadSource, response: ApiResponse) -> None:
+    content_type = response.header("Content-Type") or "unknown"
+    if source.not_ready_statuses or "html" in content_type:
+        raise DocumentNotReadyError(
+            f"The vendor answered with {content_type!r} instead of a PDF; the final PDF is not ready"
+            " (or the download link needs a browser session)"
+        )
+    raise ESignIntegrityError(f"The download is not a PDF (Content-Type {content_type!r})")
+
+
+def _verify(source: DownloadSource, transfer: _Transfer, digest: bytes) -> DownloadResult:
+    checks = ["pdf-magic"]
+    written, total = transfer.written, transfer.total
+    if written < len(PDF_MAGIC):
+        raise ESignIntegrityError(f"The download is not a PDF ({written} bytes)")
+    if total is not None:
+        if written != total:
+            raise ESignIntegrityError(f"Length mismatch: got {written} bytes, expected {total}")
+        checks.append("content-length")
+    if source.sha256:
+        if not sha256_matches(source.sha256, digest):
+            raise ESignIntegrityError("SHA-256 mismatch: the download differs from the vendor's checksum")
+        checks.append("vendor-sha256")
+    return DownloadResult(
+        size=written,
+        sha256=digest.hex(),
+        verified_against=tuple(checks),
+        resumed=transfer.resumed,
+        restarted=transfer.restarted,
+        document=source.document,
+    )

@@ -1,0 +1,356 @@
+"""The Legalesign flows: the vendor interface of :class:`~.hook.LegalesignHook`, on top of :mod:`.wire`.
+
+Every call carries ``Authorization: ApiKey <username>:<secret>`` (a static key: nothing to refresh,
+so a 401 fails fast). API reference: https://apidocs.legalesign.com/docs/rest-v1/
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import MutableMapping
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from airflow_provider_esign.exceptions import (
+    DocumentNotReadyError,
+    ESignApiError,
+    ESignAuthError,
+    ESignBadRequestError,
+    ESignValidationError,
+)
+from airflow_provider_esign.hooks.base import (
+    PDF_MAGIC,
+    ApiRequest,
+    ApiResponse,
+    ConnectionSettings,
+    Credentials,
+    DownloadSource,
+    ESignHook,
+    Flow,
+    Page,
+    RetryPolicy,
+    amask,
+    mask,
+    quote_id,
+    truthy,
+)
+from airflow_provider_esign.hooks.legalesign import rules, wire
+from airflow_provider_esign.hooks.legalesign.wire import (
+    _READ_CHUNK,
+    CREATED_GT_MARGIN,
+    IDEMPOTENCY_TAG,
+    PAGE_SIZE,
+    RATE_LIMITED_WAIT,
+    group_uri,
+    id_from_uri,
+)
+from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequest
+
+
+class LegalesignFlows(ESignHook):
+    """Legalesign's implementation of the hook interface (flows, auth, error rules)."""
+
+    send_options: ClassVar[frozenset[str]] = wire.SEND_OPTIONS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_masked = False
+        self._group_as_uri = False
+
+    # ---------------------------------------------------------------- connection and auth
+    def _validate_settings(self, settings: ConnectionSettings) -> None:
+        rules.validate_settings(settings)
+
+    def _group_slug(self, settings: ConnectionSettings, override: Any = None, *, purpose: str) -> str:
+        return wire.group_slug(settings, override, purpose=purpose)
+
+    async def asettings(self) -> ConnectionSettings:
+        settings = await super().asettings()
+        if not self._header_masked:
+            self._header_masked = True
+            await amask(wire.auth_header(settings))
+        return settings
+
+    def _apply_auth(self, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
+        header = wire.auth_header(self._flow_settings())
+        if not self._header_masked:
+            self._header_masked = True
+            mask(header)
+        headers = {**request.headers, "Authorization": header}
+        headers.setdefault("Accept", "application/json")  # downloads ask for application/pdf
+        if request.json is not None:
+            headers["Content-Type"] = "application/json"
+        return replace(request, headers=headers)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        # No Retry-After is documented on a 429: wait out the per-minute throttle window.
+        return replace(super().retry_policy, rate_limited_wait=RATE_LIMITED_WAIT)
+
+    # ---------------------------------------------------------------- errors
+    def _vendor_message(self, response: ApiResponse) -> str | None:
+        body = response.json()
+        if isinstance(body, dict) and any(isinstance(v, (dict, list)) for v in body.values()):
+            return wire.error_text(body)
+        return super()._vendor_message(response)
+
+    def _raise_for_response(self, request: ApiRequest, response: ApiResponse) -> None:
+        status = response.status_code
+        if status in (400, 401) and status not in request.ok_statuses:
+            kwargs: dict[str, Any] = {
+                "conn_id": self.conn_id,
+                "operation": request.operation,
+                "status_code": status,
+                "vendor_message": self._vendor_message(response),
+            }
+            if status == 401 and request.operation == "send_document":
+                # A Legalesign sandbox answers 401 for a recipient outside its five preset addresses.
+                raise ESignAuthError(
+                    "credentials rejected, or (sandbox) a recipient is not one of the sandbox's preset "
+                    "addresses",
+                    **kwargs,
+                )
+            if status == 400 and wire.rejects_user(response.json()):
+                # A rejected `user` URI is a configuration error, not bad input.
+                raise ESignBadRequestError(
+                    "the 'user' URI was rejected; fix the connection's extra.user or vendor_options['user']",
+                    **kwargs,
+                )
+        super()._raise_for_response(request, response)
+
+    # ---------------------------------------------------------------- parsing
+    def parse_document(self, raw: dict[str, Any]) -> DocumentInfo:
+        """Normalize a Legalesign document: ``GET /document/{id}/``, a list item or a status object."""
+        signers = wire.parse_signers(raw)
+        raw_status = raw.get("status")
+        code = wire._int_or_none(raw_status)
+        download_final = truthy(raw.get("download_final"))
+        status = wire.map_document_status(
+            code, [s.raw_status for s in signers if s.raw_status is not None], download_final
+        )
+        if status is None:
+            self.log.warning("Unknown Legalesign status %r; treating it as SENT (in progress)", raw_status)
+            status = DocumentStatus.SENT
+        metadata = {key: str(raw[key]) for key in ("tag", "tag1", "tag2") if raw.get(key)}
+        return DocumentInfo(
+            document_id=str(raw.get("uuid") or id_from_uri(raw.get("resource_uri")) or ""),
+            vendor=self.vendor,
+            name=raw.get("name"),
+            status=status,
+            raw_status=code if code is not None else raw_status,
+            signers=signers,
+            created_at=raw.get("created"),
+            modified_at=raw.get("modified"),
+            completed_at=raw.get("sign_time"),
+            downloadable=code == 30 and download_final,
+            metadata=metadata,
+            raw=raw,
+        )
+
+    # ---------------------------------------------------------------- documents
+    def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
+        response = yield ApiRequest("GET", f"document/{quote_id(document_id)}/", operation="get_document")
+        return self.parse_document(response.json() or {})
+
+    def _resolve_next(self, settings: ConnectionSettings, next_url: str) -> str:
+        return wire.resolve_next(settings, next_url)
+
+    def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
+        settings = self._flow_settings()
+        if cursor:
+            response = yield ApiRequest(
+                "GET", wire.resolve_next(settings, cursor), operation="list_documents"
+            )
+        else:
+            params = wire.list_params(settings, filters, group_as_uri=self._group_as_uri)
+            response = yield ApiRequest(
+                "GET",
+                "document/",
+                operation="list_documents",
+                params=params,
+                ok_statuses=frozenset() if self._group_as_uri else frozenset({400}),
+            )
+            if response.status_code == 400:
+                # The reference does not say whether `group` is a slug or a URI here: the slug is sent
+                # first, and on a 400 the URI once (then for the rest of this hook's life).
+                params["group"] = group_uri(params["group"])
+                response = yield ApiRequest("GET", "document/", operation="list_documents", params=params)
+                self._group_as_uri = True
+        body = response.json() or {}
+        objects = body.get("objects") or []
+        next_url = (body.get("meta") or {}).get("next")
+        # An empty page ends the walk even if `next` is set: never loop on a misbehaving server.
+        return Page([self.parse_document(d) for d in objects], next_url if next_url and objects else None)
+
+    # ---------------------------------------------------------------- sending
+    def validate_send_request(self, request: SendRequest) -> None:
+        rules.validate_send_request(request, self.settings, self.send_options)
+
+    def validate_idempotency_key(self, key: str) -> None:
+        rules.validate_idempotency_key(key)
+
+    # ---------------------------------------------------------------- sending
+    @staticmethod
+    def _read_pdf_base64(location: str | os.PathLike[str], field: str) -> str:
+        """Read a PDF (local path, ``file://`` or any object-storage URL) into base64, chunk by chunk.
+
+        The file is streamed into the encoder, but the JSON body holding the base64 text is built in
+        memory: fine for Legalesign's uploads, which are limited to a few MB.
+        """
+        from airflow.sdk import ObjectStoragePath
+
+        try:
+            with ObjectStoragePath(os.fspath(location)).open("rb") as handle:
+                carry = handle.read(len(PDF_MAGIC))
+                if carry != PDF_MAGIC:
+                    raise ESignValidationError(
+                        field, f"{os.fspath(location)!r} is not a PDF (no %PDF- header)"
+                    )
+                pieces = []
+                while chunk := handle.read(_READ_CHUNK):
+                    data = carry + chunk
+                    cut = len(data) - len(data) % 3
+                    pieces.append(base64.b64encode(data[:cut]))
+                    carry = data[cut:]
+                pieces.append(base64.b64encode(carry))
+        except FileNotFoundError:
+            raise ESignValidationError(field, f"{os.fspath(location)!r} does not exist") from None
+        return b"".join(pieces).decode("ascii")
+
+    def _upload_flow(self, pdf_base64: str, title: str, process_tags: bool) -> Flow[str]:
+        settings = self._flow_settings()
+        group = self._group_slug(settings, purpose="upload template PDFs")
+        body: dict[str, Any] = {"group": group_uri(group), "pdf_file": pdf_base64, "title": title}
+        if process_tags:
+            body["process_tags"] = True
+        # A repeated upload only leaves an unused template behind, so retrying it is harmless.
+        response = yield ApiRequest(
+            "POST", "templatepdf/", operation="upload_template_pdf", json=body, idempotent=True
+        )
+        return self._location_id(response, "upload_template_pdf", "the upload answer has no Location header")
+
+    def _location_id(self, response: ApiResponse, operation: str, missing: str) -> str:
+        """The created resource's id from the ``Location`` header of a 201, or a clear error."""
+        # The Location header may be absolute or a path: its last non-empty segment is the id.
+        resource_id = id_from_uri(response.header("Location"))
+        if not resource_id:
+            raise ESignApiError(
+                missing, conn_id=self.conn_id, operation=operation, status_code=response.status_code
+            )
+        return resource_id
+
+    def _prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
+        """Upload a ``file`` as a template PDF; a ``template_id`` needs no preparation."""
+        if not request.file:
+            return request
+        # Read (and check the %PDF- header) before the first request goes out.
+        pdf_base64 = self._read_pdf_base64(request.file, "file")
+        template_id = yield from self._upload_flow(
+            pdf_base64, request.name, truthy(request.vendor_options.get("process_tags"))
+        )
+        return replace(request, template_id=template_id, file=None)
+
+    def _create_body(self, request: SendRequest, idempotency_key: str | None) -> dict[str, Any]:
+        return wire.create_body(self._flow_settings(), request, idempotency_key)
+
+    def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
+        # The key was validated by send_document before any call.
+        body = self._create_body(request, idempotency_key)
+        response = yield ApiRequest(
+            "POST", "document/", operation="send_document", json=body, idempotent=False
+        )
+        # No body unless return_signer_links. A 201 without Location is created but unidentifiable:
+        # not retried here (a resend could duplicate it); a task retry with adopt_existing finds it
+        # through tag2.
+        document_id = self._location_id(
+            response, "send_document", "the document was created but the answer has no Location header"
+        )
+        return self.parse_document(wire.created_document(body, document_id, response.json()))
+
+    def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
+        # Lets reconciliation list only recent documents instead of the group's whole history.
+        checkpoint.setdefault("first_attempt_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        return None
+        yield  # pragma: no cover
+
+    def _find_sent_flow(
+        self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
+    ) -> Flow[DocumentInfo | None]:
+        # Archived documents count too (a fast signer plus auto_archive).
+        filters: dict[str, Any] = {"archived": "all", "page_size": PAGE_SIZE}
+        first_attempt = checkpoint.get("first_attempt_at")
+        if first_attempt:
+            since = datetime.fromisoformat(str(first_attempt).replace("Z", "+00:00"))
+            filters["created_gt"] = since - CREATED_GT_MARGIN
+        return (
+            yield from self._find_first_flow(
+                filters, lambda doc: doc.metadata.get(IDEMPOTENCY_TAG) == idempotency_key
+            )
+        )
+
+    def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
+        # The documented void: status 40 and archived. `email=1` tells the recipients.
+        yield ApiRequest(
+            "DELETE",
+            f"document/{quote_id(document_id)}/",
+            operation="cancel_document",
+            params={"email": "1"} if notify else None,
+        )
+
+    def _download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
+        doc = yield from self._get_document_flow(document_id)
+        if not doc.downloadable:
+            raise DocumentNotReadyError(
+                f"Legalesign document {document_id} is {doc.status.value} (status {doc.raw_status!r}, "
+                f"download_final {truthy(doc.raw.get('download_final'))}); the final PDF is downloadable "
+                "once status is 30 and download_final is true"
+            )
+        # While the final PDF is generated or de-archived /pdf/ answers 201 or 202 (the reference names
+        # both); either, or any non-PDF body, means "not ready". hash_value may be hex or base64.
+        return DownloadSource(
+            url=f"pdf/{quote_id(document_id)}/",
+            sha256=doc.raw.get("hash_value") or None,
+            not_ready_statuses=frozenset({201, 202}),
+            supports_range=False,
+        )
+
+    def _test_connection_flow(self) -> Flow[str]:
+        settings = self._flow_settings()
+        objects, total = yield from self._groups_page_flow()
+        slugs = [str(g.get("slug")) for g in objects]
+        group = settings.extra.get("group")
+        if group and group not in slugs and total <= len(slugs):
+            raise ESignValidationError(
+                f"connection {settings.conn_id!r} extra.group",
+                f"{group!r} is not a group this API user can see; visible: {slugs}",
+            )
+        return f"Connected to Legalesign as {settings.login!r}; {total} group(s) visible: {', '.join(slugs)}"
+
+    def _groups_page_flow(self) -> Flow[tuple[list[dict[str, Any]], int]]:
+        response = yield ApiRequest("GET", "group/", operation="test_connection", params={"limit": PAGE_SIZE})
+        body = response.json() or {}
+        objects = body.get("objects") or []
+        return objects, int((body.get("meta") or {}).get("total_count") or len(objects))
+
+    # ---------------------------------------------------------------- generic lists
+    def _collect_flow(self, path: str, params: dict[str, Any], operation: str) -> Flow[list[dict[str, Any]]]:
+        settings = self._flow_settings()
+        url: str = path
+        query: dict[str, Any] | None = {"limit": PAGE_SIZE, "offset": 0, **params}
+        items: list[dict[str, Any]] = []
+        while True:
+            response = yield ApiRequest("GET", url, operation=operation, params=query)
+            body = response.json()
+            if isinstance(body, list):  # an unpaginated list
+                return items + body
+            body = body or {}
+            objects = body.get("objects") or []
+            items.extend(objects)
+            next_url = (body.get("meta") or {}).get("next")
+            if not next_url or not objects:
+                return items
+            url, query = self._resolve_next(settings, next_url), None
+
+    # ---------------------------------------------------------------- template PDFs

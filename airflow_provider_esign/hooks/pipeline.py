@@ -1,0 +1,243 @@
+"""The request pipeline: one generator per concern, written once for blocking and async code.
+
+Every call a hook makes goes through here: credentials (cached per process, one re-login on a
+rejected key or token), the client-side rate limit, the HTTP exchange (redirects followed by hand,
+so a redirect target never receives the vendor's credentials), error mapping and retries.
+
+The pipeline does no I/O itself. It yields *effects* (:class:`Send`, :class:`Sleep`,
+:class:`RateLimitWait`, :class:`ReadChunk`, ...) and receives their results; the executors in
+:mod:`airflow_provider_esign.hooks.transport` perform them with ``requests`` (operators, sensors) or
+``httpx`` (triggers). A failed effect is thrown back into the generator as an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urljoin
+
+from airflow_provider_esign.exceptions import ESignApiError, ESignRateLimitError
+from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, Flow
+from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials
+from airflow_provider_esign.hooks.settings import ConnectionSettings
+
+if TYPE_CHECKING:
+    from airflow_provider_esign.hooks.base import ESignHook
+    from airflow_provider_esign.ratelimit import RateLimiter
+
+T = TypeVar("T")
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+#: Bytes of an error body read from a streamed response (for the vendor's message).
+ERROR_BODY_LIMIT = 4096
+
+
+# --------------------------------------------------------------------------------------------------
+# Effects: what the executors perform
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Send:
+    """Send ``request`` to ``url`` without following redirects; the result is an :class:`ApiResponse`
+    (with ``stream`` set and no ``content`` when ``stream`` is true)."""
+
+    request: ApiRequest
+    url: str
+    stream: bool = False
+
+
+@dataclass(frozen=True)
+class ReadChunk:
+    """Read up to ``size`` bytes of a streamed body; the result is ``b""`` at its end."""
+
+    response: ApiResponse
+    size: int
+
+
+@dataclass(frozen=True)
+class Close:
+    """Release a streamed response."""
+
+    response: ApiResponse
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Wait ``seconds`` (the hook's injectable sleep, or ``asyncio.sleep``)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RateLimitWait:
+    """Wait for the client-side rate limiter's next slot."""
+
+    limiter: RateLimiter
+
+
+@dataclass(frozen=True)
+class Mask:
+    """Register runtime secrets with Airflow's secrets masker."""
+
+    secrets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lock:
+    """Take the per-process login lock of a credentials identity (thread or asyncio lock)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Unlock:
+    """Release the login lock taken by :class:`Lock`."""
+
+    key: str
+
+
+Effect = Send | ReadChunk | Close | Sleep | RateLimitWait | Mask | Lock | Unlock
+Pipeline = Generator[Effect, Any, T]
+
+
+# --------------------------------------------------------------------------------------------------
+# The pipeline
+# --------------------------------------------------------------------------------------------------
+def run(hook: ESignHook, settings: ConnectionSettings, flow: Flow[T]) -> Pipeline[T]:
+    """Drive a vendor flow: every request it yields goes through :func:`call`."""
+    try:
+        request = next(flow)
+        while True:
+            response = yield from call(hook, settings, request)
+            request = flow.send(response)
+    except StopIteration as stop:
+        return stop.value
+
+
+def call(hook: ESignHook, settings: ConnectionSettings, request: ApiRequest) -> Pipeline[ApiResponse]:
+    """One API call, retried as the hook's retry policy allows."""
+    return (yield from retrying(hook, request, lambda: exchange(hook, settings, request)))
+
+
+def retrying(hook: ESignHook, request: ApiRequest, attempt: Callable[[], Pipeline[T]]) -> Pipeline[T]:
+    """Run ``attempt`` until it succeeds, fails permanently or the retry budget is spent.
+
+    :param hook: The hook (its retry policy, clock and log).
+    :param request: The request being retried (its idempotency decides what is retryable).
+    :param attempt: Makes the pipeline of one attempt.
+    """
+    policy = hook.retry_policy
+    started = hook._clock()
+    number = 0
+    while True:
+        number += 1
+        try:
+            return (yield from attempt())
+        except ESignApiError as exc:
+            if not policy.is_retryable(exc, request) or policy.exhausted(number, hook._clock() - started):
+                raise
+            wait = policy.backoff(number, exc)
+            hook.log.warning(
+                "%s attempt %d failed (%s); retrying in %.1fs", request.operation, number, exc, wait
+            )
+            yield Sleep(wait)
+
+
+def exchange(
+    hook: ESignHook, settings: ConnectionSettings, request: ApiRequest, *, stream: bool = False
+) -> Pipeline[ApiResponse]:
+    """One attempt: credentials, HTTP, one re-login if the vendor rejects them, error mapping.
+
+    For a streamed request the returned response is open (read it with :class:`ReadChunk`, release it
+    with :class:`Close`); 2xx bodies are then not inspected.
+    """
+    creds = (yield from credentials(hook, settings)) if request.auth else None
+    response = yield from http(hook, settings, _authorized(hook, request, creds), request, stream=stream)
+    if request.auth and hook.reauthenticate_on_401 and hook._is_unauthorized(response):
+        if stream:
+            yield Close(response)
+        hook._before_reauthenticate(request, creds)
+        creds = yield from credentials(hook, settings)
+        # The same request again (params, body, headers), with the new credentials.
+        response = yield from http(hook, settings, _authorized(hook, request, creds), request, stream=stream)
+    if stream:
+        if response.status_code < 400 or response.status_code in request.ok_statuses:
+            return response
+        body = yield ReadChunk(response, ERROR_BODY_LIMIT)
+        yield Close(response)
+        response = ApiResponse(response.status_code, response.headers, body, response.url)
+    try:
+        hook._raise_for_response(request, response)
+    except ESignRateLimitError as exc:
+        if exc.retry_after:
+            hook.rate_limiter.penalize(exc.retry_after)  # every task sharing the budget backs off
+        raise
+    return response
+
+
+def http(
+    hook: ESignHook,
+    settings: ConnectionSettings,
+    prepared: ApiRequest,
+    original: ApiRequest,
+    *,
+    stream: bool = False,
+) -> Pipeline[ApiResponse]:
+    """Send ``prepared`` after the rate-limit wait and follow redirects without credentials.
+
+    A redirect target is a different resource (Legalesign's ``/pdf/`` answers 302 with a short-lived
+    storage link that must be fetched without Legalesign authentication,
+    https://apidocs.legalesign.com/docs/rest-v1/), so it gets ``original``: the request as the flow
+    built it, before the vendor's credentials were applied.
+    """
+    yield RateLimitWait(hook.rate_limiter)
+    url = resolve_url(settings, prepared.path)
+    response = yield Send(prepared, url, stream)
+    for _ in range(MAX_REDIRECTS):
+        location = response.header("Location") if response.status_code in REDIRECT_STATUSES else None
+        if not location:
+            break
+        if stream:
+            yield Close(response)
+        url = urljoin(response.url or url, location)
+        response = yield Send(_redirected(original, response.status_code), url, stream)
+    return response
+
+
+def credentials(hook: ESignHook, settings: ConnectionSettings) -> Pipeline[Credentials | None]:
+    """The process's cached credentials for the hook's identity, logging in (once, locked) if needed."""
+    if not hook._needs_login():
+        return None
+    key = hook.credentials_key
+    creds = CREDENTIALS.get(key, hook._clock())
+    if creds is not None:
+        return creds
+    yield Lock(key)
+    try:
+        creds = CREDENTIALS.get(key, hook._clock())
+        if creds is None:
+            creds = yield from run(hook, settings, hook._login_flow())
+            yield Mask(tuple(creds.values.values()))
+            CREDENTIALS.put(key, creds)
+    finally:
+        yield Unlock(key)
+    return creds
+
+
+def resolve_url(settings: ConnectionSettings, path: str) -> str:
+    """An absolute URL for a request path (relative to the connection's base URL, or absolute)."""
+    if "://" in path:
+        return path
+    return urljoin(settings.base_url, path.lstrip("/"))
+
+
+def _authorized(hook: ESignHook, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
+    return hook._apply_auth(request, creds) if request.auth else request
+
+
+def _redirected(request: ApiRequest, status: int) -> ApiRequest:
+    """The request for a redirect target: no vendor auth; GET for 303 and for a 301/302 after a POST."""
+    if status == 303 or (status in (301, 302) and request.method not in ("GET", "HEAD")):
+        return replace(request, method="GET", params=None, json=None, data=None, auth=False)
+    return replace(request, params=None, auth=False)

@@ -1,0 +1,76 @@
+"""Exactly-once sends: the create call is never blindly repeated.
+
+When a create's outcome is unknown (connection dropped, 5xx, timeout after sending), the vendor's
+documents are searched for the idempotency key (or WeSignature's fingerprint) and the match is
+adopted; only when none exists is the create sent again. A create that may still be running at the
+vendor (a timeout, a gateway's 502/504) gets ``create_settle_seconds`` to appear before the resend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_esign.exceptions import ESignServerError, ESignTransportError
+from airflow_provider_esign.hooks.pipeline import Pipeline, Sleep, run
+from airflow_provider_esign.hooks.retry import may_still_be_in_flight
+from airflow_provider_esign.hooks.settings import ConnectionSettings
+from airflow_provider_esign.models import DocumentInfo, SendRequest
+
+if TYPE_CHECKING:
+    from airflow_provider_esign.hooks.base import ESignHook
+
+
+def send_once(
+    hook: ESignHook,
+    settings: ConnectionSettings,
+    request: SendRequest,
+    idempotency_key: str | None,
+    checkpoint: MutableMapping[str, Any],
+    adopt_existing: bool,
+) -> Pipeline[DocumentInfo]:
+    """Prepare, then create ``request`` exactly once, adopting an earlier attempt's document.
+
+    :param hook: The vendor hook.
+    :param settings: The hook's connection settings.
+    :param request: The validated send request.
+    :param idempotency_key: Stable key of the intended send; without it an ambiguous failure is raised.
+    :param checkpoint: Mapping the caller persists across crashes (what reconciliation needs).
+    :param adopt_existing: Look for an earlier attempt's document before creating.
+    """
+    prepared = yield from run(hook, settings, hook._prepare_send_flow(request))
+    if idempotency_key and adopt_existing:
+        existing = yield from run(hook, settings, hook._find_sent_flow(prepared, idempotency_key, checkpoint))
+        if existing is not None:
+            hook.log.info("Adopting document %s sent by an earlier attempt", existing.document_id)
+            return existing
+    if idempotency_key:
+        yield from run(hook, settings, hook._before_create_flow(prepared, checkpoint))
+    policy = hook.retry_policy
+    started = hook._clock()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return (yield from run(hook, settings, hook._create_flow(prepared, idempotency_key)))
+        except (ESignTransportError, ESignServerError) as exc:
+            if not idempotency_key or policy.exhausted(attempt, hook._clock() - started):
+                raise
+            hook.log.warning("Create failed ambiguously (%s); checking whether the vendor created it", exc)
+            yield Sleep(policy.backoff(attempt, exc))
+            find = hook._find_sent_flow
+            existing = yield from run(hook, settings, find(prepared, idempotency_key, checkpoint))
+            settle = hook.create_settle_seconds
+            if existing is None and settle > 0 and may_still_be_in_flight(exc):
+                # A create the vendor is still working on (the client timed out, a gateway gave up) is
+                # not listed yet: give it time to land before sending a second one.
+                hook.log.warning(
+                    "No document carries the key yet, but the create may still be in progress at the "
+                    "vendor; looking again in %.0fs before sending it again",
+                    settle,
+                )
+                yield Sleep(settle)
+                existing = yield from run(hook, settings, find(prepared, idempotency_key, checkpoint))
+            if existing is not None:
+                hook.log.info("The vendor had created %s; adopting it", existing.document_id)
+                return existing

@@ -1,0 +1,216 @@
+"""The interface every vendor hook implements: its identity, its flows and its response rules.
+
+Flows are generators of :class:`~airflow_provider_esign.hooks.api.ApiRequest` (see
+:mod:`~airflow_provider_esign.hooks.api`); the request pipeline runs them. Methods without
+``abc.abstractmethod`` have a default that fits a vendor without the feature.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import IO, Any, ClassVar
+
+from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, DownloadSource, Flow, Page
+from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials
+from airflow_provider_esign.hooks.registry import VendorInfo
+from airflow_provider_esign.hooks.settings import ConnectionSettings
+from airflow_provider_esign.hooks.webhook import WebhookClaim
+from airflow_provider_esign.models import DocumentInfo, DownloadResult, FormField, SendRequest
+
+
+class VendorInterface(VendorInfo, abc.ABC):
+    """What a vendor hook implements (its identity comes from :class:`VendorInfo`); :class:`~.base.ESignHook`
+    does the rest."""
+
+    # ---------------------------------------------------------------- behaviour flags
+    #: Whether a 401 is worth one fresh login (token or api key) before failing.
+    reauthenticate_on_401: ClassVar[bool] = False
+    supports_cancel: ClassVar[bool] = True
+    supports_reminders: ClassVar[bool] = False
+    #: Whether the vendor's API serves an audit trail PDF (:meth:`download_audit_log`).
+    supports_audit_log: ClassVar[bool] = False
+    #: Whether the vendor's API returns the values entered in form fields (:meth:`get_form_data`).
+    supports_form_data: ClassVar[bool] = False
+    #: Longest idempotency key the vendor can store (eSignBase metadata values: 500 characters).
+    max_idempotency_key_length: ClassVar[int] = 500
+
+    conn_id: str
+    conn_name_attr: str
+
+    @property
+    @abc.abstractmethod
+    def credentials_key(self) -> str:
+        """Identity of the credentials (see ``ESignHook``)."""
+
+    # ---------------------------------------------------------------- connection and auth
+    def _validate_settings(self, settings: ConnectionSettings) -> None:
+        """Raise :class:`ESignValidationError` for a connection that cannot work."""
+        return None  # nothing to check by default
+
+    def _needs_login(self) -> bool:
+        """Whether the vendor needs runtime credentials from :meth:`_login_flow`."""
+        return False
+
+    def _login_flow(self) -> Flow[Credentials]:
+        """Obtain runtime credentials (token, api key); only called when :meth:`_needs_login`."""
+        raise NotImplementedError(f"{type(self).__name__} has static credentials and no login call")
+
+    @abc.abstractmethod
+    def _apply_auth(self, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
+        """Return ``request`` with the vendor's credentials applied (header or body)."""
+
+    def _is_unauthorized(self, response: ApiResponse) -> bool:
+        """Whether a response means "log in again" (WeSignature also signals 401 inside a 2xx body)."""
+        return response.status_code == 401
+
+    def _before_reauthenticate(self, request: ApiRequest, creds: Credentials | None) -> None:
+        """Runs before the one re-login after a 401: forget the rejected credentials (or raise)."""
+        CREDENTIALS.invalidate(self.credentials_key, creds)
+
+    def _check_response(self, request: ApiRequest, response: ApiResponse) -> None:
+        """Raise for vendor errors signalled inside a 2xx body (WeSignature). Default: nothing."""
+        return None  # nothing to check by default
+
+    # ---------------------------------------------------------------- documents
+    @abc.abstractmethod
+    def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
+        """Read one document."""
+
+    @abc.abstractmethod
+    def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
+        """Read one page of the document list (``cursor`` None: the first)."""
+
+    @abc.abstractmethod
+    def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
+        """Void / cancel a document (raise :class:`ESignUnsupportedError` if the vendor cannot)."""
+
+    @abc.abstractmethod
+    def _download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
+        """Where the final PDF is, or :class:`DocumentNotReadyError`."""
+
+    @abc.abstractmethod
+    def _test_connection_flow(self) -> Flow[str]:
+        """One cheap authenticated call; returns a human summary."""
+
+    # ---------------------------------------------------------------- sending
+    def validate_send_request(self, request: SendRequest) -> None:
+        """Static checks of a send request: raise :class:`ESignValidationError`, never call HTTP."""
+        return None  # nothing to check by default
+
+    def validate_idempotency_key(self, key: str) -> None:
+        """Check the key fits where the vendor stores it, before any call (uploads included) is made."""
+        from airflow_provider_esign.validation import require_text
+
+        require_text("idempotency_key", key, max_length=self.max_idempotency_key_length)
+
+    def _prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
+        """Checks and uploads that must happen before the create call (template roles, PDF upload)."""
+        return request
+        yield  # a generator that makes no call
+
+    @abc.abstractmethod
+    def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
+        """Create and send the document: exactly one non-idempotent create call, marked with the key."""
+
+    def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
+        """Record what reconciliation needs before the create call (WeSignature's baseline)."""
+        return None
+        yield  # a generator that makes no call
+
+    def _after_send_rejected(self, request: SendRequest) -> None:
+        """Runs when the vendor rejected a send as invalid (drop caches the rejection may expose)."""
+        return None
+
+    @abc.abstractmethod
+    def _find_sent_flow(
+        self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
+    ) -> Flow[DocumentInfo | None]:
+        """Find the document an earlier attempt created for ``idempotency_key``, if any."""
+
+    def _find_first_flow(
+        self, filters: dict[str, Any], matches: Callable[[DocumentInfo], bool]
+    ) -> Flow[DocumentInfo | None]:
+        """Walk the document list page by page; the first document ``matches`` accepts, or None."""
+        cursor: Any = None
+        while True:
+            page = yield from self._list_page_flow(cursor, filters)
+            found = next((doc for doc in page.items if matches(doc)), None)
+            if found is not None or page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
+
+    # ---------------------------------------------------------------- vendor extras
+    def send_reminder(self, document_id: str, signer_email: str | None = None, text: str = "") -> list[str]:
+        """Remind the signers who have not signed yet; returns the emails reminded.
+
+        :param signer_email: Remind only this signer.
+        :param text: Custom message, where the vendor supports one.
+        """
+        from airflow_provider_esign.exceptions import ESignUnsupportedError
+
+        raise ESignUnsupportedError(f"{self.hook_name} offers no reminder API")
+
+    def download_audit_log(
+        self, document_id: str, destination: IO[bytes], *, chunk_size: int = 1024 * 1024
+    ) -> DownloadResult:
+        """Stream the document's audit trail PDF into ``destination`` (checked to be a PDF).
+
+        :raises ESignUnsupportedError: The vendor's API offers no audit trail.
+        """
+        from airflow_provider_esign.exceptions import ESignUnsupportedError
+
+        raise ESignUnsupportedError(f"{self.hook_name}'s API offers no audit log")
+
+    def get_form_data(self, document_id: str, *, document: DocumentInfo | None = None) -> list[FormField]:
+        """The values entered in the document's form fields, vendor-neutral.
+
+        :param document: The document, if already read: lets the hook match fields to signer emails
+            without another call.
+        :raises ESignUnsupportedError: The vendor's API offers no form field values.
+        """
+        from airflow_provider_esign.exceptions import ESignUnsupportedError
+
+        raise ESignUnsupportedError(f"{self.hook_name}'s API offers no form field values")
+
+    # ---------------------------------------------------------------- links
+    def document_url(self, document_id: str) -> str | None:
+        """URL of the document in the vendor's web app, where the vendor has such a page."""
+        return None
+
+    def web_url(self, document: DocumentInfo) -> str | None:
+        """Web link for a document (the operator's extra link); vendors may read it from the payload."""
+        return self.document_url(document.document_id)
+
+    # ---------------------------------------------------------------- event-driven DAGs
+    @classmethod
+    def verify_webhook(
+        cls, extra: Mapping[str, Any], headers: Mapping[str, str], payload: dict[str, Any] | None
+    ) -> WebhookClaim:
+        """Verify a webhook delivery for a connection of this type (no HTTP call, no secret logged).
+
+        :param extra: The connection's extra.
+        :param headers: The delivery's headers, names lowercased.
+        :param payload: The JSON body, when it is an object.
+        """
+        return WebhookClaim.reject(f"{cls.hook_name} has no webhooks")
+
+    @classmethod
+    def completion_filters(cls, group: str | None, floor: float | None) -> tuple[dict[str, Any], bool]:
+        """Server-side list filters for the completion watcher, and whether the listing is complete.
+
+        :param group: The watcher's ``group`` argument (only vendors with groups accept one).
+        :param floor: Epoch seconds: completions at or before it are already known (None: all).
+        :return: Filters for :meth:`~.base.ESignHook.alist_documents`, and False when a time filter
+            hides older documents (so ids missing from the listing are not forgotten).
+        """
+        if group is not None:
+            from airflow_provider_esign.exceptions import ESignValidationError
+
+            raise ESignValidationError("group", f"only Legalesign has groups, not {cls.vendor}")
+        return {}, True
+
+    @classmethod
+    def needs_completion_confirmation(cls, document: DocumentInfo) -> bool:
+        """Whether a listed completed document must be re-read for its stable completion time."""
+        return False

@@ -1,0 +1,251 @@
+"""WeSignature API hook: https://app.wesignature.com/integrations/api/documentation
+
+Connection (type ``wesignature``), one of:
+
+* ``login`` = account email, ``password`` = account password: the hook calls ``login_api`` once per
+  process and reuses the ``user_id``/``api_key`` it returns (the key may rotate on every login, so it
+  is not fetched per task);
+* extra ``user_id`` + ``api_key``, obtained once: no login call at all. When email/password are set
+  too, a rejected stored key is replaced by one login.
+
+``host`` = base URL (default ``https://app.wesignature.com/apihandler``). The status mapping, the
+exactly-once strategy (no idempotency field: a fingerprint and a pre-send baseline) and the vendor's
+limits (no cancel, no templates, public file URLs) are described in ``docs/vendors/wesignature.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import replace
+from typing import Any, ClassVar
+from urllib.parse import urljoin
+
+from airflow_provider_esign.exceptions import (
+    DocumentFailedError,
+    DocumentNotReadyError,
+    ESignApiError,
+    ESignAuthError,
+    ESignBadRequestError,
+    ESignUnsupportedError,
+)
+from airflow_provider_esign.hooks.base import (
+    DownloadSource,
+    Flow,
+    single_request,
+)
+from airflow_provider_esign.hooks.wesignature import rules, wire
+from airflow_provider_esign.hooks.wesignature.flows import WeSignatureFlows
+from airflow_provider_esign.hooks.wesignature.info import WeSignatureInfo
+from airflow_provider_esign.hooks.wesignature.wire import (
+    BASELINE_KEY,
+    COMPLETED,
+    THEY_SIGN,
+    THEY_SIGN_LABEL,
+    WeSignatureCredentials,
+    document_links,
+)
+from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequest, SignerInfo
+from airflow_provider_esign.validation import require_signers, require_text
+
+
+class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
+    """Interact with WeSignature: send a document from a public URL, track it, download it.
+
+    :param conn_id: Airflow connection of type ``wesignature``.
+    """
+
+    # An api key rejected with 401 is replaced by one login_api call, then the request is retried once.
+    reauthenticate_on_401 = True
+    supports_cancel = False
+    supports_reminders = False
+    send_options: ClassVar[frozenset[str]] = frozenset({"sign_type", "is_for_embedded_signing"})
+
+    # ---------------------------------------------------------------- sending
+    def _prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
+        # Coerce dict signers once, so fingerprint and body see the same Signer objects.
+        return replace(request, signers=require_signers(request.signers), file=str(request.file).strip())
+        yield  # pragma: no cover
+
+    def validate_send_request(self, request: SendRequest) -> None:
+        """Check a send request against what WeSignature accepts; no HTTP.
+
+        ``file`` must be a public http(s) URL; ``vendor_options`` may hold ``sign_type`` (default 3,
+        "they-sign") and ``is_for_embedded_signing`` (0, 1 or 2; default 0).
+        """
+        rules.validate_send_request(request, self.send_options)
+
+    def _create_body(self, request: SendRequest) -> dict[str, Any]:
+        return wire.create_body(request, rules.sign_type(request), rules.embedded(request))
+
+    def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
+        # WeSignature has no idempotency field: the key is used only for reconciliation.
+        body = self._create_body(request)
+        response = yield self._api("senddocumentapi", "send_document", body, idempotent=False)
+        data = (response.json() or {}).get("data")
+        data = data if isinstance(data, dict) else {}
+        guid = data.get("guid")
+        if not guid:
+            raise ESignApiError(
+                "the send answer has no data.guid; check the WeSignature account before sending again",
+                conn_id=self.conn_id,
+                operation="send_document",
+                vendor_message=self._vendor_message(response),
+            )
+        if body["sign_type"] == THEY_SIGN:
+            # The documented sign_type table is unreliable, so the label is verified after sending.
+            label = str(data.get("signature_type") or "").strip().lower()
+            if label != THEY_SIGN_LABEL:
+                raise ESignBadRequestError(
+                    f"sign_type {THEY_SIGN} produced signature_type {data.get('signature_type')!r}, not "
+                    f"{THEY_SIGN_LABEL!r}. Document {guid} may have been created: check it (and delete it "
+                    "if unwanted) in the WeSignature web app, then set vendor_options['sign_type']",
+                    conn_id=self.conn_id,
+                    operation="send_document",
+                )
+        else:
+            self.log.info(
+                "sign_type %s produced signature_type %r", body["sign_type"], data.get("signature_type")
+            )
+        raw_status = data.get("document_status") or "draft"
+        status = self._document_status(raw_status, [])
+        if status is DocumentStatus.DRAFT:
+            # The link itself is not logged: its authentication is undocumented.
+            self.log.info(
+                "WeSignature document %s is a draft: it may need fields placed in the WeSignature web app "
+                "before it goes out (its edit_link is in the result's raw payload)",
+                guid,
+            )
+        signers = [
+            SignerInfo(email=s.email.strip(), name=s.name.strip(), order=index)
+            for index, s in enumerate(request.signers)
+        ]
+        return DocumentInfo(
+            document_id=str(guid),
+            vendor=self.vendor,
+            name=data.get("document_name"),
+            status=status,
+            raw_status=raw_status,
+            signers=signers,
+            raw=data,
+        )
+
+    # ---------------------------------------------------------------- exactly-once
+    def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
+        items = yield from self._sent_documents_flow(None, "send_document")
+        fingerprint = wire.fingerprint(request)
+        checkpoint[BASELINE_KEY] = [
+            str(i["guid"]) for i in items if i.get("guid") and wire.matches(i, fingerprint)
+        ]
+
+    def _find_sent_flow(
+        self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
+    ) -> Flow[DocumentInfo | None]:
+        items = yield from self._sent_documents_flow(None, "send_document")
+        fingerprint = wire.fingerprint(request)
+        matches = [i for i in items if i.get("guid") and wire.matches(i, fingerprint)]
+        if BASELINE_KEY in checkpoint:
+            baseline = {str(g) for g in checkpoint[BASELINE_KEY] or []}
+            candidates = [i for i in matches if str(i["guid"]) not in baseline]
+            if len(candidates) > 1:
+                self.log.warning(
+                    "%d new WeSignature documents match this send; adopting the last listed", len(candidates)
+                )
+            # The list order is undocumented; the last item is taken as the newest.
+            return self.parse_document(candidates[-1]) if candidates else None
+        in_progress = [d for d in (self.parse_document(i) for i in matches) if not d.status.is_terminal]
+        if in_progress:
+            self.log.warning(
+                "No pre-send baseline was recorded, so the earlier attempt's document cannot be told apart "
+                "from an older identical send (same file name and signers); adopting %s, the last such "
+                "document still in progress, rather than risking a duplicate",
+                in_progress[-1].document_id,
+            )
+            return in_progress[-1]
+        return None
+
+    # ---------------------------------------------------------------- cancel, download, test
+    def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
+        # delete_link's semantics are undocumented, so it is never called automatically.
+        raise ESignUnsupportedError(
+            f"WeSignature has no cancel API; to withdraw document {document_id}, open its delete_link "
+            "(in the send_document result) or use the WeSignature web app"
+        )
+        yield  # pragma: no cover
+
+    def _download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
+        body = yield from self._status_flow(document_id, "download_document")
+        raw_data = body.get("data")
+        data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
+        doc = self.parse_document(data, document_id)
+        if doc.status.is_failure:
+            raise DocumentFailedError(document_id, doc.status.value, doc.raw_status)
+        if str(doc.raw_status).strip() != COMPLETED:
+            raise DocumentNotReadyError(
+                f"WeSignature document {document_id} has status {doc.raw_status!r}; the signed PDF is "
+                f"available once it is {COMPLETED!r} (completed)"
+            )
+        link = data.get("download_link")
+        if not link:
+            # The status answer's link field is undocumented; the sent-documents list has it.
+            items = yield from self._sent_documents_flow(document_id, "download_document")
+            item = next((i for i in items if str(i.get("guid")) == document_id), None)
+            if item is None and len(items) == 1:
+                item = items[0]
+            link = (item or {}).get("download_link")
+        if not link:
+            raise DocumentNotReadyError(
+                f"WeSignature document {document_id} is completed but has no download_link"
+            )
+        settings = self._flow_settings()
+        # The link's authentication is undocumented: it is fetched without credentials, and an HTML
+        # answer (a login page) is reported as not ready.
+        return DownloadSource(url=urljoin(settings.base_url, str(link)), auth=False, supports_range=False)
+
+    def _test_connection_flow(self) -> Flow[str]:
+        # With email/password the first call implies a login_api call.
+        items = yield from self._sent_documents_flow(None, "test_connection")
+        return f"Connected to WeSignature: {len(items)} sent document(s)"
+
+    def document_url(self, document_id: str) -> str | None:
+        """None: WeSignature documents no per-document page; see :meth:`links` for the send's links."""
+        return None
+
+    def web_url(self, document: DocumentInfo) -> str | None:
+        """The send's ``edit_link`` (where a draft is prepared), else its ``signing_link``."""
+        links = document_links(document)
+        return links.get("edit_link") or links.get("signing_link")
+
+    # ---------------------------------------------------------------- vendor extras
+    def links(self, document: DocumentInfo) -> dict[str, str | None]:
+        """The four WeSignature links of a document (``edit_link`` is where a draft is prepared).
+
+        :param document: A result of :meth:`send_document` or :meth:`list_documents`.
+        """
+        return document_links(document)
+
+    def login(self) -> dict[str, str]:
+        """Obtain this process's WeSignature credentials and return the user id (never the key).
+
+        Calls ``login_api`` only when no credentials are cached yet and the connection has no stored
+        ``user_id``/``api_key``; logging in again might rotate the key.
+        """
+        creds = self._credentials()
+        if not isinstance(creds, WeSignatureCredentials):
+            raise ESignAuthError("no WeSignature credentials", conn_id=self.conn_id, operation="login")
+        return {"user_id": creds.user_id}
+
+    def list_sent_documents(self, guid: str | None = None) -> list[dict[str, Any]]:
+        """The raw documents of ``getsentdocumentsapi``, with their links.
+
+        :param guid: Only this document.
+        """
+        return self._run(self._sent_documents_flow(guid, "list_sent_documents"))
+
+    def get_status_raw(self, guid: str) -> dict[str, Any]:
+        """The full ``documentstatusapi`` answer for one document.
+
+        :param guid: The document's guid.
+        """
+        require_text("guid", guid)
+        response = self._run(single_request(self._api("documentstatusapi", "get_status_raw", {"guid": guid})))
+        return response.json()
