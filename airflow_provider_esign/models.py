@@ -159,6 +159,7 @@ class SignerInfo:
     :param role: Template role, when known.
     :param order: Signing order, when known.
     :param signer_id: The vendor's id for the signer, when it has one.
+    :param signed_at: ISO 8601 time the signer signed, when the vendor reports it.
     """
 
     email: str
@@ -168,6 +169,7 @@ class SignerInfo:
     role: str | None = None
     order: int | None = None
     signer_id: str | None = None
+    signed_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -231,6 +233,33 @@ class DocumentInfo:
         values["signers"] = [SignerInfo.from_dict(s) for s in values.get("signers", [])]
         values.setdefault("raw", {})
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class FormField:
+    """A form field of a sent document and the value entered in it (by a signer or the sender).
+
+    :param label: The field's label in the document.
+    :param value: The value entered, as the vendor returns it (None when left empty).
+    :param field_type: The vendor's field kind (Legalesign ``element_type``: ``text``, ``signature``,
+        ``initials``, ``admin``, ...).
+    :param signer: The vendor's reference to the signer the field belongs to, as given.
+    :param signer_email: That signer's email, where the reference could be matched to a signer.
+    :param raw: The vendor's payload for this field, unchanged.
+    """
+
+    label: str | None
+    value: Any
+    field_type: str | None = None
+    signer: str | None = None
+    signer_email: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, *, include_raw: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        if not include_raw:
+            data.pop("raw")
+        return data
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping, MutableMapping
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, DownloadSource, Flow, Page
 from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials
 from airflow_provider_esign.hooks.registry import VendorInfo
 from airflow_provider_esign.hooks.settings import ConnectionSettings
 from airflow_provider_esign.hooks.webhook import WebhookClaim
-from airflow_provider_esign.models import DocumentInfo, SendRequest
+from airflow_provider_esign.models import DocumentInfo, DownloadResult, FormField, SendRequest
 
 
 class VendorInterface(VendorInfo, abc.ABC):
@@ -28,6 +28,10 @@ class VendorInterface(VendorInfo, abc.ABC):
     reauthenticate_on_401: ClassVar[bool] = False
     supports_cancel: ClassVar[bool] = True
     supports_reminders: ClassVar[bool] = False
+    #: Whether the vendor's API serves an audit trail PDF (:meth:`download_audit_log`).
+    supports_audit_log: ClassVar[bool] = False
+    #: Whether the vendor's API returns the values entered in form fields (:meth:`get_form_data`).
+    supports_form_data: ClassVar[bool] = False
     #: Longest idempotency key the vendor can store (eSignBase metadata values: 500 characters).
     max_idempotency_key_length: ClassVar[int] = 500
 
@@ -146,6 +150,28 @@ class VendorInterface(VendorInfo, abc.ABC):
         from airflow_provider_esign.exceptions import ESignUnsupportedError
 
         raise ESignUnsupportedError(f"{self.hook_name} offers no reminder API")
+
+    def download_audit_log(
+        self, document_id: str, destination: IO[bytes], *, chunk_size: int = 1024 * 1024
+    ) -> DownloadResult:
+        """Stream the document's audit trail PDF into ``destination`` (checked to be a PDF).
+
+        :raises ESignUnsupportedError: The vendor's API offers no audit trail.
+        """
+        from airflow_provider_esign.exceptions import ESignUnsupportedError
+
+        raise ESignUnsupportedError(f"{self.hook_name}'s API offers no audit log")
+
+    def get_form_data(self, document_id: str, *, document: DocumentInfo | None = None) -> list[FormField]:
+        """The values entered in the document's form fields, vendor-neutral.
+
+        :param document: The document, if already read: lets the hook match fields to signer emails
+            without another call.
+        :raises ESignUnsupportedError: The vendor's API offers no form field values.
+        """
+        from airflow_provider_esign.exceptions import ESignUnsupportedError
+
+        raise ESignUnsupportedError(f"{self.hook_name}'s API offers no form field values")
 
     # ---------------------------------------------------------------- links
     def document_url(self, document_id: str) -> str | None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +14,11 @@ from airflow_provider_esign.operators.map_index import DOCUMENT_MAP_INDEX_TEMPLA
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
+    from airflow_provider_esign.hooks.base import ESignHook
+    from airflow_provider_esign.models import DocumentInfo, DownloadResult
 
 #: XCom key with the verified download's details (size, sha256, ...).
 DOWNLOAD_XCOM_KEY = "download"
-_LOCAL_PROTOCOLS = {"", "file", "local"}
 
 
 class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
@@ -31,15 +29,26 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
     failed download never leaves a partial file there. Local paths and ``file://`` work out of the
     box; ``s3://``, ``gs://``, ... through their Airflow providers. Returns the stored path and emits
     an event on each declared outlet Asset (by default :func:`~airflow_provider_esign.assets.
-    signed_documents_asset`) whose ``extra`` carries ``document_id``, ``vendor``, ``path``, ``sha256``,
-    ``size`` and the document's name and signers.
+    signed_documents_asset`) whose ``extra`` is one flat record of the document (id, vendor,
+    connection, name, status, signers with their states and signing times, creation and completion
+    times, your metadata) and of the stored file (path, size, SHA-256, what it was verified against);
+    the same record goes to XCom (key ``download``). Stored local files get the process umask's mode,
+    like any other file the task writes.
 
     :param conn_id: The e-signature connection.
     :param document_id: The vendor's document id. (templated)
     :param destination: Folder, as a path or object-storage URL (``s3://bucket/signed/``). (templated)
     :param filename: File name pattern; ``{document_id}`` and ``{vendor}`` are filled in. (templated)
     :param destination_conn_id: Airflow connection for the object store, if it needs one.
-    :param overwrite: Replace an existing file (default: fail instead).
+    :param audit_log: Also store the vendor's audit trail PDF next to the signed PDF, with the same
+        verified, atomic write, and reference it in the event (Legalesign; other vendors' APIs offer
+        none, and the task fails at once saying so).
+    :param audit_log_filename: File name pattern of the audit log. (templated)
+    :param include_form_data: Put the values entered in the document's form fields into the event
+        and XCom (``form_data``; Legalesign; other vendors fail at once saying their API offers none).
+    :param overwrite: Replace an existing file. Without it, an existing file that holds exactly the
+        vendor's PDF (an earlier try stored it before its worker died) is kept and the task succeeds;
+        any other existing file fails the task.
     :param hook_params: Extra hook arguments (``max_attempts``, ``timeout``, ...).
     """
 
@@ -48,6 +57,7 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
         "document_id",
         "destination",
         "filename",
+        "audit_log_filename",
         "destination_conn_id",
     )
     ui_color = "#e6f0ff"
@@ -60,6 +70,9 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
         destination: str,
         filename: str = "{document_id}.pdf",
         destination_conn_id: str | None = None,
+        audit_log: bool = False,
+        audit_log_filename: str = "{document_id}.audit.pdf",
+        include_form_data: bool = False,
         overwrite: bool = False,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
@@ -72,8 +85,12 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
         self.destination = destination
         self.filename = filename
         self.destination_conn_id = destination_conn_id
+        self.audit_log = audit_log
+        self.audit_log_filename = audit_log_filename
+        self.include_form_data = include_form_data
         self.overwrite = overwrite
         self.hook_params = hook_params or {}
+        self._stored: tuple[str, str, str] | None = None  # (vendor, document id, path), for OpenLineage
 
     @classmethod
     def partial(cls, **kwargs: Any):  # type: ignore[override]
@@ -83,34 +100,27 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
         kwargs.setdefault("map_index_template", DOCUMENT_MAP_INDEX_TEMPLATE)
         return super().partial(**kwargs)
 
-    def target_path(self, vendor: str) -> ObjectStoragePath:
+    def target_path(self, vendor: str, filename: str | None = None) -> ObjectStoragePath:
         from airflow.sdk import ObjectStoragePath
 
         folder = ObjectStoragePath(self.destination, conn_id=self.destination_conn_id)
-        name = self.filename.format(document_id=_safe_name(str(self.document_id)), vendor=vendor)
-        return folder / name
+        pattern = filename or self.filename
+        return folder / pattern.format(document_id=_safe_name(str(self.document_id)), vendor=vendor)
 
     @closes_hook
     def execute(self, context: Context) -> str:
-        from airflow_provider_esign.exceptions import ESignPermanentError
+        from airflow_provider_esign.storage import store_verified
 
         hook = self.hook
+        self._check_vendor_offers(hook)  # before any HTTP call
+        document_id = str(self.document_id)
         target = self.target_path(hook.vendor)
-        if target.exists() and not self.overwrite:
-            raise ESignPermanentError(f"{target} already exists; set overwrite=True to replace it")
-        local = target.protocol in _LOCAL_PROTOCOLS
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_parts(target)
-        # Local targets download next to the target (same filesystem: the final rename is atomic).
-        work_dir = target.parent.path if local else None
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=work_dir)
-        try:
-            with os.fdopen(fd, "w+b") as out:
-                result = hook.download_document(str(self.document_id), out)
-            self._publish(temp, target, local)
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
+        result = store_verified(
+            target,
+            lambda out: hook.download_document(document_id, out),
+            overwrite=self.overwrite,
+            log=self.log,
+        )
         path = str(target)
         set_map_label(context, (result.document.name if result.document else None) or target.name)
         self.log.info(
@@ -120,60 +130,76 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
             result.sha256,
             ", ".join(result.verified_against),
         )
-        details: dict[str, Any] = {
+        # One read at most for what the download did not already learn (name, signers, times).
+        document = result.document or hook.get_document(document_id)
+        details = self._details(hook, document, path, result)
+        if self.audit_log:
+            audit_target = self.target_path(hook.vendor, self.audit_log_filename)
+            audit = store_verified(
+                audit_target,
+                lambda out: hook.download_audit_log(document_id, out),
+                overwrite=self.overwrite,
+                log=self.log,
+            )
+            details["audit_log"] = {"path": str(audit_target), "size": audit.size, "sha256": audit.sha256}
+        if self.include_form_data:
+            fields = hook.get_form_data(document_id, document=document)
+            details["form_data"] = [f.to_dict() for f in fields]
+        context["ti"].xcom_push(key=DOWNLOAD_XCOM_KEY, value=details)
+        for outlet in self.outlets:
+            context["outlet_events"][outlet].extra.update(details)
+        self._stored = (hook.vendor, document_id, path)
+        return path
+
+    def _check_vendor_offers(self, hook: ESignHook) -> None:
+        from airflow_provider_esign.exceptions import ESignUnsupportedError
+
+        if self.audit_log and not hook.supports_audit_log:
+            raise ESignUnsupportedError(f"audit_log=True: {hook.hook_name}'s API offers no audit log")
+        if self.include_form_data and not hook.supports_form_data:
+            raise ESignUnsupportedError(
+                f"include_form_data=True: {hook.hook_name}'s API offers no form field values"
+            )
+
+    def _details(
+        self, hook: ESignHook, document: DocumentInfo, path: str, result: DownloadResult
+    ) -> dict[str, Any]:
+        """The event and XCom payload: one flat, JSON-native record per stored document."""
+        return {
             "document_id": str(self.document_id),
             "vendor": hook.vendor,
+            "conn_id": self.conn_id,
+            "name": document.name,
+            "status": document.status.value,
+            "signers": [
+                {
+                    "name": signer.name,
+                    "email": signer.email,
+                    "role": signer.role,
+                    "status": signer.status.value,
+                    "signed_at": signer.signed_at,
+                }
+                for signer in document.signers
+            ],
+            "created_at": document.created_at,
+            "completed_at": document.completed_at,
+            "metadata": dict(document.metadata),
             "path": path,
             "size": result.size,
             "sha256": result.sha256,
             "verified_against": list(result.verified_against),
         }
-        if result.document is not None:
-            details["name"] = result.document.name
-            details["signers"] = [s.to_dict() for s in result.document.signers]
-            details["completed_at"] = result.document.completed_at
-        context["ti"].xcom_push(key=DOWNLOAD_XCOM_KEY, value=details)
-        for outlet in self.outlets:
-            context["outlet_events"][outlet].extra.update(details)
-        return path
 
-    def _publish(self, temp: str, target: ObjectStoragePath, local: bool) -> None:
-        """Move the verified file into place without ever exposing a partial file at ``target``."""
-        if local:
-            os.replace(temp, target.path)
-            return
-        # Object stores publish an object only when its upload completes; a failed upload to the
-        # temporary key is removed, and the final key appears by copy only once fully written.
-        staging = target.parent / f".{target.name}.{uuid.uuid4().hex}.part"
-        try:
-            with open(temp, "rb") as source, staging.open("wb") as sink:
-                while chunk := source.read(8 * 1024 * 1024):
-                    sink.write(chunk)
-            staging.rename(target, overwrite=True) if _accepts_overwrite(staging) else staging.rename(target)
-        finally:
-            if staging.exists():
-                staging.unlink()
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the vendor document in, the stored PDF out."""
+        from airflow_provider_esign.lineage import operator_lineage, storage_dataset, vendor_dataset
 
-
-def _remove_stale_parts(target: ObjectStoragePath) -> None:
-    """Remove the temporary files (``.<name>.*.part``) an earlier try of this download left behind
-    when its worker was killed; a failed try removes its own."""
-    import glob
-
-    try:
-        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
-            stale.unlink()
-    except (NotImplementedError, OSError):
-        pass  # best effort: a leftover hidden temporary file never hides or replaces the target
-
-
-def _accepts_overwrite(path: Any) -> bool:
-    import inspect
-
-    try:
-        return "overwrite" in inspect.signature(path.rename).parameters
-    except (TypeError, ValueError):
-        return False
+        if self._stored is None:
+            return operator_lineage([], [])
+        vendor, document_id, path = self._stored
+        return operator_lineage(
+            [vendor_dataset(vendor, self.conn_id, "documents", document_id)], [storage_dataset(path)]
+        )
 
 
 def _safe_name(value: str) -> str:

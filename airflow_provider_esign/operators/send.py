@@ -103,6 +103,7 @@ class SendDocumentOperator(ESignHookMixin, BaseOperator):
         self.vendor_options = vendor_options or {}
         self.idempotency_key = idempotency_key
         self.hook_params = hook_params or {}
+        self._sent: tuple[str, str] | None = None  # (vendor, document id), for OpenLineage
 
     @classmethod
     def partial(cls, **kwargs: Any):  # type: ignore[override]
@@ -161,7 +162,22 @@ class SendDocumentOperator(ESignHookMixin, BaseOperator):
         url = hook.web_url(document) or ""
         setattr(self, DOCUMENT_URL_ATTRIBUTE, url)
         ti.xcom_push(key=DOCUMENT_URL_XCOM_KEY, value=url)
+        self._sent = (hook.vendor, document.document_id)
         return document.document_id
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the uploaded file or vendor template in, the vendor document out."""
+        from airflow_provider_esign.lineage import operator_lineage, storage_dataset, vendor_dataset
+
+        if self._sent is None:
+            return operator_lineage([], [])
+        vendor, document_id = self._sent
+        inputs = []
+        if self.file:
+            inputs.append(storage_dataset(self.file))
+        if self.template_id:
+            inputs.append(vendor_dataset(vendor, self.conn_id, "templates", str(self.template_id)))
+        return operator_lineage(inputs, [vendor_dataset(vendor, self.conn_id, "documents", document_id)])
 
 
 #: Request fields whose operator argument has another name: errors name what the DAG author wrote.

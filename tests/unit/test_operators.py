@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
+import stat
 import time
 from datetime import datetime
 from types import SimpleNamespace
@@ -80,7 +83,10 @@ class FakeHook:
             raise ESignIntegrityError("SHA-256 mismatch")
         out.write(self.pdf[5:])
         return DownloadResult(
-            len(self.pdf), "abc", ("pdf-magic",), document=document(DocumentStatus.COMPLETED)
+            len(self.pdf),
+            hashlib.sha256(self.pdf).hexdigest(),
+            ("pdf-magic",),
+            document=document(DocumentStatus.COMPLETED),
         )
 
 
@@ -457,3 +463,38 @@ class _AnyKey:
 
     def __getitem__(self, key):
         return self.value
+
+
+class TestDownloadRetriesAndModes:
+    """A retried download after a worker died post-publish, and the stored file's mode."""
+
+    op = TestDownloadDocumentOperator.op
+    context = TestDownloadDocumentOperator.context
+
+    def test_retry_accepts_the_identical_file_an_earlier_try_stored(self, tmp_path):
+        (tmp_path / "doc_1.pdf").write_bytes(PDF)  # the earlier try published, then its worker died
+        context, event = self.context()
+        with mock.patch.object(DownloadDocumentOperator, "get_hook", return_value=FakeHook()):
+            path = self.op(str(tmp_path)).execute(context)
+        assert (tmp_path / "doc_1.pdf").read_bytes() == PDF
+        assert event.extra["path"] == path and event.extra["sha256"] == hashlib.sha256(PDF).hexdigest()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["doc_1.pdf"]  # no temporary file left
+
+    def test_a_different_existing_file_still_refuses(self, tmp_path):
+        (tmp_path / "doc_1.pdf").write_bytes(PDF + b"\n% another version\n")
+        with (
+            mock.patch.object(DownloadDocumentOperator, "get_hook", return_value=FakeHook()),
+            pytest.raises(ESignPermanentError, match=r"different content.*overwrite=True"),
+        ):
+            self.op(str(tmp_path)).execute(self.context()[0])
+        assert (tmp_path / "doc_1.pdf").read_bytes().endswith(b"another version\n")
+
+    @pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+    def test_stored_file_follows_the_umask(self, tmp_path, umask):
+        previous = os.umask(umask)
+        try:
+            with mock.patch.object(DownloadDocumentOperator, "get_hook", return_value=FakeHook()):
+                self.op(str(tmp_path)).execute(self.context()[0])
+        finally:
+            os.umask(previous)
+        assert stat.S_IMODE((tmp_path / "doc_1.pdf").stat().st_mode) == 0o666 & ~umask

@@ -26,11 +26,12 @@ from airflow_provider_esign.hooks.base import (
     quote_id,
     single_request,
 )
+from airflow_provider_esign.hooks.legalesign.fields import parse_form_fields
 from airflow_provider_esign.hooks.legalesign.flows import LegalesignFlows
 from airflow_provider_esign.hooks.legalesign.info import LegalesignInfo
 from airflow_provider_esign.hooks.legalesign.webhooks import WEBHOOK_NOTIFY, webhook_body, webhook_document_id
 from airflow_provider_esign.hooks.webhook import WebhookClaim
-from airflow_provider_esign.models import DocumentInfo, DownloadResult, SignerStatus
+from airflow_provider_esign.models import DocumentInfo, DownloadResult, FormField, SignerStatus
 from airflow_provider_esign.validation import require_text
 
 
@@ -41,6 +42,8 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
     """
 
     supports_reminders = True
+    supports_audit_log = True
+    supports_form_data = True
     #: A static key: a 401 fails fast, there is nothing to refresh.
     reauthenticate_on_401 = False
 
@@ -231,6 +234,12 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         return self.download_from_source(
             source, destination, chunk_size=chunk_size, operation="download_audit_log"
         )
+
+    def get_form_data(self, document_id: str, *, document: DocumentInfo | None = None) -> list[FormField]:
+        """Form field values of a document (``GET /document/{id}/fields/``); see :func:`parse_form_fields`."""
+        path = f"document/{quote_id(document_id)}/fields/"
+        response = self._run(single_request(ApiRequest("GET", path, operation="get_form_data")))
+        return parse_form_fields(response.json(), document)
 
     def delete_document_permanently(self, document_id: str) -> None:
         """Delete the document for good (``DELETE /document/{id}/delete/``).
