@@ -264,6 +264,11 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         """The document's current state, normalized."""
         return self._run(self._get_document_flow(document_id))
 
+    def get_document_details(self, document_id: str) -> DocumentInfo:
+        """The document with everything the vendor reports (name, signers' names, times): one read,
+        or two where the vendor's status read lacks them (WeSignature). For records, not for polling."""
+        return self._run(self._document_details_flow(document_id))
+
     def list_documents(self, **filters: Any) -> Iterator[DocumentInfo]:
         """Every document the credentials can see, page by page (vendor filters as keywords)."""
         cursor = None

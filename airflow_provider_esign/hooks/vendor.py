@@ -77,6 +77,11 @@ class VendorInterface(VendorInfo, abc.ABC):
     def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
         """Read one document."""
 
+    def _document_details_flow(self, document_id: str) -> Flow[DocumentInfo]:
+        """Read one document with everything the vendor reports about it (names, signers, times),
+        where that takes more than the status read of :meth:`_get_document_flow`."""
+        return (yield from self._get_document_flow(document_id))
+
     @abc.abstractmethod
     def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
         """Read one page of the document list (``cursor`` None: the first)."""

@@ -131,7 +131,7 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
             ", ".join(result.verified_against),
         )
         # One read at most for what the download did not already learn (name, signers, times).
-        document = result.document or hook.get_document(document_id)
+        document = result.document or hook.get_document_details(document_id)
         details = self._details(hook, document, path, result)
         if self.audit_log:
             audit_target = self.target_path(hook.vendor, self.audit_log_filename)

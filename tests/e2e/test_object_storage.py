@@ -119,7 +119,7 @@ class _Hook:
         out.write(self.pdf)
         return DownloadResult(len(self.pdf), hashlib.sha256(self.pdf).hexdigest(), ("pdf-magic",))
 
-    def get_document(self, document_id):
+    def get_document_details(self, document_id):
         from airflow_provider_esign.models import DocumentInfo, DocumentStatus
 
         return DocumentInfo(document_id, "esignbase", "Contract", DocumentStatus.COMPLETED, "COMPLETED")

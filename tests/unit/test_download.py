@@ -67,8 +67,8 @@ class ScriptedHook:
         self.calls.append("download_audit_log")
         return self._write(out, AUDIT)
 
-    def get_document(self, document_id):
-        self.calls.append("get_document")
+    def get_document_details(self, document_id):
+        self.calls.append("get_document_details")
         return DOCUMENT
 
     def get_form_data(self, document_id, *, document=None):
@@ -92,7 +92,7 @@ def run(tmp_path, hook, **kwargs):
 def test_payload_is_complete_with_one_extra_read(tmp_path):
     hook = ScriptedHook()
     record, extra = run(tmp_path, hook)
-    assert hook.calls == ["download_document", "get_document"]  # one read for name, signers, times
+    assert hook.calls == ["download_document", "get_document_details"]  # one read for name, signers, times
     assert record == extra
     assert record == {
         "document_id": "doc-7",

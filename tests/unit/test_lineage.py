@@ -36,7 +36,7 @@ class _Hook:
     def web_url(self, document):
         return None
 
-    def get_document(self, document_id):
+    def get_document_details(self, document_id):
         return self.send_document(None)
 
     def download_document(self, document_id, out, chunk_size=1024):

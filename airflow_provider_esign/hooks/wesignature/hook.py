@@ -185,13 +185,14 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
                 f"available once it is {COMPLETED!r} (completed)"
             )
         link = data.get("download_link")
+        details = None
         if not link:
-            # The status answer's link field is undocumented; the sent-documents list has it.
-            items = yield from self._sent_documents_flow(document_id, "download_document")
-            item = next((i for i in items if str(i.get("guid")) == document_id), None)
-            if item is None and len(items) == 1:
-                item = items[0]
+            # The status answer's link field is undocumented; the sent-documents list has it (and the
+            # names the status answer lacks, so the download's caller needs no further read).
+            item = yield from self._sent_item_flow(document_id, "download_document")
             link = (item or {}).get("download_link")
+            if item:
+                details = wire.with_listed_details(doc, self.parse_document(item, document_id))
         if not link:
             raise DocumentNotReadyError(
                 f"WeSignature document {document_id} is completed but has no download_link"
@@ -199,7 +200,21 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         settings = self._flow_settings()
         # The link's authentication is undocumented: it is fetched without credentials, and an HTML
         # answer (a login page) is reported as not ready.
-        return DownloadSource(url=urljoin(settings.base_url, str(link)), auth=False, supports_range=False)
+        return DownloadSource(
+            url=urljoin(settings.base_url, str(link)), auth=False, supports_range=False, document=details
+        )
+
+    def _sent_item_flow(self, document_id: str, operation: str) -> Flow[dict[str, Any] | None]:
+        """The sent-documents list item of one document (the list filtered by ``guid``)."""
+        items = yield from self._sent_documents_flow(document_id, operation)
+        item = next((i for i in items if str(i.get("guid")) == document_id), None)
+        return items[0] if item is None and len(items) == 1 else item
+
+    def _document_details_flow(self, document_id: str) -> Flow[DocumentInfo]:
+        # documentstatusapi has no document or signer names; the guid-filtered list has them.
+        doc = yield from self._get_document_flow(document_id)
+        item = yield from self._sent_item_flow(document_id, "get_document_details")
+        return wire.with_listed_details(doc, self.parse_document(item, document_id) if item else None)
 
     def _test_connection_flow(self) -> Flow[str]:
         # With email/password the first call implies a login_api call.

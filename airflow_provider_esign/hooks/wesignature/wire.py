@@ -8,7 +8,7 @@ limits are described in ``docs/vendors/wesignature.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -200,3 +200,13 @@ def matches(item: dict[str, Any], fingerprint: tuple[str, frozenset[str]]) -> bo
     listed = {entry_email(e).strip().lower() for e in signer_entries(item)} - {""}
     # An item without signers matches on its name: a miss here would mean a duplicate send.
     return not listed or listed == emails
+
+
+def with_listed_details(status: DocumentInfo, listed: DocumentInfo | None) -> DocumentInfo:
+    """The status answer's document with what only the sent-documents list carries: the document's
+    name and the signers' names (``documentstatusapi`` returns neither)."""
+    if listed is None:
+        return status
+    names = {s.email.strip().lower(): s.name for s in listed.signers if s.name}
+    signers = [replace(s, name=s.name or names.get(s.email.strip().lower())) for s in status.signers]
+    return replace(status, name=status.name or listed.name, signers=signers or listed.signers)

@@ -88,3 +88,43 @@ def test_other_vendors_say_their_api_offers_neither(hook_class, requests_mock):
     with pytest.raises(ESignUnsupportedError, match="offers no audit log"):
         hook.download_audit_log("doc", io.BytesIO())
     assert requests_mock.call_count == 0
+
+
+def test_wesignature_details_add_the_names_its_status_answer_lacks(make_connection, requests_mock):
+    host = "https://wesignature.test/apihandler"
+    make_connection("ws", "wesignature", host=host, user_id="user-77", api_key="key-0123456789")
+    requests_mock.post(
+        f"{host}/documentstatusapi",
+        json={
+            "status": "success",
+            "message": "document data",
+            "data": {
+                "document_status": "3",
+                "signer_data": [{"signer_status": "3", "signer_mail": "Ada@Example.com", "signer_id": "1"}],
+            },
+        },
+    )
+    listing = requests_mock.post(
+        f"{host}/getsentdocumentsapi",
+        json={
+            "status": "success",
+            "message": {
+                "data": [
+                    {
+                        "guid": "g-1",
+                        "document_name": "nda.pdf",
+                        "document_status": "completed",
+                        "SignerMails": [{"email": "ada@example.com", "signaturestatus": "0", "name": "Ada"}],
+                    }
+                ]
+            },
+        },
+    )
+    hook = WeSignatureHook("ws")
+    assert hook.get_document("g-1").name is None  # the status read alone has no names
+    details = hook.get_document_details("g-1")
+    assert details.name == "nda.pdf"
+    assert [(s.email, s.name, s.status.value) for s in details.signers] == [
+        ("Ada@Example.com", "Ada", "SIGNED")
+    ]
+    assert listing.last_request.json()["guid"] == "g-1"  # one filtered list call, not the account
