@@ -24,10 +24,16 @@ def hook_class_for(conn_type: str) -> type[ESignHook]:
 
 
 def get_hook(conn_id: str, **hook_params: Any) -> ESignHook:
-    """The vendor hook for a connection, chosen from the connection's type (sync connection access)."""
+    """The vendor hook for a connection, chosen from the connection's type (sync connection access).
+
+    :raises ESignValidationError: No connection ``conn_id`` exists (a retry cannot fix that).
+    """
     from airflow.sdk import BaseHook
 
-    conn = BaseHook.get_connection(conn_id)
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except _not_found_errors() as exc:
+        raise _no_connection(conn_id) from exc
     return hook_class_for(conn.conn_type or "")(conn_id, **hook_params)
 
 
@@ -35,5 +41,30 @@ async def aget_hook(conn_id: str, **hook_params: Any) -> ESignHook:
     """Like :func:`get_hook`, with async connection access (for triggers)."""
     from airflow.providers.common.compat.connection import get_async_connection
 
-    conn = await get_async_connection(conn_id)
+    try:
+        conn = await get_async_connection(conn_id)
+    except _not_found_errors() as exc:
+        raise _no_connection(conn_id) from exc
     return hook_class_for(conn.conn_type or "")(conn_id, **hook_params)
+
+
+def _not_found_errors() -> tuple[type[Exception], ...]:
+    """Airflow's "no such connection" exception classes (the Task SDK's and, before 3.2, core's)."""
+    from importlib import import_module
+
+    classes: list[type[Exception]] = []
+    for module in ("airflow.sdk.exceptions", "airflow.exceptions"):
+        try:
+            classes.append(import_module(module).AirflowNotFoundException)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(classes)
+
+
+def _no_connection(conn_id: str) -> Exception:
+    from airflow_provider_esign.exceptions import ESignValidationError
+
+    variable = f"AIRFLOW_CONN_{str(conn_id).upper()}"
+    return ESignValidationError(
+        "conn_id", f"no connection {conn_id!r} exists: define it in Admin → Connections or as {variable}"
+    )

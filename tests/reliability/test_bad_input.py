@@ -87,6 +87,7 @@ CASES = [
     case("legalesign", "template_id", "template-id-path", template_id="../../etc/passwd"),
     case("legalesign", "file", "local-file-not-a-pdf", template_id=None, file=__file__),
     case("legalesign", "file", "local-file-missing", template_id=None, file="/nonexistent/contract.pdf"),
+    case("legalesign", "file", "local-file-is-a-folder", template_id=None, file=str(Path(PDF).parent)),
     case("legalesign", "metadata['crm']", "metadata-key-not-a-tag", metadata={"crm": "7"}),
     case("legalesign", "metadata['tag2']", "metadata-reserved-tag2", metadata={"tag2": "mine"}),
     case("legalesign", "metadata['tag']", "metadata-tag-bad-chars", metadata={"tag": "a<b>"}),
@@ -174,6 +175,44 @@ def test_bad_input_fails_before_any_request(connections, requests_mock, vendor, 
     assert str(error).startswith(f"Invalid {field}: ") and error.rule  # names the field and the rule
     assert isinstance(error, (ESignPermanentError, AirflowFailException))  # Airflow does not retry it
     assert requests_mock.call_count == 0  # no route registered: any call would also have failed
+
+
+def _every_document_task(conn_id: str) -> list:
+    from airflow_provider_esign.operators.download import DownloadDocumentOperator
+    from airflow_provider_esign.operators.manage import CancelDocumentOperator, SendReminderOperator
+    from airflow_provider_esign.sensors.batch import BatchDocumentStatusSensor
+    from airflow_provider_esign.sensors.status import DocumentStatusSensor
+
+    common = {"conn_id": conn_id}
+    return [
+        SendDocumentOperator(task_id="send", **common, **BASE["esignbase"]),
+        DocumentStatusSensor(task_id="wait", document_id="d-1", **common),
+        DocumentStatusSensor(task_id="wait_deferrable", document_id="d-1", deferrable=True, **common),
+        BatchDocumentStatusSensor(task_id="wait_batch", document_ids=["d-1"], **common),
+        DownloadDocumentOperator(task_id="store", document_id="d-1", destination="/tmp", **common),
+        CancelDocumentOperator(task_id="cancel", document_id="d-1", **common),
+        SendReminderOperator(task_id="remind", document_id="d-1", **common),
+    ]
+
+
+@pytest.mark.parametrize("task", _every_document_task("no_such_connection"), ids=lambda t: t.task_id)
+def test_a_connection_that_does_not_exist_fails_every_task_at_once(requests_mock, task):
+    """Airflow's own "connection not found" is retryable; a missing connection is not fixed by a retry."""
+    ti = SimpleNamespace(
+        dag_id="dag",
+        task_id=task.task_id,
+        run_id="run",
+        map_index=-1,
+        try_number=1,
+        xcom_push=lambda **_: None,
+    )
+    with pytest.raises(ESignValidationError) as excinfo:
+        task.execute({"ti": ti, "dag_run": SimpleNamespace(start_date=None), "task_instance": ti})
+    error = excinfo.value
+    assert error.field == "conn_id" and "'no_such_connection'" in error.rule
+    assert "AIRFLOW_CONN_NO_SUCH_CONNECTION" in error.rule
+    assert isinstance(error, (ESignPermanentError, AirflowFailException))
+    assert requests_mock.call_count == 0
 
 
 @pytest.mark.parametrize(

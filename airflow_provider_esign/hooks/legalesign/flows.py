@@ -217,6 +217,10 @@ class LegalesignFlows(ESignHook):
                 pieces.append(base64.b64encode(carry))
         except FileNotFoundError:
             raise ESignValidationError(field, f"{os.fspath(location)!r} does not exist") from None
+        except IsADirectoryError:
+            raise ESignValidationError(
+                field, f"{os.fspath(location)!r} is a folder, not a PDF file"
+            ) from None
         return b"".join(pieces).decode("ascii")
 
     def _upload_flow(self, pdf_base64: str, title: str, process_tags: bool) -> Flow[str]:

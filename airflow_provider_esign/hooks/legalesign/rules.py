@@ -7,6 +7,7 @@ Limits from the ``POST /document/`` and ``POST /templatepdf/`` reference
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from airflow_provider_esign.exceptions import ESignValidationError
@@ -69,8 +70,10 @@ def validate_send_request(
                 "must be an uploaded template PDF id or its URI '/api/v1/templatepdf/<id>/' "
                 "(HTML templates are deprecated and not supported)",
             )
+    if source == "file":
+        _check_local_file(str(request.file))
     signers = require_signers(request.signers)
-    require_split_names(signers, pattern=NAME_PART, max_length=60)
+    require_split_names(signers, pattern=NAME_PART, max_length=60, vendor="Legalesign")
     for index, signer in enumerate(signers):
         require_email(f"signers[{index}].email", signer.email, max_length=75)
         if signer.role not in (None, "", "signer") and signer.role not in SIGNER_ROLES:
@@ -95,6 +98,20 @@ def validate_send_request(
             "'#<its name>'",
         )
     group_slug(settings, purpose="send documents")
+
+
+def _check_local_file(location: str) -> None:
+    """A local ``file`` must be a readable file (object-storage URLs are checked when read)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(location)
+    if parts.scheme not in ("", "file"):
+        return
+    path = parts.path if parts.scheme == "file" else location
+    if os.path.isdir(path):
+        raise ESignValidationError("file", f"{location!r} is a folder; give the path of a PDF file")
+    if not os.path.exists(path):
+        raise ESignValidationError("file", f"{location!r} does not exist")
 
 
 def validate_idempotency_key(key: str) -> None:
