@@ -43,7 +43,7 @@ def validate_send_request(request: SendRequest, send_options: frozenset[str]) ->
     require_text("name", request.name, max_length=255)
     require_single_source(request, allowed={"template_id"}, vendor="eSignBase")
     signers = require_signers(request.signers)
-    require_split_names(signers, pattern=None, max_length=100)
+    require_split_names(signers, pattern=None, max_length=100, vendor="eSignBase")
     roles = [s.role for s in signers if s.role]
     if roles and len(roles) != len(signers):
         raise ESignValidationError("signers", "give every signer a role (the template's role name), or none")
@@ -53,8 +53,13 @@ def validate_send_request(request: SendRequest, send_options: frozenset[str]) ->
     locale = request.vendor_options.get("locale", "en")
     if not isinstance(locale, str) or locale not in LOCALES:
         raise ESignValidationError("vendor_options['locale']", f"must be one of {sorted(LOCALES)}")
-    # One key is reserved for the idempotency key.
-    require_string_metadata(request.metadata, max_keys=9, max_key_length=25, max_value_length=500)
+    require_string_metadata(
+        request.metadata,
+        max_keys=9,
+        max_key_length=25,
+        max_value_length=500,
+        reserved_keys=(IDEMPOTENCY_METADATA_KEY,),
+    )
     if IDEMPOTENCY_METADATA_KEY in request.metadata:
         raise ESignValidationError(f"metadata[{IDEMPOTENCY_METADATA_KEY!r}]", "is reserved by the provider")
     parse_expiry(request.expires_at)

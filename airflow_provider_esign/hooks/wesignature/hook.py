@@ -62,6 +62,14 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
 
     # ---------------------------------------------------------------- sending
     def _prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
+        # senddocumentapi has no title field (https://app.wesignature.com/integrations/api/documentation):
+        # WeSignature names the document after the file, so say so rather than drop document_name silently.
+        self.log.warning(
+            "WeSignature's send API takes no document name: the document will be titled after its file "
+            "(%s), not %r",
+            str(request.file).rsplit("/", 1)[-1].split("?", 1)[0],
+            request.name,
+        )
         # Coerce dict signers once, so fingerprint and body see the same Signer objects.
         return replace(request, signers=require_signers(request.signers), file=str(request.file).strip())
         yield  # pragma: no cover

@@ -1099,3 +1099,15 @@ def test_web_url_is_the_edit_link_of_the_send():
     assert WeSignatureHook("unused").web_url(document) == "https://app.example/edit/1"
     bare = DocumentInfo("group-2", "wesignature", None, DocumentStatus.SENT, "1")
     assert WeSignatureHook("unused").web_url(bare) is None
+
+
+def test_send_says_the_document_name_is_not_sent(hook, requests_mock, login_mock):
+    """senddocumentapi has no title field: the document is named after its file, and the log says so."""
+    requests_mock.post(SEND_URL, json=SEND_OK)
+    hook._log = mock.Mock()
+    hook.send_document(send_request(name="Supplier NDA"))
+    message, *args = next(c.args for c in hook._log.warning.call_args_list if "no document name" in c.args[0])
+    assert message % tuple(args) == (
+        "WeSignature's send API takes no document name: the document will be titled after its file "
+        "(contract.pdf), not 'Supplier NDA'"
+    )
