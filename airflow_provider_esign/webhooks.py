@@ -13,7 +13,8 @@ completed, once. Vendors without webhooks (WeSignature) reject every delivery.
 Anything that cannot be verified gets 401 and records nothing. An accepted completion is recorded as an
 asset event on ``esign://completed-documents/`` (the asset the watchers use) through Airflow's asset
 manager, the way the REST API's "create asset event" endpoint does, with ``extra={"from_webhook": True,
-"payload": completion_payload(...)}``. Repeated deliveries are dropped: before recording, the asset's
+"from_rest_api": True, "payload": completion_payload(...)}`` (``from_rest_api`` makes the UI's "Source"
+column say "API"). Repeated deliveries are dropped: before recording, the asset's
 events are searched for one with the same vendor and document id (from either path), inside one
 transaction holding a row lock on the asset (Postgres/MySQL; a process lock covers SQLite), so the check
 survives API-server restarts.
@@ -147,7 +148,10 @@ class AssetEventRecorder:
             if self._recorded(session, asset.id, payload["vendor"], payload["document_id"]):
                 return False
             event = asset_manager.register_asset_change(
-                asset=asset, extra={"from_webhook": True, "payload": payload}, session=session
+                # from_rest_api: the UI's "Source" column shows "API" for events recorded this way.
+                asset=asset,
+                extra={"from_webhook": True, "from_rest_api": True, "payload": payload},
+                session=session,
             )
             if event is None:
                 raise AssetNotRegisteredError(f"asset {self.uri} is not registered")

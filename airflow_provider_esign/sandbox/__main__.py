@@ -11,6 +11,7 @@ import threading
 from types import FrameType
 
 from airflow_provider_esign.sandbox.config import SandboxConfig
+from airflow_provider_esign.sandbox.credentials import ESIGNBASE_TEMPLATES
 from airflow_provider_esign.sandbox.journal import access_log
 from airflow_provider_esign.sandbox.server import Sandbox
 
@@ -102,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         print("Airflow connections (sandbox-only credentials):")
         for key, value in sandbox.airflow_connections().items():
             print(f"export {key}='{value}'")
+        print("export ESIGN_EXAMPLE_POLL_SECONDS=2   # the sandbox signs within seconds: poll often")
+        print("Seeded eSignBase templates (template_id: roles):")
+        for template_id, (roles, *_rest) in ESIGNBASE_TEMPLATES.items():
+            print(f"  {template_id}: {', '.join(roles)}")
         sys.stdout.flush()
         while not stop.wait(0.5):
             if not sandbox.running:

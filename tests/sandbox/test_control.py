@@ -205,8 +205,11 @@ def test_cli_runs_and_stops_on_sigterm() -> None:
         first = process.stdout.readline()
         assert first.startswith("e-signature sandbox listening on http://127.0.0.1:"), first
         url = first.rsplit(" ", 1)[-1].strip()
-        lines = [process.stdout.readline() for _ in range(7)]
+        lines = [process.stdout.readline() for _ in range(12)]
         assert any("AIRFLOW_CONN_LEGALESIGN_DEFAULT" in line for line in lines)
+        # What the README's hand run needs: a short poll interval and the seeded template ids.
+        assert "export ESIGN_EXAMPLE_POLL_SECONDS=2" in "".join(lines)
+        assert "  tpl-nda: signee_1\n" in lines and "  tpl-employment: employee, employer\n" in lines
         with urllib.request.urlopen(url + "/_sandbox/config", timeout=5) as response:
             assert json.loads(response.read())["sign_delay"] == 0
         process.send_signal(signal.SIGTERM)

@@ -141,6 +141,7 @@ def test_esignbase_verified_completion_is_recorded_once(sandbox, client, secret,
     assert response.json() == {"status": "recorded", "document_id": document_id}
     (extra,) = events(asset)
     assert extra["from_webhook"] is True
+    assert extra["from_rest_api"] is True  # the UI's Source column shows "API", not an empty link
     payload = extra["payload"]
     assert payload["document_id"] == document_id and payload["vendor"] == "esignbase"
     assert payload["conn_id"] == "esignbase_default" and payload["source"] == "webhook"
