@@ -10,7 +10,7 @@ import sys
 import threading
 from types import FrameType
 
-from airflow_provider_esign.sandbox.config import SandboxConfig
+from airflow_provider_esign.sandbox.config import VENDORS, SandboxConfig
 from airflow_provider_esign.sandbox.credentials import ESIGNBASE_TEMPLATES
 from airflow_provider_esign.sandbox.journal import access_log
 from airflow_provider_esign.sandbox.server import Sandbox
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             created = sandbox.seed_history(args.seed_history, years=args.history_years)
             print(f"seeded historical documents: {created}", flush=True)
         print(f"e-signature sandbox listening on {sandbox.url}", flush=True)
-        for vendor in ("legalesign", "wesignature", "esignbase"):
+        for vendor in VENDORS:
             print(f"  {vendor:<12} {sandbox.vendor_url(vendor)}")
         print(f"  control      {sandbox.url}/_sandbox/")
         print("Airflow connections (sandbox-only credentials):")

@@ -10,8 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from airflow_provider_esign.sandbox import esignbase, legalesign, wesignature
+from airflow_provider_esign.sandbox import esignbase
 from airflow_provider_esign.sandbox.config import VENDORS
+from airflow_provider_esign.sandbox.emulation import emulation
 from airflow_provider_esign.sandbox.faults import QueuedFault
 from airflow_provider_esign.sandbox.index import describe
 from airflow_provider_esign.sandbox.models import Document, InvalidTransition, Signer, iso_utc
@@ -20,7 +21,6 @@ from airflow_provider_esign.sandbox.state import SandboxState
 from airflow_provider_esign.sandbox.webhooks import WebhookDispatcher
 
 PREFIX = "/_sandbox"
-_MODULES: dict[str, Any] = {"legalesign": legalesign, "wesignature": wesignature, "esignbase": esignbase}
 _TARGETS = ("created", "sent", "partially_signed", "signed", "completed", "declined", "voided", "expired")
 
 
@@ -49,7 +49,7 @@ def summary(state: SandboxState, doc: Document) -> dict[str, Any]:
         "vendor": doc.vendor,
         "id": doc.id,
         "name": doc.name,
-        "status": _MODULES[doc.vendor].raw_status(doc, now),
+        "status": emulation(doc.vendor).raw_status(doc, now),
         "created": iso_utc(doc.created_at),
         "created_at": doc.created_at,
         "sent_at": doc.sent_at,
@@ -73,7 +73,7 @@ def summary(state: SandboxState, doc: Document) -> dict[str, Any]:
             }
             for i, s in enumerate(doc.signers)
         ],
-        "tags": {k: data.get(k, "") for k in ("tag", "tag1", "tag2")} if doc.vendor == "legalesign" else None,
+        "tags": emulation(doc.vendor).control_tags(data),
         "group": data.get("group"),
         "metadata": data.get("metadata"),
         "template_id": data.get("template_id"),
@@ -359,9 +359,10 @@ def _control_create(state: SandboxState, vendor: str, body: dict[str, Any]) -> D
     pdf_delay = state.config.pdf_delay
     # A document asked for in a late state is backdated so that all of its history lies in the past.
     created = now - (4 * pdf_delay if target in ("signed", "completed") else 0.0)
+    vendor_emulation = emulation(vendor)
     doc = Document(
         vendor=vendor,
-        id="group-" + state.new_hex(23) if vendor == "wesignature" else state.new_uuid(),
+        id=vendor_emulation.new_document_id(state),
         name=str(body.get("name") or "Sandbox document"),
         created_at=created,
         signers=signers,
@@ -371,10 +372,8 @@ def _control_create(state: SandboxState, vendor: str, body: dict[str, Any]) -> D
         pdf_size=pdf_size,
     )
     for index, signer in enumerate(doc.signers):
-        signer.id = state.new_uuid() if vendor == "legalesign" else str(index)
-    _MODULES[vendor].decorate_control_document(state, doc, body)
-    if vendor == "wesignature" and not body.get("name"):
-        doc.name = doc.data["document_name"]
+        signer.id = vendor_emulation.new_signer_id(state, index)
+    vendor_emulation.decorate_control_document(state, doc, body)
     if target != "created":
         doc.sent_at = created
     if target == "partially_signed":

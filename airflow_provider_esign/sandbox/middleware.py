@@ -16,8 +16,8 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_provider_esign.sandbox import journal
+from airflow_provider_esign.sandbox.emulation import emulation
 from airflow_provider_esign.sandbox.faults import abort_connection, can_abort, retry_after_header
-from airflow_provider_esign.sandbox.responses import json_response
 from airflow_provider_esign.sandbox.state import SandboxState
 
 CREATE_ROUTES = frozenset(
@@ -50,11 +50,7 @@ def classify(path: str) -> tuple[str | None, bool]:
 def throttled_response(vendor: str, retry_after: float | None) -> Response:
     """:return: the vendor-shaped 429 answer."""
     headers = {"retry-after": retry_after_header(retry_after)} if retry_after is not None else None
-    if vendor == "wesignature":
-        return json_response({"status": "429", "message": "Too many requests"}, 429, headers)
-    if vendor == "esignbase":
-        return json_response({"error": "rate_limited", "message": "Too many requests"}, 429, headers)
-    return json_response({"detail": "throttled"}, 429, headers)
+    return emulation(vendor).throttled(headers)
 
 
 def server_error_response(vendor: str, status: int) -> Response:
@@ -66,11 +62,7 @@ def server_error_response(vendor: str, status: int) -> Response:
             status_code=503,
             media_type="text/html",
         )
-    if vendor == "wesignature":
-        return json_response({"status": "500", "message": "Internal server error"}, 500)
-    if vendor == "esignbase":
-        return json_response({"error": "internal_server_error"}, 500)
-    return Response("<h1>Server Error (500)</h1>", status_code=500, media_type="text/html")
+    return emulation(vendor).server_error()
 
 
 class SandboxMiddleware:
@@ -236,12 +228,7 @@ class SandboxMiddleware:
         await self.app(scope, receive, recording_send)
 
     def _retry_after(self, vendor: str, limit: dict[str, Any], wait: float) -> float | None:
-        if vendor == "legalesign":
-            # Legalesign documents no Retry-After; send one only when configured.
-            if limit.get("retry_after"):
-                return wait
-            return self.state.config.legalesign_retry_after
-        return wait if limit.get("retry_after", True) else None
+        return emulation(vendor).retry_after(limit, wait, self.state.config)
 
     async def _drop_after_commit(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The handler runs to completion (the document exists); only the answer is lost.

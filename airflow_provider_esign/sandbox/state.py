@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import importlib
 import random
 import uuid
 from typing import Any
 
 from airflow_provider_esign.sandbox.clock import Clock
 from airflow_provider_esign.sandbox.config import VENDORS, SandboxConfig
+from airflow_provider_esign.sandbox.emulation import emulation
 from airflow_provider_esign.sandbox.faults import FaultEngine, RateLimiter
 from airflow_provider_esign.sandbox.index import ListIndex
 from airflow_provider_esign.sandbox.journal import Journal
@@ -174,19 +174,15 @@ class SandboxState:
         self.documents[document.vendor][document.id] = document
         for index, signer in enumerate(document.signers):
             self.signers[(document.vendor, signer.id)] = (document, index)
-        if document.vendor == "esignbase":
-            self.hooks_pending.add(document.id)
-        elif document.vendor == "legalesign":
-            self.legalesign_events_pending.add(document.id)
+        emulation(document.vendor).on_add(self, document)
         self.index(document.vendor).add(document)
         return document
 
     def index(self, vendor: str) -> ListIndex:
-        """:return: the vendor's list index (created on first use from the vendor's ``INDEX_SPEC``)."""
+        """:return: the vendor's list index (created on first use from the vendor's ``index_spec``)."""
         found = self.indexes.get(vendor)
         if found is None:
-            module = importlib.import_module(f"airflow_provider_esign.sandbox.{vendor}")
-            found = self.indexes[vendor] = ListIndex(module.INDEX_SPEC)
+            found = self.indexes[vendor] = ListIndex(emulation(vendor).index_spec)
         return found
 
     def touch(self, document: Document) -> None:
@@ -216,7 +212,7 @@ class SandboxState:
         rng = random.Random(f"{self.seed}:history:{self.sequence}")
         result: dict[str, int] = {}
         for vendor in vendors:
-            module = importlib.import_module(f"airflow_provider_esign.sandbox.{vendor}")
+            history_document = emulation(vendor).history_document
             times = sorted(now - span + rng.random() * (span - 86400) for _ in range(count))
             docs = []
             for number, created in enumerate(times, start=1):
@@ -226,7 +222,7 @@ class SandboxState:
                         outcome = name
                         break
                     draw -= share
-                doc = module.history_document(self, created, outcome, number)
+                doc = history_document(self, created, outcome, number)
                 doc.seq = self.next_sequence()
                 self.documents[vendor][doc.id] = doc
                 for index, signer in enumerate(doc.signers):
