@@ -86,10 +86,15 @@ Flow = Generator[ApiRequest, ApiResponse, T]
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a document list; ``next_cursor`` is None on the last page."""
+    """One page of a document list; ``next_cursor`` is None on the last page.
+
+    :param total: How many documents the whole list holds, where the vendor says (eSignBase
+        ``count``, Legalesign ``meta.total_count``).
+    """
 
     items: list[DocumentInfo]
     next_cursor: Any = None
+    total: int | None = None
 
 
 @dataclass(frozen=True)

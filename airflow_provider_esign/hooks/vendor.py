@@ -28,6 +28,9 @@ class VendorInterface(VendorInfo, abc.ABC):
     reauthenticate_on_401: ClassVar[bool] = False
     supports_cancel: ClassVar[bool] = True
     supports_reminders: ClassVar[bool] = False
+    #: Whether ``_list_page_flow`` accepts an int cursor as a list offset (offset pagination), so a
+    #: batch read can start at the newest end of an oldest-first list.
+    list_at_offset: ClassVar[bool] = False
     #: Longest idempotency key the vendor can store (eSignBase metadata values: 500 characters).
     max_idempotency_key_length: ClassVar[int] = 500
 
@@ -75,7 +78,13 @@ class VendorInterface(VendorInfo, abc.ABC):
 
     @abc.abstractmethod
     def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
-        """Read one page of the document list (``cursor`` None: the first)."""
+        """Read one page of the document list (``cursor`` None: the first; an int: that offset,
+        where :attr:`list_at_offset`)."""
+
+    def batch_list_filters(self, filters: dict[str, Any]) -> dict[str, Any]:
+        """The list filters a batch read uses, so the list also shows tracked documents that left
+        the default listing (Legalesign: archived ones). Default: the caller's filters."""
+        return filters
 
     @abc.abstractmethod
     def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:

@@ -82,6 +82,7 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
     """
 
     reauthenticate_on_401 = True
+    list_at_offset = True  # `GET /api/documents?limit=&offset=` (offset pagination, documented)
     send_options: ClassVar[frozenset[str]] = frozenset({"locale"})
 
     #: The Document Completed Hook sends the shared secret in this header.
@@ -159,7 +160,7 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         items = [self.parse_document(d) for d in body.get("documents") or []]
         offset += len(items)
         count = int(body.get("count") or 0)
-        return Page(items, offset if items and offset < count else None)
+        return Page(items, offset if items and offset < count else None, total=count)
 
     # ---------------------------------------------------------------- sending
     def validate_send_request(self, request: SendRequest) -> None:
