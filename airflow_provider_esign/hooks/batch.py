@@ -99,6 +99,12 @@ def detect_order(items: list[DocumentInfo]) -> str:
     return NEWEST_FIRST if times[0] > times[-1] else OLDEST_FIRST
 
 
+def oldest(items: list[DocumentInfo]) -> float:
+    """The earliest creation time on a page (infinity when none is readable)."""
+    times = [t for t in (timestamp(d.created_at) for d in items) if t is not None]
+    return min(times, default=float("inf"))
+
+
 def gone(hook: ESignHook, document_id: str) -> DocumentInfo:
     """A tracked document the vendor answers 404 for: a failure, so the wait ends."""
     return DocumentInfo(document_id, hook.vendor, None, DocumentStatus.VOIDED, GONE)
@@ -138,7 +144,7 @@ def _walk(hook: ESignHook, missing: dict[str, None], filters: dict[str, Any], re
     result.order = detect_order(first.items)
     if not missing or first.next_cursor is None or (result.order == NEWEST_FIRST and not first_hits):
         return result  # done, or the batch is not at the newest end: the rest is read one by one
-    offsets = _newest_end_offsets(first, result.order) if hook.list_at_offset else None
+    offsets = newest_end_offsets(first, result.order) if hook.list_at_offset else None
     cursor = first.next_cursor
     while missing and result.list_calls < budget:
         if offsets is not None:
@@ -156,7 +162,7 @@ def _walk(hook: ESignHook, missing: dict[str, None], filters: dict[str, Any], re
     return result
 
 
-def _newest_end_offsets(first: Page, order: str) -> list[int] | None:
+def newest_end_offsets(first: Page, order: str) -> list[int] | None:
     """Offsets of the pages to read after the first, newest first (None: follow the cursor)."""
     if order != OLDEST_FIRST or first.total is None or not first.items:
         return None

@@ -134,16 +134,46 @@ class VendorInterface(VendorInfo, abc.ABC):
         """Find the document an earlier attempt created for ``idempotency_key``, if any."""
 
     def _find_first_flow(
-        self, filters: dict[str, Any], matches: Callable[[DocumentInfo], bool]
+        self,
+        filters: dict[str, Any],
+        matches: Callable[[DocumentInfo], bool],
+        since: float | None = None,
     ) -> Flow[DocumentInfo | None]:
-        """Walk the document list page by page; the first document ``matches`` accepts, or None."""
-        cursor: Any = None
+        """Walk the document list page by page; the first document ``matches`` accepts, or None.
+
+        :param since: Epoch seconds before which no match can have been created (a send's first
+            attempt). With it the walk starts at the list's newest end (the order is detected from
+            creation times; an oldest-first list is read backwards by offset) and stops at the first
+            page reaching older documents: a few calls at any account size.
+        """
+        from airflow_provider_esign.hooks import batch
+
+        first = yield from self._list_page_flow(None, filters)
+        found = next((doc for doc in first.items if matches(doc)), None)
+        if found is not None or first.next_cursor is None:
+            return found
+        order = batch.detect_order(first.items)
+        if since is not None and order == batch.NEWEST_FIRST and batch.oldest(first.items) < since:
+            return None
+        offsets = (
+            batch.newest_end_offsets(first, order) if since is not None and self.list_at_offset else None
+        )
+        cursor: Any = first.next_cursor
         while True:
-            page = yield from self._list_page_flow(cursor, filters)
+            if offsets is not None:
+                if not offsets:
+                    return None
+                page = yield from self._list_page_flow(offsets.pop(0), filters)
+            else:
+                page = yield from self._list_page_flow(cursor, filters)
+                cursor = page.next_cursor
             found = next((doc for doc in page.items if matches(doc)), None)
-            if found is not None or page.next_cursor is None:
+            if found is not None:
                 return found
-            cursor = page.next_cursor
+            if since is not None and order != batch.UNKNOWN_ORDER and batch.oldest(page.items) < since:
+                return None  # the rest of the walk is older than the first attempt
+            if offsets is None and cursor is None:
+                return None
 
     # ---------------------------------------------------------------- vendor extras
     def send_reminder(self, document_id: str, signer_email: str | None = None, text: str = "") -> list[str]:

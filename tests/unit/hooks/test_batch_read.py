@@ -206,3 +206,55 @@ class TestLegalesign:
         queries = [parse_qs(r.query) for r in listing.request_history]
         assert all(q["archived"] == ["all"] for q in queries)
         assert [q["offset"] for q in queries] == [["0"], ["100"]]
+
+
+class TestBoundedLookup:
+    """A retried eSignBase send finds (or rules out) its earlier attempt in at most 3 calls."""
+
+    KEY = "af-0123456789abcdef"
+
+    def send(self, hook, requests_mock, account, first_attempt):
+        from airflow_provider_esign.models import SendRequest, Signer
+
+        requests_mock.get(f"{BASE}/api/template/tpl-1", json={"id": "tpl-1", "form_role_names": ["signee_1"]})
+        created = requests_mock.post(
+            f"{BASE}/api/document", json={"document_id": "new-doc", "status": "DRAFT"}
+        )
+        request = SendRequest(
+            name="Contract",
+            signers=(Signer(name="A B", email="a@example.com", role="signee_1"),),
+            template_id="tpl-1",
+        )
+        checkpoint = {"first_attempt_at": first_attempt.isoformat()}
+        document = hook.send_document(
+            request, idempotency_key=self.KEY, checkpoint=checkpoint, adopt_existing=True
+        )
+        return document, created.call_count
+
+    @pytest.mark.parametrize("order", [NEWEST_FIRST, OLDEST_FIRST])
+    @pytest.mark.parametrize("size", [1_000, 50_000])
+    def test_the_earlier_attempt_is_adopted(self, hook, requests_mock, order, size):
+        account = Account(size, order)
+        account.docs[-3]["user_defined_metadata"] = {"airflow_idempotency_key": self.KEY}
+        account.mock(requests_mock)
+        run_start = EPOCH + timedelta(minutes=size - 5)
+        document, creates = self.send(hook, requests_mock, account, run_start)
+        assert document.document_id == f"d{size - 3}"
+        assert creates == 0
+        assert account.list_calls <= 3
+
+    @pytest.mark.parametrize("order", [NEWEST_FIRST, OLDEST_FIRST])
+    def test_no_earlier_attempt_is_ruled_out_without_walking_the_account(self, hook, requests_mock, order):
+        account = Account(50_000, order).mock(requests_mock)
+        document, creates = self.send(hook, requests_mock, account, EPOCH + timedelta(minutes=50_000 + 90))
+        assert document.document_id == "new-doc"
+        assert creates == 1
+        assert account.list_calls <= 3
+
+    def test_without_a_bound_the_whole_list_is_searched(self, hook, requests_mock):
+        """No first-attempt time known (a direct hook call): correctness over cost."""
+        account = Account(1_000, OLDEST_FIRST)
+        account.docs[0]["user_defined_metadata"] = {"airflow_idempotency_key": self.KEY}
+        account.mock(requests_mock)
+        found = hook._run(hook._find_sent_flow(None, self.KEY, {}))
+        assert found.document_id == "d0"
