@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
 from types import FrameType
 
 from airflow_provider_esign.sandbox.config import SandboxConfig
+from airflow_provider_esign.sandbox.journal import access_log
 from airflow_provider_esign.sandbox.server import Sandbox
 
 
@@ -29,6 +31,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--webhook-url", default=None, help="eSignBase Document Completed Hook URL")
     parser.add_argument("--config", default=None, help="JSON object of further SandboxConfig fields")
     parser.add_argument("--log-level", default="warning", help="server log level (default warning)")
+    parser.add_argument(
+        "--log-requests",
+        action="store_true",
+        help="log one access-log line per vendor request to stderr (credentials redacted)",
+    )
+    parser.add_argument(
+        "--seed-history",
+        type=int,
+        default=0,
+        metavar="N",
+        help="start with N final historical documents per vendor (90%% completed, 5%% voided, 5%% declined)",
+    )
+    parser.add_argument(
+        "--history-years", type=float, default=5.0, help="spread --seed-history over this many past years"
+    )
+    parser.add_argument(
+        "--list-order",
+        choices=("oldest_first", "newest_first"),
+        default=None,
+        help="order of every vendor list (default oldest_first)",
+    )
     return parser
 
 
@@ -41,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     changes = json.loads(args.config) if args.config else {}
-    for name in ("sign_delay", "send_delay", "pdf_delay", "token_ttl", "webhook_url"):
+    if args.log_requests:
+        changes["log_requests"] = True
+    for name in ("sign_delay", "send_delay", "pdf_delay", "token_ttl", "webhook_url", "list_order"):
         value = getattr(args, name)
         if value is not None:
             changes[name] = value
@@ -51,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"invalid configuration: {exc}", file=sys.stderr)
         return 2
 
+    if config.log_requests:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -62,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     sandbox = Sandbox(host=args.host, port=args.port, seed=args.seed, config=config, log_level=args.log_level)
     sandbox.start()
     try:
+        if args.seed_history:
+            created = sandbox.seed_history(args.seed_history, years=args.history_years)
+            print(f"seeded historical documents: {created}", flush=True)
         print(f"e-signature sandbox listening on {sandbox.url}", flush=True)
         for vendor in ("legalesign", "wesignature", "esignbase"):
             print(f"  {vendor:<12} {sandbox.vendor_url(vendor)}")

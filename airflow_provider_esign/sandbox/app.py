@@ -8,9 +8,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 
 from airflow_provider_esign.sandbox import control, esignbase, legalesign, wesignature
+from airflow_provider_esign.sandbox.errors import http_exception_handler
 from airflow_provider_esign.sandbox.middleware import SandboxMiddleware
+from airflow_provider_esign.sandbox.responses import Rejected, rejected_handler
 from airflow_provider_esign.sandbox.state import SandboxState
 from airflow_provider_esign.sandbox.webhooks import WebhookDispatcher
 
@@ -53,6 +56,8 @@ def create_app(state: SandboxState) -> Any:
     app.include_router(wesignature.build_router(state))
     app.include_router(esignbase.build_router(state))
     app.include_router(control.build_router(state, dispatcher))
+    app.add_exception_handler(Rejected, rejected_handler)
+    app.add_exception_handler(HTTPException, http_exception_handler)
     app.state.sandbox = state
     app.state.dispatcher = dispatcher
     return SandboxMiddleware(app, state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -204,9 +205,16 @@ class SandboxClient:
         """Sign now for ``email``, or for every signer who has not signed yet."""
         return self._json("POST", f"/documents/{vendor}/{doc_id}/sign", {"email": email} if email else {})
 
-    def decline(self, vendor: str, doc_id: str, email: str | None = None) -> dict[str, Any]:
-        """Decline now, as ``email`` or the first signer who has not signed."""
-        return self._json("POST", f"/documents/{vendor}/{doc_id}/decline", {"email": email} if email else {})
+    def decline(
+        self, vendor: str, doc_id: str, email: str | None = None, reason: str | None = None
+    ) -> dict[str, Any]:
+        """
+        Decline now, as ``email`` or the first signer who has not signed.
+
+        :param reason: the rejection reason (Legalesign ``GET /signer/{id}/rejection/``).
+        """
+        body = {k: v for k, v in (("email", email), ("reason", reason)) if v}
+        return self._json("POST", f"/documents/{vendor}/{doc_id}/decline", body)
 
     def void(self, vendor: str, doc_id: str) -> dict[str, Any]:
         """Void (cancel) the document now."""
@@ -299,6 +307,61 @@ class SandboxClient:
     def webhook_deliveries(self) -> list[dict[str, Any]]:
         """:return: every eSignBase hook delivery attempt."""
         return self._json("GET", "/webhooks")["deliveries"]
+
+    def seed_history(
+        self, count: int, vendors: list[str] | tuple[str, ...] | None = None, years: float = 5.0
+    ) -> dict[str, int]:
+        """
+        Add ``count`` final historical documents per vendor, created over the past ``years``: 90% completed,
+        5% voided, 5% declined (reproducible for a given server seed). They are indexed at once, so list
+        pages stay O(page) at any account size.
+
+        :param count: documents per vendor.
+        :param vendors: vendors to seed (all when ``None``).
+        :param years: how far back the oldest document was created.
+        :return: vendor -> documents added.
+        """
+        body: dict[str, Any] = {"count": count, "years": years}
+        if vendors is not None:
+            body["vendors"] = list(vendors)
+        return self._json("POST", "/seed", body)["created"]
+
+    def requests(
+        self,
+        *,
+        vendor: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        path_contains: str | None = None,
+        status: int | None = None,
+        fault: str | None = None,
+        since_seq: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """
+        The request journal: every vendor request served since the last reset, oldest first, each
+        ``{seq, time, vendor, method, path, query, headers, body, status, fault, duration_ms}`` with
+        credentials redacted (``"***"``).
+
+        :param vendor: only this vendor.
+        :param method: only this HTTP method.
+        :param path: only this exact path.
+        :param path_contains: only paths containing this.
+        :param status: only this response status.
+        :param fault: a fault kind, ``any`` (some fault or rate limit) or ``none``.
+        :param since_seq: only entries after this ``seq``.
+        :param limit: only the newest ``limit`` matches.
+        """
+        filters = {
+            "vendor": vendor, "method": method, "path": path, "path_contains": path_contains,
+            "status": status, "fault": fault, "since_seq": since_seq, "limit": limit,
+        }  # fmt: skip
+        query = urllib.parse.urlencode({k: v for k, v in filters.items() if v is not None})
+        return self._json("GET", "/requests" + (f"?{query}" if query else ""))["requests"]
+
+    def clear_requests(self) -> None:
+        """Empty the request journal (a reset also does)."""
+        self._json("DELETE", "/requests")
 
     def advance_clock(self, seconds: float) -> float:
         """

@@ -11,6 +11,8 @@ from typing import Any
 from airflow_provider_esign.sandbox import credentials
 
 VENDORS: tuple[str, ...] = ("legalesign", "wesignature", "esignbase")
+#: List orders a vendor list can be served in (by creation time).
+LIST_ORDERS: tuple[str, ...] = ("oldest_first", "newest_first")
 
 #: Every fault kind the sandbox can inject.
 FAULT_KINDS: tuple[str, ...] = ("429", "500", "503", "reset", "slow", "drop_after_commit", "truncate")
@@ -123,6 +125,35 @@ class SandboxConfig:
     :param esignbase_initial_credits: credits available after a reset.
     :param faults: random fault plan (see :func:`validate_fault_plan`) or ``None``.
     :param tick_interval: real seconds between background checks (webhooks).
+    :param log_requests: log one access-log line per vendor request (logger
+        ``airflow_provider_esign.sandbox.access``; secrets redacted as in the journal).
+    :param journal_size: most requests the journal keeps (oldest dropped first).
+    :param list_order: order of every vendor list, by creation time: ``oldest_first`` or ``newest_first``.
+        No vendor documents its order, so clients must cope with either.
+    :param list_order_by_vendor: per-vendor override of ``list_order``, e.g. ``{"esignbase": "newest_first"}``.
+    :param legalesign_auto_archive_delay: seconds after the final PDF is ready at which a Legalesign document
+        sent with ``auto_archive`` (the vendor default: true) is archived and leaves the default list
+        (``archived=false``). Legalesign only says "soon after signing"; ``None`` (default) never
+        auto-archives. The delay is fixed per document when it is created.
+    :param legalesign_signer_values: the 8-element ``signers`` rows as ``"strings"`` (the official spec's and
+        SDK's type: every item a string) or ``"native"`` (the spec's examples: booleans and integers).
+    :param legalesign_create_body: body of the 201 to ``POST /document/`` without ``return_signer_links``:
+        ``"json"`` (``{}``, what the official SDK's ``DocumentCreateResponse`` model parses) or ``"empty"``
+        (the spec only promises the ``Location`` header).
+    :param legalesign_location: ``Location`` of a Legalesign 201: ``"absolute"`` URL or ``"path"``
+        (``/api/v1/...``); the spec does not say.
+    :param legalesign_dearchive_delay: when set, ``GET /pdf/{id}/`` of an *archived* document first answers
+        ``legalesign_dearchive_status`` ("being de-archived, available in 4 hours") until this many seconds
+        after the first request; ``None`` (default) serves archived PDFs at once.
+    :param legalesign_dearchive_status: that answer's status: 201 (the spec) or 202 (a third-party client).
+    :param wesignature_sign_type_table: ``"documented"``: 0 i-sign, 1 we-sign, 2 they-sign and the vendor
+        example's 3 they-sign; ``"shifted"``: 1 i-sign, 2 we-sign, 3 they-sign (0 i-sign), the reading in
+        which the documented table is off by one.
+    :param wesignature_list_max: most documents ``getsentdocumentsapi`` returns (the first ones in list
+        order); ``None`` returns the whole account. The vendor documents no paging and does not say whether
+        a large account's list is truncated.
+    :param wesignature_decline_cancels: whether a signer's rejection also moves the WeSignature document to
+        ``"2"`` (cancelled); the vendor does not say, so by default it stays ``"1"``.
     """
 
     sign_delay: float | None = 2.0
@@ -141,6 +172,19 @@ class SandboxConfig:
     esignbase_initial_credits: int = credentials.ESIGNBASE_INITIAL_CREDITS
     faults: dict[str, Any] | None = None
     tick_interval: float = 0.1
+    log_requests: bool = False
+    journal_size: int = 10_000
+    list_order: str = "oldest_first"
+    list_order_by_vendor: dict[str, str] = field(default_factory=dict)
+    legalesign_auto_archive_delay: float | None = None
+    legalesign_signer_values: str = "strings"
+    legalesign_create_body: str = "json"
+    legalesign_location: str = "absolute"
+    legalesign_dearchive_delay: float | None = None
+    legalesign_dearchive_status: int = 201
+    wesignature_sign_type_table: str = "documented"
+    wesignature_decline_cancels: bool = False
+    wesignature_list_max: int | None = None
     legalesign_username: str = credentials.LEGALESIGN_USERNAME
     legalesign_secret: str = credentials.LEGALESIGN_SECRET
     legalesign_group: str = credentials.LEGALESIGN_GROUP
@@ -192,6 +236,7 @@ class SandboxConfig:
         credits = self.esignbase_initial_credits
         if not isinstance(credits, int) or isinstance(credits, bool) or credits < 0:
             raise ValueError("esignbase_initial_credits must be a non-negative integer")
+        self._validate_switches()
         self.rate_limits = validate_rate_limits(self.rate_limits)
         if self.faults is not None:
             self.faults = validate_fault_plan(self.faults)
@@ -202,6 +247,44 @@ class SandboxConfig:
             )
             if is_credential and (not isinstance(value, str) or not value):
                 raise ValueError(f"{f.name} must be a non-empty string")
+
+    def _validate_switches(self) -> None:
+        for name in ("log_requests", "wesignature_decline_cancels"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a boolean")
+        size = self.journal_size
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ValueError("journal_size must be a positive integer")
+        if self.list_order not in LIST_ORDERS:
+            raise ValueError(f"list_order must be one of {list(LIST_ORDERS)}")
+        by_vendor = self.list_order_by_vendor
+        if not isinstance(by_vendor, dict) or any(
+            v not in VENDORS or o not in LIST_ORDERS for v, o in by_vendor.items()
+        ):
+            raise ValueError(f"list_order_by_vendor must map vendors {list(VENDORS)} to {list(LIST_ORDERS)}")
+        delay = self.legalesign_auto_archive_delay
+        if delay is not None and (not _is_number(delay) or delay < 0):
+            raise ValueError("legalesign_auto_archive_delay must be a non-negative number or null")
+        if self.legalesign_signer_values not in ("strings", "native"):
+            raise ValueError("legalesign_signer_values must be 'strings' or 'native'")
+        if self.legalesign_create_body not in ("json", "empty"):
+            raise ValueError("legalesign_create_body must be 'json' or 'empty'")
+        most = self.wesignature_list_max
+        if most is not None and (not isinstance(most, int) or isinstance(most, bool) or most < 1):
+            raise ValueError("wesignature_list_max must be a positive integer or null")
+        if self.legalesign_location not in ("absolute", "path"):
+            raise ValueError("legalesign_location must be 'absolute' or 'path'")
+        dearchive = self.legalesign_dearchive_delay
+        if dearchive is not None and (not _is_number(dearchive) or dearchive < 0):
+            raise ValueError("legalesign_dearchive_delay must be a non-negative number or null")
+        if self.legalesign_dearchive_status not in (201, 202):
+            raise ValueError("legalesign_dearchive_status must be 201 or 202")
+        if self.wesignature_sign_type_table not in ("documented", "shifted"):
+            raise ValueError("wesignature_sign_type_table must be 'documented' or 'shifted'")
+
+    def order_for(self, vendor: str) -> str:
+        """:return: the list order of ``vendor`` (``oldest_first`` or ``newest_first``)."""
+        return self.list_order_by_vendor.get(vendor, self.list_order)
 
     def to_dict(self) -> dict[str, Any]:
         """:return: a JSON-serialisable copy of the configuration."""

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from airflow_provider_esign.sandbox import esignbase, legalesign, wesignature
 from airflow_provider_esign.sandbox.config import VENDORS
 from airflow_provider_esign.sandbox.faults import QueuedFault
+from airflow_provider_esign.sandbox.index import describe
 from airflow_provider_esign.sandbox.models import Document, InvalidTransition, Signer, iso_utc
 from airflow_provider_esign.sandbox.responses import json_response, pdf_response
 from airflow_provider_esign.sandbox.state import SandboxState
@@ -173,6 +174,7 @@ def build_router(state: SandboxState, dispatcher: WebhookDispatcher) -> APIRoute
                 run(doc, state.now(), body)
             except InvalidTransition as exc:
                 return _error(409, str(exc))
+            state.touch(doc)
             dispatcher.check()
             return json_response(summary(state, doc))
 
@@ -181,7 +183,7 @@ def build_router(state: SandboxState, dispatcher: WebhookDispatcher) -> APIRoute
         )
 
     action("sign", lambda doc, now, body: doc.sign(now, body.get("email")))
-    action("decline", lambda doc, now, body: doc.decline(now, body.get("email")))
+    action("decline", lambda doc, now, body: doc.decline(now, body.get("email"), body.get("reason")))
     action("void", lambda doc, now, body: doc.void(now))
     action("expire", lambda doc, now, body: doc.expire(now))
 
@@ -222,6 +224,7 @@ def build_router(state: SandboxState, dispatcher: WebhookDispatcher) -> APIRoute
         body["faults_injected"] = dict(state.faults.injected)
         body["fault_log"] = list(state.faults.log)
         body["documents"] = {v: len(state.documents[v]) for v in VENDORS}
+        body["list_index"] = {v: describe(state.index(v)) for v in VENDORS}
         body["esignbase_credits"] = state.credits
         return json_response(body)
 
@@ -269,6 +272,34 @@ def build_router(state: SandboxState, dispatcher: WebhookDispatcher) -> APIRoute
         state.faults.queue.append(queued)
         return json_response({"queue": [q.to_dict() for q in state.faults.queue]}, 201)
 
+    @router.post("/seed")
+    async def seed(request: Request) -> Response:
+        body = await _body(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            count, vendors, years = _seed_options(body)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        # On the event loop like every state change (the state needs no locks); it blocks other requests.
+        created = state.seed_history(count, vendors, years)
+        return json_response(
+            {"created": created, "total": {v: len(state.documents[v]) for v in VENDORS}}, 201
+        )
+
+    @router.get("/requests")
+    async def requests(request: Request) -> Response:
+        try:
+            entries = state.journal.query(dict(request.query_params))
+        except ValueError as exc:
+            return _error(400, str(exc))
+        return json_response({"requests": entries, "count": len(entries)})
+
+    @router.delete("/requests")
+    async def clear_requests() -> Response:
+        state.journal.clear()
+        return json_response({"requests": [], "count": 0})
+
     @router.get("/clock")
     async def clock() -> Response:
         return json_response({"now": state.now(), "iso": iso_utc(state.now())})
@@ -286,6 +317,22 @@ def build_router(state: SandboxState, dispatcher: WebhookDispatcher) -> APIRoute
         return json_response({"now": state.now(), "iso": iso_utc(state.now())})
 
     return router
+
+
+def _seed_options(body: dict[str, Any]) -> tuple[int, list[str], float]:
+    unknown = sorted(set(body) - {"count", "vendors", "years"})
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+    count = body.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 1_000_000:
+        raise ValueError("count must be an integer between 0 and 1000000 (documents per vendor)")
+    vendors = body.get("vendors") or list(VENDORS)
+    if not isinstance(vendors, list) or any(v not in VENDORS for v in vendors):
+        raise ValueError(f"vendors must be a list drawn from {list(VENDORS)}")
+    years = body.get("years", 5)
+    if not isinstance(years, (int, float)) or isinstance(years, bool) or not 0 < years <= 50:
+        raise ValueError("years must be a number of years between 0 and 50")
+    return count, list(vendors), float(years)
 
 
 def _control_create(state: SandboxState, vendor: str, body: dict[str, Any]) -> Document:

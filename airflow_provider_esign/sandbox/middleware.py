@@ -8,12 +8,14 @@ and can break connections, and so that faults apply before any routing or valida
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from airflow_provider_esign.sandbox import journal
 from airflow_provider_esign.sandbox.faults import abort_connection, can_abort, retry_after_header
 from airflow_provider_esign.sandbox.responses import json_response
 from airflow_provider_esign.sandbox.state import SandboxState
@@ -104,6 +106,85 @@ class SandboxMiddleware:
         if vendor is None:
             await self.app(scope, receive, send)
             return
+        entry = self._start_entry(scope, vendor)
+        body: list[bytes] = []
+        size = [0]
+
+        def keep(message: Message) -> Message:
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                size[0] += len(chunk)
+                if size[0] <= journal.MAX_BODY:
+                    body.append(chunk)
+            return message
+
+        replay: list[Message] = []
+        length = entry["headers"].get("content-length", "")
+        if length.isdigit() and 0 < int(length) <= journal.MAX_BODY:
+            # Read the body up front, so the journal has it even when the app answers without reading it
+            # (a 401 before validation); the app then gets the same messages replayed.
+            while True:
+                replay.append(keep(await receive()))
+                if replay[-1]["type"] != "http.request" or not replay[-1].get("more_body", False):
+                    break
+
+        async def recording_receive() -> Message:
+            return replay.pop(0) if replay else keep(await receive())
+
+        started = time.perf_counter()
+        finished = [False]
+
+        def finish() -> None:
+            if not finished[0]:
+                finished[0] = True
+                self._finish_entry(entry, b"".join(body), size[0], started)
+
+        async def status_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry["status"] = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Journal before the last byte leaves, so a client that saw the answer also sees the entry.
+                finish()
+            await send(message)
+
+        try:
+            await self._serve(scope, recording_receive, status_send, send, vendor, rate_limited, entry)
+        finally:
+            finish()
+
+    def _start_entry(self, scope: Scope, vendor: str) -> dict[str, Any]:
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        return {
+            "time": self.state.now(),
+            "vendor": vendor,
+            "method": scope["method"],
+            "path": scope["path"],
+            "query": journal.redact_query(raw_query),
+            "headers": journal.redact_headers(list(scope.get("headers", []))),
+            "body": None,
+            "status": None,
+            "fault": None,
+        }
+
+    def _finish_entry(self, entry: dict[str, Any], raw: bytes, size: int, started: float) -> None:
+        content_type = entry["headers"].get("content-type", "")
+        entry["body"] = journal.parse_body(raw, content_type, truncated=size > journal.MAX_BODY)
+        entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        self.state.journal.record(entry)
+        if self.state.config.log_requests:
+            journal.access_log.info(journal.log_line(entry))
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        raw_send: Send,
+        vendor: str,
+        rate_limited: bool,
+        entry: dict[str, Any],
+    ) -> None:
+        # ``raw_send`` is uvicorn's own callable, which the fault injector needs to reach the socket.
         state = self.state
         method = scope["method"]
         name, template = self._route(scope)
@@ -119,12 +200,13 @@ class SandboxMiddleware:
         kind = state.faults.decide(
             plan, vendor, method, scope["path"], is_create=is_create, is_download=is_download
         )
-        if kind in ("reset", "drop_after_commit", "truncate") and not can_abort(send):
+        if kind in ("reset", "drop_after_commit", "truncate") and not can_abort(raw_send):
             # Without access to the socket (e.g. an in-process test client) the closest stand-in is a 500.
             kind = "500"
+        entry["fault"] = kind
         if kind == "reset":
             state.stats.aborted["reset"] += 1
-            await abort_connection(send, reset=True)
+            await abort_connection(raw_send, reset=True)
             return
         if kind == "429":
             retry_after = plan["retry_after"] if plan else 1
@@ -138,6 +220,7 @@ class SandboxMiddleware:
             wait = state.rate_limiter.check(vendor, limit, state.now())
             if wait is not None:
                 assert limit is not None
+                entry["fault"] = "rate_limited"
                 await throttled_response(vendor, self._retry_after(vendor, limit, wait))(
                     scope, receive, recording_send
                 )
@@ -145,10 +228,10 @@ class SandboxMiddleware:
         if kind == "slow":
             await asyncio.sleep(plan["slow_seconds"] if plan else 1.0)
         if kind == "drop_after_commit":
-            await self._drop_after_commit(scope, receive, send)
+            await self._drop_after_commit(scope, receive, raw_send)
             return
         if kind == "truncate":
-            await self._truncate(scope, receive, send, recording_send)
+            await self._truncate(scope, receive, raw_send, recording_send)
             return
         await self.app(scope, receive, recording_send)
 

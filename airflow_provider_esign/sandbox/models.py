@@ -94,6 +94,8 @@ class Document:
     hook_done: bool = False
     seq: int = 0
     _pdf: PdfSource | None = field(default=None, repr=False)
+    #: Encoded list items of a settled document (see :meth:`ListIndex.encoded`); cleared when it changes.
+    cache: dict[Any, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def refresh(self, now: float) -> None:
@@ -176,7 +178,8 @@ class Document:
         if self.sent_at is None:
             return "unsent"
         active = self.active_since(index)
-        if active is None or not self.sign_delay or self.voided_at is not None:
+        if active is None or not self.sign_delay or self.voided_at is not None or self.declined_signer:
+            # A closed document's other signers no longer progress (and its list items stay settled).
             return "sent"
         fraction = (now - active) / self.sign_delay
         if fraction >= 2 / 3:
@@ -232,10 +235,11 @@ class Document:
         for signer in chosen:
             signer.signed_at = now
 
-    def decline(self, now: float, email: str | None = None) -> None:
+    def decline(self, now: float, email: str | None = None, reason: str | None = None) -> None:
         """
         Decline now, by the given signer or the first one who has not signed.
 
+        :param reason: the rejection reason the signer gives (Legalesign ``/signer/{id}/rejection/``).
         :raises InvalidTransition: when the document is closed or no such signer is pending.
         """
         self.refresh(now)
@@ -244,6 +248,7 @@ class Document:
         if self.sent_at is None:
             self.sent_at = now
         chosen[0].declined_at = now
+        chosen[0].data["reject_reason"] = reason or "Declined in the sandbox."
 
     def void(self, now: float, reason: str = "voided") -> None:
         """
@@ -265,6 +270,25 @@ class Document:
         self._check_open("expire")
         self.expires_at = now
         self.voided_at, self.void_reason = now, "expired"
+
+    def close_as_history(self, outcome: str, number: int, void_reason: str = "voided") -> float:
+        """
+        Make a seeded historical document final: sent at once, then ``completed``, ``declined`` or
+        ``voided`` one to seven days after creation (varying with ``number``).
+
+        :return: when it was closed.
+        """
+        self.sent_at = self.created_at + self.send_delay
+        done = self.created_at + 86400 * (1 + number % 7)
+        if outcome == "completed":
+            for signer in self.signers:
+                signer.signed_at = done
+        elif outcome == "declined":
+            self.signers[0].declined_at = done
+            self.signers[0].data["reject_reason"] = "Terms not agreed."
+        else:
+            self.voided_at, self.void_reason = done, void_reason
+        return done
 
     # -- final PDF ---------------------------------------------------------------------------------------
     def final_pdf(self) -> PdfSource:

@@ -1,8 +1,15 @@
 """
-pytest plugin (entry point ``esign_sandbox``) with sandbox fixtures.
+Opt-in pytest plugin with sandbox fixtures, moto-style.
 
-* ``esign_sandbox``: one sandbox per test session on a free port; state is *not* reset between tests.
-* ``esign_sandbox_clean``: the same server, with state and configuration reset before the test.
+Load it explicitly: ``pytest -p airflow_provider_esign.sandbox.pytest_plugin``, or in the top-level
+``conftest.py``: ``pytest_plugins = ["airflow_provider_esign.sandbox.pytest_plugin"]``. Installing the
+provider never loads it into other pytest sessions.
+
+* ``esign_sandbox``: one sandbox per test session on a free loopback port; state is *not* reset between tests.
+* ``esign_sandbox_clean``: the same server, with documents, journal, faults, clock and configuration reset
+  before the test.
+* ``esign_connections``: ``esign_sandbox_clean`` with the Airflow connections ``legalesign_default``,
+  ``wesignature_default`` and ``esignbase_default`` pointing at it for the test (environment variables).
 """
 
 from __future__ import annotations
@@ -26,6 +33,14 @@ def esign_sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def esign_sandbox_clean(esign_sandbox: Sandbox) -> Iterator[Sandbox]:
-    """The session sandbox with documents, counters, faults, clock and configuration reset."""
+    """The session sandbox with documents, journal, counters, faults, clock and configuration reset."""
     esign_sandbox.reset(config=True)
     yield esign_sandbox
+
+
+@pytest.fixture
+def esign_connections(esign_sandbox_clean: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    """The reset sandbox, with ``AIRFLOW_CONN_*_DEFAULT`` set to it for the duration of the test."""
+    for name, value in esign_sandbox_clean.airflow_connections().items():
+        monkeypatch.setenv(name, value)
+    return esign_sandbox_clean

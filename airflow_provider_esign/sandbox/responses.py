@@ -26,6 +26,23 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
+def json_list_response(
+    head: dict[str, Any], key: str, items: list[bytes], tail: dict[str, Any] | None = None
+) -> Response:
+    """
+    A JSON object ``{**head, key: [items...], **tail}`` whose list items are already encoded, so cached
+    items of a large list are not encoded again for every page.
+    """
+    parts = [json.dumps(head, separators=(",", ":"), ensure_ascii=False)[:-1]]
+    if head:
+        parts.append(",")
+    parts.append(json.dumps(key) + ":[")
+    body = "".join(parts).encode() + b",".join(items) + b"]"
+    if tail:
+        body += b"," + json.dumps(tail, separators=(",", ":"), ensure_ascii=False)[1:-1].encode()
+    return Response(body + b"}", media_type="application/json")
+
+
 def http_date(timestamp: float) -> str:
     """:return: an RFC 7231 date, e.g. ``Tue, 18 Feb 2026 12:34:56 GMT``."""
     return email.utils.formatdate(timestamp, usegmt=True)
@@ -162,3 +179,21 @@ def html_response(title: str, message: str, status: int = 200) -> Response:
         f"<body><h1>{title}</h1><p>{message}</p></body></html>"
     )
     return Response(body, status_code=status, media_type="text/html; charset=utf-8")
+
+
+class Rejected(Exception):
+    """
+    Raised by a FastAPI dependency (authorise, find the resource) to answer with ``response`` at once.
+
+    :param response: the vendor-shaped answer (401, 404 ...).
+    """
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def rejected_handler(request: Any, exc: Exception) -> Response:
+    """FastAPI exception handler turning :class:`Rejected` into its response."""
+    assert isinstance(exc, Rejected)
+    return exc.response

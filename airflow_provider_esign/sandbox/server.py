@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -13,6 +14,17 @@ from typing import Any
 from airflow_provider_esign.sandbox.client import SandboxClient
 from airflow_provider_esign.sandbox.clock import Clock, SandboxClock
 from airflow_provider_esign.sandbox.config import SandboxConfig
+
+
+def _not_from_a_sandbox_thread(record: logging.LogRecord) -> bool:
+    return not (record.threadName or "").startswith("esign-sandbox-")
+
+
+# uvicorn decides per connection whether to write its access log from ``hasHandlers()``, so a process whose
+# logging setup propagates ``uvicorn.access`` (Airflow's does) would log every sandbox request line (with
+# its query string) despite ``access_log=False``. The sandbox's own, redacted access log is
+# ``SandboxConfig.log_requests``; drop uvicorn's lines from sandbox threads only.
+logging.getLogger("uvicorn.access").addFilter(_not_from_a_sandbox_thread)
 
 
 class Sandbox(SandboxClient):
@@ -30,8 +42,9 @@ class Sandbox(SandboxClient):
     :param seed: seed for ids and per-document choices (reproducible runs).
     :param config: behaviour configuration; defaults to :class:`SandboxConfig`.
     :param clock: clock to use; defaults to wall time plus an advanceable offset.
-    :param log_level: uvicorn's log level. The access log is always off, so nothing a client sends (keys,
-        tokens, bodies) is ever logged.
+    :param log_level: uvicorn's log level. uvicorn's own access log is always off, so nothing a client sends
+        (keys, tokens, bodies) is logged by it; ``SandboxConfig(log_requests=True)`` logs a redacted line per
+        request to the ``airflow_provider_esign.sandbox.access`` logger instead.
     """
 
     def __init__(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import importlib
 import random
 import uuid
 from typing import Any
@@ -16,7 +17,12 @@ from typing import Any
 from airflow_provider_esign.sandbox.clock import Clock
 from airflow_provider_esign.sandbox.config import VENDORS, SandboxConfig
 from airflow_provider_esign.sandbox.faults import FaultEngine, RateLimiter
+from airflow_provider_esign.sandbox.index import ListIndex
+from airflow_provider_esign.sandbox.journal import Journal
 from airflow_provider_esign.sandbox.models import Document
+
+#: Outcomes of seeded historical documents and their shares.
+HISTORY_OUTCOMES = (("completed", 0.90), ("voided", 0.05), ("declined", 0.05))
 
 
 class Stats:
@@ -89,6 +95,11 @@ class SandboxState:
         self.rng = random.Random(self.seed)
         self.documents: dict[str, dict[str, Document]] = {vendor: {} for vendor in VENDORS}
         self.templatepdfs: dict[str, dict[str, Any]] = {}
+        self.attachments: dict[str, dict[str, Any]] = {}
+        self.webhook_subscriptions: list[dict[str, Any]] = []
+        self.signers: dict[tuple[str, str], tuple[Document, int]] = {}
+        self.indexes: dict[str, ListIndex] = {}
+        self.journal = Journal(self.config.journal_size)
         self.tokens: dict[str, dict[str, Any]] = {}
         self.redirects: dict[str, tuple[str, float]] = {}
         self.credits = self.config.esignbase_initial_credits
@@ -96,6 +107,7 @@ class SandboxState:
         self.webhook_deliveries: list[dict[str, Any]] = []
         self.webhook_configured_at: float | None = self.now() if self.config.webhook_url else None
         self.hooks_pending: set[str] = set()
+        self.legalesign_events_pending: set[str] = set()
         self.sequence = 0
         self.faults.reset()
         self.rate_limiter.reset()
@@ -128,6 +140,8 @@ class SandboxState:
             self.webhook_configured_at = self.now() if new.webhook_url else None
         if "faults" in changes:
             self.faults.counter = 0
+        if new.journal_size != self.config.journal_size:
+            self.journal.resize(new.journal_size)
         self.config = new
         return new
 
@@ -158,9 +172,69 @@ class SandboxState:
         """Store a new document."""
         document.seq = self.next_sequence()
         self.documents[document.vendor][document.id] = document
+        for index, signer in enumerate(document.signers):
+            self.signers[(document.vendor, signer.id)] = (document, index)
         if document.vendor == "esignbase":
             self.hooks_pending.add(document.id)
+        elif document.vendor == "legalesign":
+            self.legalesign_events_pending.add(document.id)
+        self.index(document.vendor).add(document)
         return document
+
+    def index(self, vendor: str) -> ListIndex:
+        """:return: the vendor's list index (created on first use from the vendor's ``INDEX_SPEC``)."""
+        found = self.indexes.get(vendor)
+        if found is None:
+            module = importlib.import_module(f"airflow_provider_esign.sandbox.{vendor}")
+            found = self.indexes[vendor] = ListIndex(module.INDEX_SPEC)
+        return found
+
+    def touch(self, document: Document) -> None:
+        """Tell the list index that an action changed ``document`` (void, archive, delete)."""
+        self.index(document.vendor).touch(document)
+
+    def find_signer(self, vendor: str, signer_id: str) -> tuple[Document, int] | None:
+        """:return: ``(document, signer index)`` for a signer id of a non-deleted document, or ``None``."""
+        found = self.signers.get((vendor, signer_id))
+        if found is None or found[0].deleted:
+            return None
+        found[0].refresh(self.now())
+        return found
+
+    def seed_history(self, count: int, vendors: list[str] | tuple[str, ...], years: float) -> dict[str, int]:
+        """
+        Add ``count`` final historical documents per vendor, created over the past ``years``: 90% completed,
+        5% voided, 5% declined (seeded, so the same arguments give the same account).
+
+        :param count: documents per vendor.
+        :param vendors: vendors to seed.
+        :param years: how far back the oldest document was created.
+        :return: vendor -> documents added.
+        """
+        now = self.now()
+        span = years * 365.25 * 86400
+        rng = random.Random(f"{self.seed}:history:{self.sequence}")
+        result: dict[str, int] = {}
+        for vendor in vendors:
+            module = importlib.import_module(f"airflow_provider_esign.sandbox.{vendor}")
+            times = sorted(now - span + rng.random() * (span - 86400) for _ in range(count))
+            docs = []
+            for number, created in enumerate(times, start=1):
+                draw, outcome = rng.random(), "completed"
+                for name, share in HISTORY_OUTCOMES:
+                    if draw < share:
+                        outcome = name
+                        break
+                    draw -= share
+                doc = module.history_document(self, created, outcome, number)
+                doc.seq = self.next_sequence()
+                self.documents[vendor][doc.id] = doc
+                for index, signer in enumerate(doc.signers):
+                    self.signers[(vendor, signer.id)] = (doc, index)
+                docs.append(doc)
+            self.index(vendor).bulk_settle(docs, now)
+            result[vendor] = len(docs)
+        return result
 
     def get(self, vendor: str, doc_id: str, *, include_deleted: bool = False) -> Document | None:
         """

@@ -1,4 +1,7 @@
-"""eSignBase "Document Completed Hook" delivery, driven by one background task per server."""
+"""
+Webhook delivery, driven by one background task per server: eSignBase's "Document Completed Hook" and
+Legalesign's realtime events for ``POST /subscribe/`` subscriptions.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +41,26 @@ class WebhookDispatcher:
             await asyncio.sleep(self.state.config.tick_interval)
 
     def check(self) -> None:
-        """Start a delivery for every document that reached COMPLETED while the hook was configured."""
+        """Start every delivery now due (eSignBase completions, Legalesign realtime events)."""
+        self._check_esignbase()
+        # Without a subscription no event can go anywhere (and later ones only get later events).
+        if self.state.webhook_subscriptions and self.state.legalesign_events_pending:
+            from airflow_provider_esign.sandbox.legalesign.events import due_events
+
+            for url, payload in due_events(self.state):
+                self._start(
+                    url, payload["data"]["uuid"], payload, {}, vendor="legalesign", event=payload["event"]
+                )
+
+    def _start(
+        self, url: str, doc_id: str, payload: dict[str, Any], headers: dict[str, str], **extra: str
+    ) -> None:
+        task = asyncio.ensure_future(self._deliver(url, doc_id, payload, headers, extra))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _check_esignbase(self) -> None:
+        """Start a delivery for every eSignBase document that reached COMPLETED while the hook was set."""
         state = self.state
         if not state.config.webhook_url:
             # Nothing can fire: documents completing now will predate any hook configured later.
@@ -61,18 +83,18 @@ class WebhookDispatcher:
             enabled_at = state.webhook_configured_at
             if url and enabled_at is not None and completed_at >= enabled_at and not doc.hook_done:
                 doc.hook_done = True
-                task = asyncio.ensure_future(self._deliver(url, doc_id))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                payload = {"document_id": doc_id, "status": "COMPLETED"}
+                headers = {"X-Signature-Secret": state.config.esignbase_webhook_secret}
+                self._start(url, doc_id, payload, headers)
 
-    async def _deliver(self, url: str, doc_id: str) -> None:
+    async def _deliver(
+        self, url: str, doc_id: str, payload: dict[str, Any], headers: dict[str, str], extra: dict[str, str]
+    ) -> None:
         import httpx
 
         state = self.state
         if self._client is None:
             self._client = httpx.AsyncClient(trust_env=False, timeout=state.config.webhook_timeout)
-        headers = {"X-Signature-Secret": state.config.esignbase_webhook_secret}
-        payload = {"document_id": doc_id, "status": "COMPLETED"}
         delay = state.config.webhook_retry_delay
         for attempt in range(1, state.config.webhook_attempts + 1):
             record: dict[str, Any] = {
@@ -83,6 +105,7 @@ class WebhookDispatcher:
                 "status_code": None,
                 "error": None,
                 "ok": False,
+                **extra,
             }
             try:
                 response = await self._client.post(url, json=payload, headers=headers)

@@ -7,14 +7,11 @@ from collections.abc import Iterator
 import pytest
 from sandbox_helpers import PDF_DELAY, SEND_DELAY, SIGN_DELAY, ESignBase, Legalesign, Receiver, WeSignature
 
-# The plugin is normally registered through the ``pytest11`` entry point; importing the fixtures here
-# keeps these tests working from a source checkout that is not pip-installed.
-from airflow_provider_esign.sandbox.pytest_plugin import esign_sandbox, esign_sandbox_clean  # noqa: F401
 from airflow_provider_esign.sandbox.server import Sandbox
 
 
 @pytest.fixture
-def sb(esign_sandbox_clean: Sandbox) -> Sandbox:  # noqa: F811
+def sb(esign_sandbox_clean: Sandbox) -> Sandbox:
     """The session sandbox, reset, with slow deterministic timing driven by ``advance_clock``."""
     esign_sandbox_clean.configure(send_delay=SEND_DELAY, sign_delay=SIGN_DELAY, pdf_delay=PDF_DELAY)
     return esign_sandbox_clean

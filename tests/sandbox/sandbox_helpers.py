@@ -6,6 +6,7 @@ import base64
 import http.server
 import json
 import threading
+import time
 from typing import Any
 
 import requests
@@ -21,6 +22,16 @@ ESIGNBASE_CLIENT = ("sandbox-client", "sandbox-esignbase-client-secret-0001")
 SEND_DELAY = 5.0
 SIGN_DELAY = 30.0
 PDF_DELAY = 5.0
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` until true: for real asynchronous HTTP deliveries (webhooks), not for time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
 
 
 class Legalesign:

@@ -13,7 +13,14 @@ import pytest
 import requests
 from sandbox_helpers import LEGALESIGN_AUTH, WESIGNATURE_CREDS, ESignBase, Legalesign, WeSignature
 
-from airflow_provider_esign.sandbox import ManualClock, Sandbox, SandboxConfig, SandboxError, connections_env
+from airflow_provider_esign.sandbox import (
+    ManualClock,
+    Sandbox,
+    SandboxClient,
+    SandboxConfig,
+    SandboxError,
+    connections_env,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SECRETS = (
@@ -246,3 +253,31 @@ def test_no_credentials_in_logs(caplog: pytest.LogCaptureFixture, capfd: pytest.
     text = caplog.text + out + err
     for secret in (*SECRETS, *captured_tokens):
         assert secret not in text
+
+
+def test_pytest_plugin_is_opt_in() -> None:
+    from importlib.metadata import entry_points
+
+    # No always-on pytest11 entry point: the plugin loads only where a conftest or -p asks for it.
+    assert not [ep for ep in entry_points(group="pytest11") if ep.value.startswith("airflow_provider_esign")]
+
+
+def test_cli_seeds_history_and_logs_requests() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_esign.sandbox", "--port", "0", "--seed-history", "30",
+         "--log-requests", "--list-order", "newest_first"],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(2)]
+        assert "seeded historical documents" in lines[0]
+        url = lines[1].rsplit(" ", 1)[-1].strip()
+        client = SandboxClient(url)
+        assert client.config()["list_order"] == "newest_first"
+        assert len(client.documents("esignbase")) == 30
+        requests.get(url + "/legalesign/api/v1/group/", headers=LEGALESIGN_AUTH, timeout=10)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert '"GET /legalesign/api/v1/group/" 200' in stderr and "sandbox-legalesign-secret" not in stderr

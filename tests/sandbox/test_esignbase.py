@@ -6,7 +6,7 @@ import time
 
 import pytest
 import requests
-from sandbox_helpers import ESIGNBASE_CLIENT, PDF_DELAY, SEND_DELAY, SIGN_DELAY, ESignBase, Receiver
+from sandbox_helpers import ESIGNBASE_CLIENT, PDF_DELAY, SEND_DELAY, SIGN_DELAY, ESignBase, Receiver, wait_for
 
 from airflow_provider_esign.sandbox import Sandbox
 from airflow_provider_esign.sandbox.pdf import check_pdf
@@ -245,15 +245,6 @@ def test_list_pagination_and_delete(sb: Sandbox, esignbase: ESignBase) -> None:
         esignbase.base + f"/api/document/{ids[1]}", headers=esignbase.headers(read_only), timeout=5
     )
     assert denied.status_code == 403
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_completed_hook_delivered_once_with_secret(

@@ -43,6 +43,9 @@ def test_drop_after_commit_leaves_the_document_created(
     documents = sb.documents(vendor)
     assert len(documents) == 1 and documents[0]["deleted"] is False
     assert sb.stats()["aborted_connections"] == {"drop_after_commit": 1}
+    # The journal shows the create that was committed although its answer never arrived.
+    [dropped] = sb.requests(fault="drop_after_commit")
+    assert dropped["vendor"] == vendor and dropped["method"] == "POST" and dropped["body"]
 
 
 def test_drop_after_commit_only_hits_create_calls(sb: Sandbox, legalesign: Legalesign) -> None:

@@ -94,9 +94,23 @@ def test_status_accepts_get_with_json_body(wesignature: WeSignature) -> None:
 
 
 @pytest.mark.parametrize(
-    ("sign_type", "label"), [(0, "i-sign"), (1, "i-sign"), (2, "we-sign"), (3, "they-sign")]
+    ("table", "sign_type", "label"),
+    [
+        # The vendor's table (0 i sign, 1 we-sign, 2 they-sign) plus its own example's 3 -> they-sign.
+        ("documented", 0, "i-sign"),
+        ("documented", 1, "we-sign"),
+        ("documented", 2, "they-sign"),
+        ("documented", 3, "they-sign"),
+        # The off-by-one reading, switchable because the vendor's docs contradict themselves.
+        ("shifted", 1, "i-sign"),
+        ("shifted", 2, "we-sign"),
+        ("shifted", 3, "they-sign"),
+    ],
 )
-def test_signature_type_labels(wesignature: WeSignature, sign_type: int, label: str) -> None:
+def test_signature_type_labels(
+    sb: Sandbox, wesignature: WeSignature, table: str, sign_type: int, label: str
+) -> None:
+    sb.configure(wesignature_sign_type_table=table)
     assert wesignature.send(sign_type=sign_type)["signature_type"] == label
 
 

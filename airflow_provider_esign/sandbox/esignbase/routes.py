@@ -1,5 +1,5 @@
 """
-eSignBase REST API emulation (``/esignbase/oauth2/...`` and ``/esignbase/api/...``).
+eSignBase REST API emulation: the routes (``/esignbase/oauth2/...`` and ``/esignbase/api/...``).
 
 OAuth2 client credentials with 5-minute bearer tokens and scopes, template-driven documents with exactly
 one recipient per role, credits, the documented status ladder, ranged downloads and the "Document
@@ -11,133 +11,35 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import json
-import math
 import re
 import secrets
 import urllib.parse
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from airflow_provider_esign.sandbox.credentials import ESIGNBASE_TEMPLATES
-from airflow_provider_esign.sandbox.models import Document, Signer
-from airflow_provider_esign.sandbox.responses import json_response, pdf_response
+from airflow_provider_esign.sandbox.esignbase.models import (
+    COMPLETED_STEPS,
+    DOWNLOADABLE,
+    PREFIX,
+    SCOPES,
+    VENDOR,
+    document_body,
+    document_status,
+    new_document,
+    parse_expiration,
+    template_body,
+)
+from airflow_provider_esign.sandbox.models import Document
+from airflow_provider_esign.sandbox.responses import Rejected, json_list_response, json_response, pdf_response
 from airflow_provider_esign.sandbox.state import SandboxState
 
-VENDOR = "esignbase"
-PREFIX = "/esignbase"
-SCOPES = ("all", "read", "create_document", "delete", "sandbox")
-DOWNLOADABLE = ("DIGITAL_SIGNATURE_CREATED", "COMPLETED")
-#: Post-signing steps: preparation -> waiting for digital signature -> signature created -> completed.
-COMPLETED_STEPS = 3
-_TEMPLATE_CTIME = "2025-08-25T13:49:00+00:00"
 _EMAIL = re.compile(r"[^@\s,;<>()\[\]\"]+@[^@\s,;<>()\[\]\"]+\.[^@\s,;<>()\[\]\"]+")
-_ISO_WITH_OFFSET = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?(Z|[+-]\d{2}:?\d{2})"
-)
 _CREATE_FIELDS = {"name", "template_id", "recipients", "user_defined_metadata", "expiration_date"}
 _RECIPIENT_FIELDS = {"email", "first_name", "last_name", "role_name", "locale"}
-
-
-def iso(timestamp: float | None) -> str | None:
-    """:return: ``YYYY-MM-DDTHH:MM:SS+00:00``."""
-    if timestamp is None:
-        return None
-    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def parse_expiration(value: str) -> float | None:
-    """
-    Parse an ISO 8601 date-time that carries an offset (``+00:00``, ``+0000`` or ``Z``, as the SDKs send).
-
-    :return: epoch seconds, or ``None`` when the format is not accepted.
-    """
-    match = _ISO_WITH_OFFSET.fullmatch(value)
-    if not match:
-        return None
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    try:
-        naive = dt.datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
-            int((fraction or "0").ljust(6, "0")),
-        )  # fmt: skip
-    except ValueError:
-        return None
-    if offset == "Z":
-        delta = dt.timedelta(0)
-    else:
-        sign = -1 if offset[0] == "-" else 1
-        digits = offset[1:].replace(":", "")
-        delta = sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return naive.replace(tzinfo=dt.timezone(delta)).timestamp()
-
-
-def document_status(doc: Document, now: float) -> str:
-    """:return: the eSignBase status string for ``doc`` at ``now``."""
-    if doc.voided_at is not None or doc.declined_signer is not None:
-        return "VOIDED"
-    if doc.sent_at is None:
-        return "DRAFT"
-    signed = sum(1 for s in doc.signers if s.signed_at is not None)
-    if signed == 0:
-        return "SENT"
-    if signed < len(doc.signers):
-        return "PARTIALLY_SIGNED"
-    ladder = ("WAITING_FOR_PREPARATION", "WAITING_FOR_DIGITAL_SIGNATURE", "DIGITAL_SIGNATURE_CREATED")
-    for steps in range(COMPLETED_STEPS, 0, -1):
-        if doc.stage_reached(steps, now):
-            return "COMPLETED" if steps == COMPLETED_STEPS else ladder[steps]
-    return ladder[0]
-
-
-def template_body(template_id: str) -> dict[str, Any]:
-    """:return: the template object as ``GET /api/template/{id}`` returns it."""
-    roles, page_standard, pages, filename = ESIGNBASE_TEMPLATES[template_id]
-    return {
-        "id": template_id,
-        "ctime": _TEMPLATE_CTIME,
-        "filename": filename,
-        "num_of_pages": pages,
-        "page_standard": page_standard,
-        "form_role_names": list(roles),
-    }
-
-
-def document_body(doc: Document, now: float) -> dict[str, Any]:
-    """:return: the document object (item shape of ``GET /api/documents``)."""
-    _, page_standard, pages, _ = ESIGNBASE_TEMPLATES[doc.data["template_id"]]
-    status = document_status(doc, now)
-    days = None
-    if doc.expires_at is not None:
-        days = max(0, math.ceil((doc.expires_at - now) / 86400))
-    return {
-        "id": doc.id,
-        "template_id": doc.data["template_id"],
-        "name": doc.name,
-        "owner": "Sandbox Owner",
-        "ctime": iso(doc.created_at),
-        "mtime": iso(doc.modified_at(now, COMPLETED_STEPS)),
-        "expiration_date": iso(doc.expires_at),
-        "page_standard": page_standard,
-        "num_of_pages": pages,
-        "completed_date": iso(doc.stage_at(COMPLETED_STEPS)) if status == "COMPLETED" else None,
-        "status": status,
-        "recipients": [
-            {
-                "email": s.email,
-                "first_name": s.first_name,
-                "last_name": s.last_name,
-                "days_before_voided": days,
-                "form_role": s.role,
-                "locale": s.data.get("locale", "en"),
-            }
-            for s in doc.signers
-        ],
-        "user_defined_metadata": dict(doc.data.get("metadata") or {}),
-    }
 
 
 def _error(
@@ -309,40 +211,52 @@ def build_router(state: SandboxState) -> APIRouter:
             return _error(403, "insufficient_scope", headers={"www-authenticate": challenge})
         return scopes
 
-    def find(doc_id: str) -> Document | Response:
-        doc = state.get(VENDOR, doc_id)
-        if doc is None:
-            return _error(404, "not_found", "document not found")
-        return doc
+    def scope(needed: str) -> Any:
+        """A dependency: the token's scopes, or the 401/403 answer when it lacks ``needed``."""
+
+        def dependency(request: Request) -> set[str]:
+            scopes = bearer(request, needed)
+            if isinstance(scopes, Response):
+                raise Rejected(scopes)
+            return scopes
+
+        return Depends(dependency)
+
+    def document(needed: str) -> Any:
+        """A dependency: the document ``doc_id`` after the scope check, or the 404 answer."""
+        allowed = scope(needed)
+
+        def dependency(doc_id: str, _: set[str] = allowed) -> Document:
+            doc = state.get(VENDOR, doc_id)
+            if doc is None:
+                raise Rejected(_error(404, "not_found", "document not found"))
+            return doc
+
+        return Depends(dependency)
+
+    can_read, can_create, read_document, delete_document_ = (
+        scope("read"),
+        scope("create_document"),
+        document("read"),
+        document("delete"),
+    )
 
     @router.get(PREFIX + "/api/templates", name="esignbase.templates")
-    async def templates(request: Request) -> Response:
-        scopes = bearer(request, "read")
-        if isinstance(scopes, Response):
-            return scopes
+    async def templates(request: Request, scopes: set[str] = can_read) -> Response:
         return json_response([template_body(t) for t in ESIGNBASE_TEMPLATES])
 
     @router.get(PREFIX + "/api/template/{template_id}", name="esignbase.template")
-    async def template(request: Request, template_id: str) -> Response:
-        scopes = bearer(request, "read")
-        if isinstance(scopes, Response):
-            return scopes
+    async def template(request: Request, template_id: str, scopes: set[str] = can_read) -> Response:
         if template_id not in ESIGNBASE_TEMPLATES:
             return _error(404, "not_found", "template not found")
         return json_response(template_body(template_id))
 
     @router.get(PREFIX + "/api/credits", name="esignbase.credits")
-    async def credits(request: Request) -> Response:
-        scopes = bearer(request, "read")
-        if isinstance(scopes, Response):
-            return scopes
+    async def credits(request: Request, scopes: set[str] = can_read) -> Response:
         return json_response({"credits": state.credits})
 
     @router.post(PREFIX + "/api/document", name="esignbase.document_create")
-    async def create_document(request: Request) -> Response:
-        scopes = bearer(request, "create_document")
-        if isinstance(scopes, Response):
-            return scopes
+    async def create_document(request: Request, scopes: set[str] = can_create) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
             return _invalid("Content-Type must be application/json")
@@ -374,10 +288,7 @@ def build_router(state: SandboxState) -> APIRouter:
         return json_response({"document_id": doc.id, "status": "DRAFT"})
 
     @router.get(PREFIX + "/api/documents", name="esignbase.documents")
-    async def list_documents(request: Request) -> Response:
-        scopes = bearer(request, "read")
-        if isinstance(scopes, Response):
-            return scopes
+    async def list_documents(request: Request, scopes: set[str] = can_read) -> Response:
         try:
             limit = int(request.query_params.get("limit", "20"))
             offset = int(request.query_params.get("offset", "0"))
@@ -388,39 +299,29 @@ def build_router(state: SandboxState) -> APIRouter:
         if offset < 0:
             return _invalid("offset must not be negative")
         now = state.now()
-        docs = state.all(VENDOR)
-        page = [document_body(d, now) for d in docs[offset : offset + limit]]
-        return json_response({"documents": page, "count": len(docs)})
+        total, docs = state.index(VENDOR).query(
+            ("all",), now, order=state.config.order_for(VENDOR), offset=offset, limit=limit
+        )
+        index = state.index(VENDOR)
+        # days_before_voided counts down with the clock, so documents with an expiry are never cached.
+        items = [
+            index.encoded(d, "item" if d.expires_at is None else None, lambda d=d: document_body(d, now))  # type: ignore[misc]
+            for d in docs
+        ]
+        return json_list_response({}, "documents", items, {"count": total})
 
     @router.get(PREFIX + "/api/document/{doc_id}", name="esignbase.document")
-    async def get_document(request: Request, doc_id: str) -> Response:
-        scopes = bearer(request, "read")
-        if isinstance(scopes, Response):
-            return scopes
-        doc = find(doc_id)
-        if isinstance(doc, Response):
-            return doc
+    async def get_document(doc: Document = read_document) -> Response:
         return json_response(document_body(doc, state.now()))
 
     @router.delete(PREFIX + "/api/document/{doc_id}", name="esignbase.document_delete")
-    async def delete_document(request: Request, doc_id: str) -> Response:
-        scopes = bearer(request, "delete")
-        if isinstance(scopes, Response):
-            return scopes
-        doc = find(doc_id)
-        if isinstance(doc, Response):
-            return doc
+    async def delete_document(doc: Document = delete_document_) -> Response:
         doc.deleted = True
+        state.touch(doc)
         return Response(status_code=200)
 
     @router.get(PREFIX + "/api/document/{doc_id}/download", name="esignbase.download")
-    async def download(request: Request, doc_id: str) -> Response:
-        scopes = bearer(request, "read")
-        if isinstance(scopes, Response):
-            return scopes
-        doc = find(doc_id)
-        if isinstance(doc, Response):
-            return doc
+    async def download(request: Request, doc: Document = read_document) -> Response:
         status = document_status(doc, state.now())
         if status not in DOWNLOADABLE:
             return _error(409, "document_not_completed", f"the document is {status}; no final PDF yet")
@@ -434,70 +335,3 @@ def build_router(state: SandboxState) -> APIRouter:
         )
 
     return router
-
-
-def new_document(
-    state: SandboxState,
-    *,
-    name: str,
-    template_id: str,
-    recipients: list[dict[str, Any]],
-    metadata: dict[str, str] | None,
-    expiration: str | None,
-    sandbox_mode: bool,
-) -> Document:
-    """:return: a new stored eSignBase document (already validated input)."""
-    doc = Document(
-        vendor=VENDOR,
-        id=state.new_uuid(),
-        name=name,
-        created_at=state.now(),
-        signers=[
-            Signer(
-                id=str(i),
-                first_name=r["first_name"],
-                last_name=r["last_name"],
-                email=r["email"],
-                order=i,
-                role=r["role_name"],
-                data={"locale": r.get("locale", "en")},
-            )
-            for i, r in enumerate(recipients)
-        ],
-        send_delay=state.config.send_delay,
-        sign_delay=state.config.sign_delay,
-        pdf_delay=state.config.pdf_delay,
-        expires_at=parse_expiration(expiration) if expiration else None,
-        data={"template_id": template_id, "metadata": dict(metadata or {}), "sandbox": sandbox_mode},
-    )
-    return state.add(doc)
-
-
-def decorate_control_document(state: SandboxState, doc: Document, payload: dict[str, Any]) -> None:
-    """
-    Fill the eSignBase-specific fields of a document created through the control API.
-
-    :raises ValueError: when no template fits the signers.
-    """
-    template_id = payload.get("template_id")
-    if template_id is None:
-        template_id = next(
-            (t for t, spec in ESIGNBASE_TEMPLATES.items() if len(spec[0]) == len(doc.signers)), None
-        )
-    if template_id not in ESIGNBASE_TEMPLATES:
-        raise ValueError("template_id is unknown or no template has that many roles")
-    roles = ESIGNBASE_TEMPLATES[template_id][0]
-    if len(roles) != len(doc.signers):
-        raise ValueError(f"template {template_id} needs exactly {len(roles)} signer(s)")
-    for signer, role in zip(doc.signers, roles, strict=True):
-        signer.role = role
-        signer.data.setdefault("locale", "en")
-    metadata = payload.get("metadata") or {}
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise ValueError("metadata must map strings to strings")
-    doc.data.update({"template_id": template_id, "metadata": metadata, "sandbox": True})
-
-
-def raw_status(doc: Document, now: float) -> Any:
-    """:return: the vendor status shown by the control API."""
-    return document_status(doc, now)

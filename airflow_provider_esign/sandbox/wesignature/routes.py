@@ -1,5 +1,5 @@
 """
-WeSignature ``apihandler`` emulation (``/wesignature/apihandler/...``).
+WeSignature ``apihandler`` emulation: the routes (``/wesignature/apihandler/...``).
 
 Follows the vendor's own examples, inconsistencies included: ``SignerMails`` nested in the send response
 but flat (with other key names) in the list; the list under ``message.data``; string values in the status
@@ -21,19 +21,23 @@ from starlette.responses import Response
 from airflow_provider_esign.sandbox.models import Document, Signer
 from airflow_provider_esign.sandbox.responses import html_response, json_response, pdf_response
 from airflow_provider_esign.sandbox.state import SandboxState
-
-VENDOR = "wesignature"
-PREFIX = "/wesignature"
-API_PREFIX = PREFIX + "/apihandler"
+from airflow_provider_esign.sandbox.wesignature.models import (
+    API_PREFIX,
+    PHASE_STATUS,
+    PREFIX,
+    VENDOR,
+    completed,
+    decorate,
+    document_status,
+    is_sent,
+    links,
+    list_status,
+)
 
 _EMAIL = re.compile(r"[^@\s,;<>()\[\]\"]+@[^@\s,;<>()\[\]\"]+\.[^@\s,;<>()\[\]\"]+")
-_SIGN_TYPE_LABELS = {0: "i-sign", 1: "i-sign", 2: "we-sign", 3: "they-sign"}
 _SEND_FIELDS = {
     "user_id", "api_key", "sign_type", "file_list", "is_for_embedded_signing", "signers", "mail_data",
 }  # fmt: skip
-_PHASE_STATUS = {"unsent": "1", "sent": "1", "opened": "2", "viewed": "2", "signed": "3", "declined": "4"}
-#: Post-signing steps until the document is "3" (completed) and downloadable.
-COMPLETE_STEPS = 1
 
 
 def _missing(names: list[str]) -> Response:
@@ -65,64 +69,6 @@ async def _body(request: Request) -> dict[str, Any]:
     except (UnicodeDecodeError, ValueError):
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def is_sent(doc: Document) -> bool:
-    """:return: whether status data exists: the document went out for signature or was cancelled."""
-    return doc.sent_at is not None or doc.voided_at is not None
-
-
-def document_status(doc: Document, now: float) -> str:
-    """
-    :return: ``"1"`` out for signature, ``"2"`` cancelled, ``"3"`` completed. A decline leaves ``"1"``:
-        the vendor does not say whether it moves, and this forces clients to check the signers.
-    """
-    if doc.voided_at is not None:
-        return "2"
-    if doc.declined_signer is None and doc.stage_reached(COMPLETE_STEPS, now):
-        return "3"
-    return "1"
-
-
-def completed(doc: Document, now: float) -> bool:
-    """:return: whether the final PDF can be downloaded."""
-    return document_status(doc, now) == "3"
-
-
-def _list_status(doc: Document, now: float) -> str:
-    if not is_sent(doc):
-        return "draft"
-    return {"1": "pending", "2": "cancelled", "3": "completed"}[document_status(doc, now)]
-
-
-def _links(origin: str, doc: Document) -> dict[str, str]:
-    token = doc.data["download_token"]
-    return {
-        "signing_link": f"{origin}{PREFIX}/sign/{doc.id}/{doc.data['signing_token']}",
-        "edit_link": f"{origin}{PREFIX}/doc_prepare/?guid={doc.id}",
-        "delete_link": f"{origin}{PREFIX}/document/delete/{doc.id}",
-        "download_link": f"{origin}{PREFIX}/document/download/{doc.id}/{token}",
-    }
-
-
-def decorate(state: SandboxState, doc: Document, *, sign_type: int, embedded: int, files: list[str]) -> None:
-    """Fill the WeSignature-specific fields of a new document."""
-    first_path = urllib.parse.urlsplit(files[0]).path if files else ""
-    doc.data.update(
-        {
-            "sign_type": sign_type,
-            "is_for_embedded_signing": embedded,
-            "file_urls": files,
-            "document_name": urllib.parse.unquote(posixpath.basename(first_path)) or "document",
-            "signature_request_id": str(100000 + state.next_sequence()),
-            "download_token": secrets.token_urlsafe(24),
-            "signing_token": secrets.token_urlsafe(12),
-            "mail_data": None,
-        }
-    )
-    for signer in doc.signers:
-        # A signer_id only exists for embedded signing requests (vendor note in §1.4).
-        signer.data["signer_id"] = str(200000 + state.next_sequence()) if embedded == 1 else ""
 
 
 def build_router(state: SandboxState) -> APIRouter:
@@ -239,9 +185,9 @@ def build_router(state: SandboxState) -> APIRouter:
             "guid": doc.id,
             "document_name": doc.data["document_name"],
             "document_status": "draft",
-            "signature_type": _SIGN_TYPE_LABELS[doc.data["sign_type"]],
+            "signature_type": doc.data["label"],
         }
-        data.update(_links(_origin(request), doc))
+        data.update(links(_origin(request), doc))
         data["SignerMails"] = [[{"name": s.first_name, "email_address": s.email} for s in doc.signers]]
         return json_response({"status": "success", "message": "Document Details", "data": data})
 
@@ -269,7 +215,7 @@ def build_router(state: SandboxState) -> APIRouter:
             "userid": state.config.wesignature_user_id,
             "signer_data": [
                 {
-                    "signer_status": _PHASE_STATUS[doc.signer_phase(i, now)],
+                    "signer_status": PHASE_STATUS[doc.signer_phase(i, now)],
                     "signer_mail": s.email,
                     "signer_id": s.data.get("signer_id", ""),
                 }
@@ -287,21 +233,28 @@ def build_router(state: SandboxState) -> APIRouter:
         now = state.now()
         origin = _origin(request)
         guid = body.get("guid")
+        if guid not in (None, ""):
+            # The documented filter: one document by guid (a dictionary lookup, not a scan).
+            found = state.get(VENDOR, str(guid))
+            docs = [found] if found is not None else []
+        else:
+            # No pagination is documented: the whole account, in the configured order.
+            _, docs = state.index(VENDOR).query(
+                ("all",), now, order=state.config.order_for(VENDOR), limit=state.config.wesignature_list_max
+            )
         items = []
-        for doc in state.all(VENDOR):
-            if guid not in (None, "") and doc.id != str(guid):
-                continue
+        for doc in docs:
             item: dict[str, Any] = {
                 "guid": doc.id,
                 "document_name": doc.data["document_name"],
-                "document_status": _list_status(doc, now),
-                "signature_type": _SIGN_TYPE_LABELS[doc.data["sign_type"]],
+                "document_status": list_status(doc, now),
+                "signature_type": doc.data["label"],
             }
-            item.update(_links(origin, doc))
+            item.update(links(origin, doc))
             item["SignerMails"] = [
                 {
                     "email": s.email,
-                    "signaturestatus": _PHASE_STATUS[doc.signer_phase(i, now)] if is_sent(doc) else "0",
+                    "signaturestatus": PHASE_STATUS[doc.signer_phase(i, now)] if is_sent(doc) else "0",
                     "name": s.first_name,
                 }
                 for i, s in enumerate(doc.signers)
@@ -333,21 +286,3 @@ def build_router(state: SandboxState) -> APIRouter:
         return html_response("WeSignature - Login", "Please log in to continue.")
 
     return router
-
-
-def decorate_control_document(state: SandboxState, doc: Document, payload: dict[str, Any]) -> None:
-    """Fill the WeSignature-specific fields of a document created through the control API."""
-    file_url = payload.get("file_url") or "https://files.example.test/sandbox-document.pdf"
-    decorate(
-        state,
-        doc,
-        sign_type=int(payload.get("sign_type", 3)),
-        embedded=int(payload.get("is_for_embedded_signing", 0)),
-        files=[str(file_url)],
-    )
-    doc.data["mail_data"] = payload.get("mail_data")
-
-
-def raw_status(doc: Document, now: float) -> Any:
-    """:return: ``"draft"`` before the document is out, else the ``documentstatusapi`` value."""
-    return document_status(doc, now) if is_sent(doc) else "draft"
