@@ -92,11 +92,15 @@ def timestamp(value: Any) -> float | None:
 
 
 def detect_order(items: list[DocumentInfo]) -> str:
-    """The list order, from the first and last creation times of a page (no vendor documents it)."""
-    times = [t for t in (timestamp(d.created_at) for d in items) if t is not None]
-    if len(times) < 2 or times[0] == times[-1]:
+    """The list order, from the first and last creation times of a page (no vendor documents it).
+
+    Only the ends are read: a WeSignature "page" is the whole account, parsed on the event loop.
+    """
+    first = next((t for t in (timestamp(d.created_at) for d in items) if t is not None), None)
+    last = next((t for t in (timestamp(d.created_at) for d in reversed(items)) if t is not None), None)
+    if first is None or last is None or first == last:
         return UNKNOWN_ORDER
-    return NEWEST_FIRST if times[0] > times[-1] else OLDEST_FIRST
+    return NEWEST_FIRST if first > last else OLDEST_FIRST
 
 
 def oldest(items: list[DocumentInfo]) -> float:
