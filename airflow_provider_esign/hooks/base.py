@@ -280,19 +280,13 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         :mod:`~airflow_provider_esign.hooks.batch`); every id the list did not show is read on its
         own, and one the vendor no longer has (404) comes back VOIDED. Logs the method and its cost.
         """
-        plan = batch.read_plan(self, list(dict.fromkeys(document_ids)), filters)
-        value: Any = None
-        error: Exception | None = None
-        while True:
+        run = batch.PlanRun(batch.read_plan(self, list(dict.fromkeys(document_ids)), filters))
+        while (flow := run.next_flow()) is not None:
             try:
-                flow = plan.throw(error) if error is not None else plan.send(value)
-            except StopIteration as stop:
-                return self._batch_done(len(document_ids), stop.value)
-            value, error = None, None
-            try:
-                value = self._run(flow)
+                run.value = self._run(flow)
             except ESignNotFoundError as exc:  # the plan decides what a missing document means
-                error = exc
+                run.error = exc
+        return self._batch_done(len(document_ids), run.result)
 
     def _batch_done(self, tracked: int, read: batch.BatchRead) -> dict[str, DocumentInfo]:
         self.log.info("get_documents of %d id(s): %s", tracked, read.describe())
@@ -387,19 +381,13 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
 
     async def aget_documents(self, document_ids: list[str], **filters: Any) -> dict[str, DocumentInfo]:
         """Async :meth:`get_documents` (the same plan; large pages are parsed off the event loop)."""
-        plan = batch.read_plan(self, list(dict.fromkeys(document_ids)), filters)
-        value: Any = None
-        error: Exception | None = None
-        while True:
+        run = batch.PlanRun(batch.read_plan(self, list(dict.fromkeys(document_ids)), filters))
+        while (flow := run.next_flow()) is not None:
             try:
-                flow = plan.throw(error) if error is not None else plan.send(value)
-            except StopIteration as stop:
-                return self._batch_done(len(document_ids), stop.value)
-            value, error = None, None
-            try:
-                value = await self._arun(flow)
+                run.value = await self._arun(flow)
             except ESignNotFoundError as exc:
-                error = exc
+                run.error = exc
+        return self._batch_done(len(document_ids), run.result)
 
     # ---------------------------------------------------------------- executors
     def _execute(self, work: pipeline.Pipeline[T]) -> T:

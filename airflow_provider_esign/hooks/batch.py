@@ -73,6 +73,26 @@ class BatchRead:
 Plan = Generator["Flow[Any]", Any, BatchRead]
 
 
+class PlanRun:
+    """Drives a plan for a sync or async hook: the caller runs each flow and sets ``value`` (or the
+    ``error`` the plan may handle, e.g. a 404); ``result`` is the plan's answer once done."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.value: Any = None
+        self.error: Exception | None = None
+        self.result = BatchRead()
+
+    def next_flow(self) -> Flow[Any] | None:
+        """The next flow to run, or None once the plan returned (its value in ``result``)."""
+        error, value, self.error, self.value = self.error, self.value, None, None
+        try:
+            return self.plan.throw(error) if error is not None else self.plan.send(value)
+        except StopIteration as stop:
+            self.result = stop.value
+            return None
+
+
 def timestamp(value: Any) -> float | None:
     """Epoch seconds of a vendor time (ISO 8601, naive read as UTC, or epoch number), else None."""
     if value is None or value == "":
