@@ -17,7 +17,7 @@ cheapest correct method for the ids still pending:
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -198,3 +198,48 @@ def newest_end_offsets(first: Page, order: str) -> list[int] | None:
     if offsets and offsets[-1] < size:  # the oldest stretch overlaps page one: read what it missed
         offsets[-1] = size
     return offsets
+
+
+def newest_end_walk(first: Page, since: float | None, at_offset: bool) -> Generator[Any, Page, None]:
+    """The pages to read after ``first``: yields each next cursor and receives that page.
+
+    With ``since`` (epoch seconds) the walk goes from the list's newest end (an oldest-first list is
+    read backwards by offset, where ``at_offset``) and ends at the first page reaching documents
+    created before ``since``; without it, it follows the list to its end.
+    """
+    order = detect_order(first.items)
+    if first.next_cursor is None:
+        return
+    if since is not None and order == NEWEST_FIRST and oldest(first.items) < since:
+        return
+    offsets = newest_end_offsets(first, order) if since is not None and at_offset else None
+    cursor: Any = first.next_cursor
+    while True:
+        if offsets is not None:
+            if not offsets:
+                return
+            page = yield offsets.pop(0)
+        else:
+            if cursor is None:
+                return
+            page = yield cursor
+            cursor = page.next_cursor
+        if since is not None and order != UNKNOWN_ORDER and oldest(page.items) < since:
+            return  # the rest of the walk is older than the bound
+
+
+async def alist_recent(hook: ESignHook, filters: dict[str, Any], since: float) -> AsyncIterator[DocumentInfo]:
+    """The documents created since ``since`` (and a page's worth older), read from the newest end."""
+    first: Page = await hook._arun(hook._list_page_flow(None, filters))
+    for doc in first.items:
+        yield doc
+    walk = newest_end_walk(first, since, hook.list_at_offset)
+    try:
+        cursor = next(walk)
+        while True:
+            page = await hook._arun(hook._list_page_flow(cursor, filters))
+            for doc in page.items:
+                yield doc
+            cursor = walk.send(page)
+    except StopIteration:
+        return

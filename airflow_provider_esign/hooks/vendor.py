@@ -150,30 +150,19 @@ class VendorInterface(VendorInfo, abc.ABC):
 
         first = yield from self._list_page_flow(None, filters)
         found = next((doc for doc in first.items if matches(doc)), None)
-        if found is not None or first.next_cursor is None:
+        if found is not None:
             return found
-        order = batch.detect_order(first.items)
-        if since is not None and order == batch.NEWEST_FIRST and batch.oldest(first.items) < since:
-            return None
-        offsets = (
-            batch.newest_end_offsets(first, order) if since is not None and self.list_at_offset else None
-        )
-        cursor: Any = first.next_cursor
-        while True:
-            if offsets is not None:
-                if not offsets:
-                    return None
-                page = yield from self._list_page_flow(offsets.pop(0), filters)
-            else:
+        walk = batch.newest_end_walk(first, since, self.list_at_offset)
+        try:
+            cursor = next(walk)
+            while True:
                 page = yield from self._list_page_flow(cursor, filters)
-                cursor = page.next_cursor
-            found = next((doc for doc in page.items if matches(doc)), None)
-            if found is not None:
-                return found
-            if since is not None and order != batch.UNKNOWN_ORDER and batch.oldest(page.items) < since:
-                return None  # the rest of the walk is older than the first attempt
-            if offsets is None and cursor is None:
-                return None
+                found = next((doc for doc in page.items if matches(doc)), None)
+                if found is not None:
+                    return found
+                cursor = walk.send(page)
+        except StopIteration:
+            return None
 
     # ---------------------------------------------------------------- vendor extras
     def send_reminder(self, document_id: str, signer_email: str | None = None, text: str = "") -> list[str]:

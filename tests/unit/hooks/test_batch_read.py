@@ -258,3 +258,35 @@ class TestBoundedLookup:
         account.mock(requests_mock)
         found = hook._run(hook._find_sent_flow(None, self.KEY, {}))
         assert found.document_id == "d0"
+
+
+class TestWatcherBound:
+    """With max_document_age the eSignBase watcher reads the newest end only, not the account."""
+
+    @pytest.mark.parametrize("order", [NEWEST_FIRST, OLDEST_FIRST])
+    def test_recent_listing_stops_at_the_creation_bound(self, hook, requests_mock, monkeypatch, order):
+        from airflow_provider_esign.hooks.batch import alist_recent
+
+        account = Account(50_000, order).mock(requests_mock)
+
+        async def arun(flow):
+            return hook._run(flow)
+
+        monkeypatch.setattr(hook, "_arun", arun)
+        since = timestamp(account.docs[-150]["ctime"])  # the newest 150 documents are in the window
+
+        async def listed():
+            return [d.document_id async for d in alist_recent(hook, {}, since)]
+
+        ids = asyncio.run(listed())
+        assert {f"d{i}" for i in range(50_000 - 150, 50_000)} <= set(ids)
+        assert account.list_calls <= 4  # ceil(150 / 100) + 1, plus the oldest page when oldest-first
+
+    def test_the_watcher_keeps_its_identity_unless_the_bound_is_set(self):
+        from airflow_provider_esign.triggers.events import DocumentCompletedEventTrigger
+
+        plain = DocumentCompletedEventTrigger(conn_id="esignbase_default").serialize()[1]
+        assert "max_document_age" not in plain
+        bounded = DocumentCompletedEventTrigger(conn_id="esignbase_default", max_document_age=86400 * 30)
+        assert bounded.serialize()[1]["max_document_age"] == 86400 * 30
+        assert DocumentCompletedEventTrigger(**bounded.serialize()[1]).serialize() == bounded.serialize()
