@@ -93,3 +93,37 @@ def test_a_retried_esignbase_send_finds_its_first_attempt_in_three_calls(sandbox
     found = hook._run(hook._find_sent_flow(None, key, {"first_attempt_at": bound}))
     assert found is not None and found.document_id == earlier["id"]
     assert 1 <= len(calls(sandbox, "esignbase", since)) <= 3
+
+
+def test_coalesced_waits_share_one_batch_read_over_http(sandbox, account):
+    """50 deferred waits on one connection poll once: the sandbox sees one batch read, not 50 reads."""
+    import asyncio
+    import time
+
+    from airflow_provider_esign.hooks import aget_hook
+    from airflow_provider_esign.triggers.status import DocumentStatusTrigger
+
+    ids = account("esignbase", "oldest_first", 50)
+
+    async def one_tick():
+        hook = await aget_hook("esignbase_default")
+        await hook.aget_document(ids[0])  # log in before counting
+        since = last_seq(sandbox)
+        triggers = [
+            DocumentStatusTrigger(
+                conn_id="esignbase_default",
+                document_id=i,
+                poll_interval=60,
+                end_time=time.time() + 60,
+                coalesce=True,
+            )
+            for i in ids
+        ]
+        sandbox.sign("esignbase", ids[5])
+        events = await asyncio.gather(*(t.poll(hook) for t in triggers))
+        return since, events
+
+    since, events = asyncio.run(one_tick())
+    made = calls(sandbox, "esignbase", since)
+    assert 1 <= len(made) <= 2 and all("/documents" in r["path"] for r in made), made
+    assert sum(e is not None for e in events) <= 1  # only the signed one can have finished
