@@ -105,10 +105,21 @@ def timestamp(value: Any) -> float | None:
         try:
             return float(value)
         except ValueError:
-            return None
+            return _parse_slowly(str(value))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.timestamp()
+
+
+def _parse_slowly(value: str) -> float | None:
+    """Forms Python 3.10's ``fromisoformat`` rejects (e.g. ``+0000``): the slower full parser."""
+    import pendulum
+
+    try:
+        parsed = pendulum.parse(value.strip(), tz="UTC")
+        return float(parsed.timestamp())  # type: ignore[union-attr]
+    except Exception:
+        return None
 
 
 def detect_order(items: list[DocumentInfo]) -> str:
