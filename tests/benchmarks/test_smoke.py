@@ -40,6 +40,7 @@ EXPECTED = [
         for n in (20, 150)
     ),
     *(f"Retried send lookup, 300 old docs, {order}: esignbase" for order in ("oldest_first", "newest_first")),
+    *(f"Watcher poll, 300 old docs, {order}: esignbase" for order in ("oldest_first", "newest_first")),
     "150 coalesced document waits, one poll, 300 old docs: esignbase",
     *(
         f"Longest event-loop stall, async batch read of 150 of 300 old docs: {v}"
