@@ -140,6 +140,10 @@ def test_esignbase_and_wesignature_lists(sb: Sandbox, order: str) -> None:
     assert len(items) == 120
     names = [int(i["document_name"].split("-")[-1].split(".")[0]) for i in items]
     assert names == sorted(names, reverse=order == "newest_first")  # seeded numbers follow creation time
+    again = requests.post(
+        sb.vendor_url("wesignature") + "/getsentdocumentsapi", json=WESIGNATURE_CREDS, timeout=10
+    )
+    assert again.json() == wesig.json()  # the second answer comes from cached items: identical
     sb.configure(wesignature_list_max=10)
     truncated = requests.post(
         sb.vendor_url("wesignature") + "/getsentdocumentsapi", json=WESIGNATURE_CREDS, timeout=10

@@ -19,7 +19,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from airflow_provider_esign.sandbox.models import Document, Signer
-from airflow_provider_esign.sandbox.responses import html_response, json_response, pdf_response
+from airflow_provider_esign.sandbox.responses import (
+    html_response,
+    json_response,
+    pdf_response,
+)
 from airflow_provider_esign.sandbox.state import SandboxState
 from airflow_provider_esign.sandbox.wesignature.models import (
     API_PREFIX,
@@ -242,16 +246,16 @@ def build_router(state: SandboxState) -> APIRouter:
             _, docs = state.index(VENDOR).query(
                 ("all",), now, order=state.config.order_for(VENDOR), limit=state.config.wesignature_list_max
             )
-        items = []
-        for doc in docs:
-            item: dict[str, Any] = {
+
+        def item(doc: Document) -> dict[str, Any]:
+            body: dict[str, Any] = {
                 "guid": doc.id,
                 "document_name": doc.data["document_name"],
                 "document_status": list_status(doc, now),
                 "signature_type": doc.data["label"],
             }
-            item.update(links(origin, doc))
-            item["SignerMails"] = [
+            body.update(links(origin, doc))
+            body["SignerMails"] = [
                 {
                     "email": s.email,
                     "signaturestatus": PHASE_STATUS[doc.signer_phase(i, now)] if is_sent(doc) else "0",
@@ -259,8 +263,15 @@ def build_router(state: SandboxState) -> APIRouter:
                 }
                 for i, s in enumerate(doc.signers)
             ]
-            items.append(item)
-        return json_response({"status": "success", "message": {"data": items}})
+            return body
+
+        # The whole account on every call: a settled document's item (its links hold the request's
+        # origin) is encoded once per origin and reused.
+        index = state.index(VENDOR)
+        encoded = [index.encoded(d, ("list", origin), lambda d=d: item(d)) for d in docs]  # type: ignore[misc]
+        # The vendor's example nests the list under message.data.
+        listing = b'{"status":"success","message":{"data":[' + b",".join(encoded) + b"]}}"
+        return Response(listing, media_type="application/json")
 
     @router.get(PREFIX + "/document/download/{guid}/{token}", name="wesignature.download")
     async def download(guid: str, token: str) -> Response:
