@@ -135,3 +135,32 @@ class BatchProgress:
             "pending": self.pending,
             "documents": self.documents,
         }
+
+
+class BatchTracker:
+    """A batch wait across polls: documents that reached an outcome are not read again.
+
+    Each poll reads only :attr:`pending` ids (the hook picks the cheapest method for those), and
+    :meth:`update` merges the answer with what earlier polls settled.
+
+    :param condition: What done means.
+    :param document_ids: The batch (de-duplicated, order kept).
+    """
+
+    def __init__(self, condition: WaitCondition, document_ids: list[str]) -> None:
+        self.condition = condition
+        self.document_ids = list(dict.fromkeys(document_ids))
+        self._settled: dict[str, DocumentInfo] = {}
+
+    @property
+    def pending(self) -> list[str]:
+        """Ids without an outcome yet: the only ones a poll reads."""
+        return [i for i in self.document_ids if i not in self._settled]
+
+    def update(self, found: dict[str, DocumentInfo]) -> BatchProgress:
+        """Progress after a poll that read the pending ids into ``found``."""
+        merged = {**self._settled, **found}
+        progress = BatchProgress.evaluate(self.condition, self.document_ids, merged)
+        for document_id in [*progress.done, *progress.failed]:
+            self._settled[document_id] = merged[document_id]
+        return progress

@@ -54,6 +54,9 @@ class Sizes:
     #: ``python -X importtime`` runs (median kept), after one discarded run that compiles bytecode.
     import_runs: int
     import_warmup: bool
+    #: Historical documents per vendor in the account-size figures, and the tracked batch sizes.
+    accounts: tuple[int, ...] = (1_000, 10_000, 50_000)
+    scale_tracked: tuple[int, ...] = (100, 1_000)
 
 
 FULL = Sizes(
@@ -91,6 +94,8 @@ SMOKE = Sizes(
     trigger_idle=0.3,
     import_runs=1,
     import_warmup=False,
+    accounts=(300,),
+    scale_tracked=(20, 150),
 )
 
 

@@ -198,6 +198,10 @@ class _SyncStream(_Stream):
         self.response.close()
 
 
+#: Responses larger than this are handed to the flow (and parsed) in a worker thread: ~1 ms of JSON.
+OFF_LOOP_BYTES = 64 * 1024
+
+
 class AsyncExecutor:
     """Performs pipeline effects without blocking the event loop: a shared ``httpx`` client per loop."""
 
@@ -206,12 +210,30 @@ class AsyncExecutor:
 
     async def run(self, pipeline: Pipeline[T]) -> T:
         step = _Step(pipeline)
-        while step.advance():
+        while await self._advance(step):
             try:
                 step.result = await self.perform(step.effect)
             except BaseException as exc:  # cancellation included: the pipeline's finally blocks run
                 step.error = exc
         return step.value
+
+    @staticmethod
+    async def _advance(step: _Step) -> bool:
+        """Resume the pipeline; with a large response in a worker thread, so parsing it (a 100-item
+        page, a WeSignature list of the whole account) never stalls the triggerer's event loop."""
+        if not (isinstance(step.result, ApiResponse) and len(step.result.content) > OFF_LOOP_BYTES):
+            return step.advance()
+        thread = asyncio.ensure_future(asyncio.to_thread(step.advance))
+        try:
+            return await asyncio.shield(thread)
+        except asyncio.CancelledError as exc:
+            # Never re-enter the pipeline while the thread still runs it; then hand it the
+            # cancellation, so its finally blocks (login lock, open stream) run.
+            await asyncio.wait([thread])
+            if not thread.result():
+                raise
+            step.error = exc
+            return step.advance()
 
     async def perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):

@@ -32,6 +32,9 @@ class VendorInterface(VendorInfo, abc.ABC):
     supports_audit_log: ClassVar[bool] = False
     #: Whether the vendor's API returns the values entered in form fields (:meth:`get_form_data`).
     supports_form_data: ClassVar[bool] = False
+    #: Whether ``_list_page_flow`` accepts an int cursor as a list offset (offset pagination), so a
+    #: batch read can start at the newest end of an oldest-first list.
+    list_at_offset: ClassVar[bool] = False
     #: Longest idempotency key the vendor can store (eSignBase metadata values: 500 characters).
     max_idempotency_key_length: ClassVar[int] = 500
 
@@ -84,7 +87,13 @@ class VendorInterface(VendorInfo, abc.ABC):
 
     @abc.abstractmethod
     def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
-        """Read one page of the document list (``cursor`` None: the first)."""
+        """Read one page of the document list (``cursor`` None: the first; an int: that offset,
+        where :attr:`list_at_offset`)."""
+
+    def batch_list_filters(self, filters: dict[str, Any]) -> dict[str, Any]:
+        """The list filters a batch read uses, so the list also shows tracked documents that left
+        the default listing (Legalesign: archived ones). Default: the caller's filters."""
+        return filters
 
     @abc.abstractmethod
     def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
@@ -134,16 +143,35 @@ class VendorInterface(VendorInfo, abc.ABC):
         """Find the document an earlier attempt created for ``idempotency_key``, if any."""
 
     def _find_first_flow(
-        self, filters: dict[str, Any], matches: Callable[[DocumentInfo], bool]
+        self,
+        filters: dict[str, Any],
+        matches: Callable[[DocumentInfo], bool],
+        since: float | None = None,
     ) -> Flow[DocumentInfo | None]:
-        """Walk the document list page by page; the first document ``matches`` accepts, or None."""
-        cursor: Any = None
-        while True:
-            page = yield from self._list_page_flow(cursor, filters)
-            found = next((doc for doc in page.items if matches(doc)), None)
-            if found is not None or page.next_cursor is None:
-                return found
-            cursor = page.next_cursor
+        """Walk the document list page by page; the first document ``matches`` accepts, or None.
+
+        :param since: Epoch seconds before which no match can have been created (a send's first
+            attempt). With it the walk starts at the list's newest end (the order is detected from
+            creation times; an oldest-first list is read backwards by offset) and stops at the first
+            page reaching older documents: a few calls at any account size.
+        """
+        from airflow_provider_esign.hooks import batch
+
+        first = yield from self._list_page_flow(None, filters)
+        found = next((doc for doc in first.items if matches(doc)), None)
+        if found is not None:
+            return found
+        walk = batch.newest_end_walk(first, since, self.list_at_offset)
+        try:
+            cursor = next(walk)
+            while True:
+                page = yield from self._list_page_flow(cursor, filters)
+                found = next((doc for doc in page.items if matches(doc)), None)
+                if found is not None:
+                    return found
+                cursor = walk.send(page)
+        except StopIteration:
+            return None
 
     # ---------------------------------------------------------------- vendor extras
     def send_reminder(self, document_id: str, signer_email: str | None = None, text: str = "") -> list[str]:

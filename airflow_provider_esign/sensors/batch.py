@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 class BatchDocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
     """Wait until every document of a batch reaches a status, using the vendor's list endpoint.
 
-    Tracking 1,000 documents costs a few list calls per poll (eSignBase and Legalesign page up to
-    100 documents per call; WeSignature lists everything at once) instead of 1,000 status calls.
+    Each poll reads only the documents still pending, at the cheapest correct cost the vendor allows
+    (see :meth:`~airflow_provider_esign.hooks.base.ESignHook.get_documents`): about
+    ``min(pending, list pages they span) + 1`` calls, whatever the account's size. A document the
+    vendor no longer has (deleted) counts as VOIDED, so the batch never waits on it until timeout.
     Progress is logged every poll ("412/1000 done, 3 declined, ...").
 
     Partial failure: with ``on_failure="fail"`` (default) the task fails, without retries, as soon
@@ -86,11 +88,14 @@ class BatchDocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
         return list(dict.fromkeys(ids))  # de-duplicated, order kept
 
     def _progress(self) -> BatchProgress:
-        from airflow_provider_esign.conditions import BatchProgress, WaitCondition
+        from airflow_provider_esign.conditions import BatchTracker, WaitCondition
 
         ids = self.ids
-        found = self.hook.get_documents(ids, **self.list_filters)
-        progress = BatchProgress.evaluate(WaitCondition.of(self.target_status), ids, found)
+        # Kept across the pokes of one try (poke mode): settled documents are not read again.
+        tracker = getattr(self, "_tracker", None)
+        if tracker is None or tracker.document_ids != ids:
+            tracker = self._tracker = BatchTracker(WaitCondition.of(self.target_status), ids)
+        progress = tracker.update(self.hook.get_documents(tracker.pending, **self.list_filters))
         self.log.info("Batch of %d: %s", len(ids), progress.summary())
         return progress
 

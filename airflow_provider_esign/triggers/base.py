@@ -56,6 +56,10 @@ class PollingTrigger(BaseTrigger):
     def timeout_payload(self) -> dict[str, Any]:
         return {"status": "timeout", "message": "not finished in time"}
 
+    def next_delay(self) -> float:
+        """Seconds until the next poll (never past the deadline)."""
+        return max(0.0, min(self.poll_interval, self.end_time - time.time()))
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_esign.exceptions import ESignPermanentError
         from airflow_provider_esign.hooks import aget_hook
@@ -81,7 +85,7 @@ class PollingTrigger(BaseTrigger):
                 if time.time() >= self.end_time:
                     yield TriggerEvent(self.timeout_payload())
                     return
-                await asyncio.sleep(max(0.0, min(self.poll_interval, self.end_time - time.time())))
+                await asyncio.sleep(self.next_delay())
         except Exception as exc:  # never BaseException: cancellation must propagate
             yield TriggerEvent(
                 {"status": "error", "message": str(exc), "permanent": isinstance(exc, ESignPermanentError)}

@@ -7,14 +7,15 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_esign.triggers.base import PollingTrigger
 
 if TYPE_CHECKING:
+    from airflow_provider_esign.conditions import BatchTracker
     from airflow_provider_esign.hooks.base import ESignHook
 
 
 class BatchDocumentStatusTrigger(PollingTrigger):
     """Poll the vendor's list endpoint until every document meets the condition (or fails).
 
-    One poll costs ``ceil(account documents / page size)`` list calls at most, whatever the batch
-    size, instead of one call per document. Yields one event: ``{"status": "success" | "failed" |
+    Each poll reads only the documents still pending, at about ``min(pending, list pages they
+    span) + 1`` calls whatever the account's size. Yields one event: ``{"status": "success" | "failed" |
     "timeout" | "error", "result": BatchProgress.result(), "message": ...}``.
 
     :param conn_id: The e-signature connection.
@@ -46,6 +47,7 @@ class BatchDocumentStatusTrigger(PollingTrigger):
         self.target_status = target_status
         self.fail_fast = fail_fast
         self.list_filters = list_filters or {}
+        self._tracker: BatchTracker | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return self._classpath(), {
@@ -57,10 +59,12 @@ class BatchDocumentStatusTrigger(PollingTrigger):
         }
 
     async def poll(self, hook: ESignHook) -> dict[str, Any] | None:
-        from airflow_provider_esign.conditions import BatchProgress, WaitCondition
+        from airflow_provider_esign.conditions import BatchTracker, WaitCondition
 
-        found = await hook.aget_documents(self.document_ids, **self.list_filters)
-        progress = BatchProgress.evaluate(WaitCondition.of(self.target_status), self.document_ids, found)
+        if self._tracker is None:  # in memory: after a triggerer restart the first poll reads all
+            self._tracker = BatchTracker(WaitCondition.of(self.target_status), self.document_ids)
+        found = await hook.aget_documents(self._tracker.pending, **self.list_filters)
+        progress = self._tracker.update(found)
         self.log.info("Batch of %d: %s", len(self.document_ids), progress.summary())
         if not progress.finished(self.fail_fast):
             return None

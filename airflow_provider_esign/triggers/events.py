@@ -88,6 +88,11 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
         announced; also how long announced ids are remembered.
     :param max_seen: Most ids the cursor keeps (it raises its floor instead of growing beyond).
     :param hook_params: JSON-native hook arguments.
+    :param max_document_age: Seconds from a document's creation to its completion at most (your
+        longest signing window). Where the vendor has no server-side time filter (eSignBase), each
+        poll after the baseline then reads only the list's newest end, down to the first page of
+        documents created before the floor minus this: O(new documents) instead of the whole
+        account. None (default): every poll reads the whole list.
     """
 
     #: Sleep between polls; replaced in tests (no real waiting).
@@ -104,6 +109,7 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
         lookback: float = 86400.0,
         max_seen: int = 5000,
         hook_params: dict[str, Any] | None = None,
+        max_document_age: float | None = None,
     ) -> None:
         super().__init__()
         if poll_interval <= 0 or lookback < 0 or max_seen < 1:
@@ -117,6 +123,7 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
         self.lookback = float(lookback)
         self.max_seen = int(max_seen)
         self.hook_params = hook_params or {}
+        self.max_document_age = None if max_document_age is None else float(max_document_age)
 
     @property
     def _error_backoff(self) -> RetryPolicy:
@@ -130,19 +137,19 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         # No timestamps or tokens: AssetWatcher triggers are identified by a hash of these kwargs.
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "conn_id": self.conn_id,
-                "poll_interval": self.poll_interval,
-                "template_id": self.template_id,
-                "metadata": self.metadata,
-                "group": self.group,
-                "lookback": self.lookback,
-                "max_seen": self.max_seen,
-                "hook_params": self.hook_params,
-            },
-        )
+        kwargs: dict[str, Any] = {
+            "conn_id": self.conn_id,
+            "poll_interval": self.poll_interval,
+            "template_id": self.template_id,
+            "metadata": self.metadata,
+            "group": self.group,
+            "lookback": self.lookback,
+            "max_seen": self.max_seen,
+            "hook_params": self.hook_params,
+        }
+        if self.max_document_age is not None:  # absent when unset: existing watchers keep their identity
+            kwargs["max_document_age"] = self.max_document_age
+        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     # ------------------------------------------------------------------ cursor storage
     @property
@@ -195,7 +202,14 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
     async def _completed(self, hook: ESignHook, floor: float | None) -> tuple[list[DocumentInfo], bool]:
         filters, complete = vendor_rules(hook).completion_filters(self.group, floor)
         documents: dict[str, DocumentInfo] = {}
-        async for doc in hook.alist_documents(**filters):
+        listing = hook.alist_documents(**filters)
+        if complete and floor is not None and self.max_document_age is not None and hook.list_at_offset:
+            from airflow_provider_esign.hooks.batch import alist_recent
+
+            # Documents created before this cannot complete after the floor: not read at all (and
+            # the listing is partial, so ids missing from it are not forgotten).
+            listing, complete = alist_recent(hook, filters, floor - self.max_document_age), False
+        async for doc in listing:
             # setdefault: offset pagination over a changing list can return a document twice.
             if self._matches(doc):
                 documents.setdefault(doc.document_id, doc)

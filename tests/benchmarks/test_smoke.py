@@ -33,6 +33,20 @@ EXPECTED = [
     "Triggerer: longest event-loop stall incl. garbage collection, 30 waits",
     "Triggerer: RSS growth, 30 waits",
     "Import cost of a DAG using every operator and sensor",
+    *(
+        f"Batch poll, {n} pending of 300 old docs, {order}: {v}"
+        for order in ("oldest_first", "newest_first")
+        for v in ("esignbase", "legalesign")
+        for n in (20, 150)
+    ),
+    *(f"Retried send lookup, 300 old docs, {order}: esignbase" for order in ("oldest_first", "newest_first")),
+    *(f"Watcher poll, 300 old docs, {order}: esignbase" for order in ("oldest_first", "newest_first")),
+    "150 coalesced document waits, one poll, 300 old docs: esignbase",
+    *(
+        f"Longest event-loop stall, async batch read of 150 of 300 old docs: {v}"
+        for v in ("esignbase", "legalesign", "wesignature")
+    ),
+    "WeSignature pre-send baseline download, 300 old docs",
 ]
 
 

@@ -27,6 +27,7 @@ class ListingHook:
 
     def get_documents(self, ids, **filters):
         self.calls += 1
+        self.asked = [*getattr(self, "asked", []), list(ids)]
         state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
         return {i: d for i, d in state.items() if i in ids}
 
@@ -67,6 +68,31 @@ def test_poke_is_one_list_call_per_poll_and_logs_progress(caplog):
         result = op.poke({})
     assert result.is_done and result.xcom_value["completed"] == IDS
     assert hook.calls == 3
+
+
+def test_each_poke_reads_only_the_documents_still_pending():
+    """Settled documents (done or failed) are not read again: a poll costs O(pending)."""
+    hook = ListingHook(*states([C, S, S, S, S], [C, C, V, S, S], [C, C, V, C, C]))
+    op = sensor(on_failure="continue")
+    with mock.patch.object(BatchDocumentStatusSensor, "get_hook", return_value=hook):
+        assert not op.poke({}).is_done
+        assert not op.poke({}).is_done
+        result = op.poke({})
+    assert hook.asked == [IDS, ["d1", "d2", "d3", "d4"], ["d3", "d4"]]
+    assert result.is_done and result.xcom_value["completed"] == ["d0", "d1", "d3", "d4"]
+    assert [f["document_id"] for f in result.xcom_value["failed"]] == ["d2"]
+    assert set(result.xcom_value["documents"]) == set(IDS)
+
+
+async def test_trigger_reads_only_the_documents_still_pending():
+    hook = ListingHook(*states([C, S, S, S, S], [C, C, C, C, C]))
+    trigger = BatchDocumentStatusTrigger(
+        conn_id="esignbase_default", document_ids=IDS, poll_interval=0, end_time=time.time() + 60
+    )
+    assert await trigger.poll(hook) is None
+    event = await trigger.poll(hook)
+    assert event["status"] == "success" and event["result"]["completed"] == IDS
+    assert hook.asked == [IDS, ["d1", "d2", "d3", "d4"]]
 
 
 def test_fail_policy_fails_at_first_decline():

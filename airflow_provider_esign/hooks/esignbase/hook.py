@@ -12,9 +12,11 @@ import hmac
 import threading
 from collections.abc import Mapping, MutableMapping
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from airflow_provider_esign.exceptions import DocumentNotReadyError, ESignAuthError, ESignBadRequestError
+from airflow_provider_esign.hooks import batch
 from airflow_provider_esign.hooks.base import (
     ApiRequest,
     ConnectionSettings,
@@ -38,6 +40,9 @@ from airflow_provider_esign.hooks.esignbase.wire import (
 )
 from airflow_provider_esign.hooks.webhook import WebhookClaim, document_id_from
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequest
+
+#: ``ctime`` is the vendor's clock and the first-attempt bound the worker's: an hour covers any skew.
+CTIME_SKEW_SECONDS = 3600.0
 
 
 class _TemplateRolesCache:
@@ -82,6 +87,7 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
     """
 
     reauthenticate_on_401 = True
+    list_at_offset = True  # `GET /api/documents?limit=&offset=` (offset pagination, documented)
     send_options: ClassVar[frozenset[str]] = frozenset({"locale"})
 
     #: The Document Completed Hook sends the shared secret in this header.
@@ -159,7 +165,7 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         items = [self.parse_document(d) for d in body.get("documents") or []]
         offset += len(items)
         count = int(body.get("count") or 0)
-        return Page(items, offset if items and offset < count else None)
+        return Page(items, offset if items and offset < count else None, total=count)
 
     # ---------------------------------------------------------------- sending
     def validate_send_request(self, request: SendRequest) -> None:
@@ -192,12 +198,22 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
     def _find_sent_flow(
         self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
     ) -> Flow[DocumentInfo | None]:
-        # No server-side filter exists, so this scans the account's documents page by page.
+        # No server-side filter exists (https://esignbase.com/api_documentation), so the list is read
+        # from its newest end and the walk stops at documents created before the first attempt.
+        since = batch.timestamp(checkpoint.get("first_attempt_at"))
         return (
             yield from self._find_first_flow(
-                {}, lambda doc: doc.metadata.get(IDEMPOTENCY_METADATA_KEY) == idempotency_key
+                {},
+                lambda doc: doc.metadata.get(IDEMPOTENCY_METADATA_KEY) == idempotency_key,
+                since=None if since is None else since - CTIME_SKEW_SECONDS,
             )
         )
+
+    def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
+        # The lower bound of a later lookup (the operator sets it earlier, at the run's start).
+        checkpoint.setdefault("first_attempt_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        return None
+        yield  # a generator that makes no call
 
     def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
         # eSignBase offers only DELETE; whether it also notifies recipients is undocumented.

@@ -53,6 +53,8 @@ class LegalesignFlows(ESignHook):
     """Legalesign's implementation of the hook interface (flows, auth, error rules)."""
 
     send_options: ClassVar[frozenset[str]] = wire.SEND_OPTIONS
+    #: `GET /document/` takes `limit` and `offset` (https://apidocs.legalesign.com/docs/api/).
+    list_at_offset = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -159,12 +161,14 @@ class LegalesignFlows(ESignHook):
 
     def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
         settings = self._flow_settings()
-        if cursor:
+        if isinstance(cursor, str) and cursor:
             response = yield ApiRequest(
                 "GET", wire.resolve_next(settings, cursor), operation="list_documents"
             )
         else:
             params = wire.list_params(settings, filters, group_as_uri=self._group_as_uri)
+            if isinstance(cursor, int):
+                params["offset"] = max(0, cursor)
             response = yield ApiRequest(
                 "GET",
                 "document/",
@@ -182,7 +186,17 @@ class LegalesignFlows(ESignHook):
         objects = body.get("objects") or []
         next_url = (body.get("meta") or {}).get("next")
         # An empty page ends the walk even if `next` is set: never loop on a misbehaving server.
-        return Page([self.parse_document(d) for d in objects], next_url if next_url and objects else None)
+        total = (body.get("meta") or {}).get("total_count")
+        return Page(
+            [self.parse_document(d) for d in objects],
+            next_url if next_url and objects else None,
+            total=int(total) if isinstance(total, (int, str)) and str(total).isdigit() else None,
+        )
+
+    def batch_list_filters(self, filters: dict[str, Any]) -> dict[str, Any]:
+        # `GET /document/` hides archived documents by default, and a voided (status 40) or
+        # auto-archived completed document is archived: `archived=all` keeps them in a batch's view.
+        return filters if "archived" in filters else {**filters, "archived": "all"}
 
     # ---------------------------------------------------------------- sending
     def validate_send_request(self, request: SendRequest) -> None:

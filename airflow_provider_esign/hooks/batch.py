@@ -1,0 +1,256 @@
+"""Reading a batch of documents at a cost that grows with the batch, not with the account.
+
+A batch read is a *plan*: a generator that yields vendor flows (one list page, one document read)
+and receives their results, so the same plan serves the blocking and the async hook. It picks the
+cheapest correct method for the ids still pending:
+
+- one pending id: one document read;
+- otherwise the first list page, which tells the list's total and its order (detected from the
+  documents' creation times: no vendor documents its list order), then pages from the *newest end*
+  (offset pagination lets an oldest-first list be read backwards), stopping as soon as every id
+  is found, a page holds none of them (a batch sits together near the newest end), or the walk would
+  cost more list calls than reading the remaining ids one by one;
+- every id the list did not return (deleted, archived, voided out of the default list, or just too
+  old to reach cheaply) gets one document read in the same poll. A 404 there means the document is
+  gone: it is reported VOIDED, a failure, never left pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_esign.exceptions import ESignNotFoundError
+from airflow_provider_esign.models import DocumentInfo, DocumentStatus
+
+if TYPE_CHECKING:
+    from airflow_provider_esign.hooks.api import Flow, Page
+    from airflow_provider_esign.hooks.base import ESignHook
+
+NEWEST_FIRST = "newest_first"
+OLDEST_FIRST = "oldest_first"
+UNKNOWN_ORDER = "unknown"
+#: ``raw_status`` of a tracked document the vendor answers 404 for.
+GONE = "not found (deleted at the vendor)"
+
+
+@dataclass
+class BatchRead:
+    """What one batch read found and what it cost.
+
+    :param found: Document id → latest info (VOIDED for a document the vendor no longer has).
+    :param list_calls: List pages read.
+    :param read_calls: Single-document reads.
+    :param order: The list order detected from creation times.
+    """
+
+    found: dict[str, DocumentInfo] = field(default_factory=dict)
+    list_calls: int = 0
+    read_calls: int = 0
+    order: str = UNKNOWN_ORDER
+
+    @property
+    def calls(self) -> int:
+        return self.list_calls + self.read_calls
+
+    @property
+    def method(self) -> str:
+        if not self.list_calls:
+            return "per-document reads"
+        if not self.read_calls:
+            return f"list walk ({self.order})"
+        return f"list walk ({self.order}) + per-document reads"
+
+    def describe(self) -> str:
+        return (
+            f"{self.method}: {self.calls} call(s) ({self.list_calls} list page(s), "
+            f"{self.read_calls} document read(s))"
+        )
+
+
+Plan = Generator["Flow[Any]", Any, BatchRead]
+
+
+class PlanRun:
+    """Drives a plan for a sync or async hook: the caller runs each flow and sets ``value`` (or the
+    ``error`` the plan may handle, e.g. a 404); ``result`` is the plan's answer once done."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.value: Any = None
+        self.error: Exception | None = None
+        self.result = BatchRead()
+
+    def next_flow(self) -> Flow[Any] | None:
+        """The next flow to run, or None once the plan returned (its value in ``result``)."""
+        error, value, self.error, self.value = self.error, self.value, None, None
+        try:
+            return self.plan.throw(error) if error is not None else self.plan.send(value)
+        except StopIteration as stop:
+            self.result = stop.value
+            return None
+
+
+def timestamp(value: Any) -> float | None:
+    """Epoch seconds of a vendor time (ISO 8601, naive read as UTC, or epoch number), else None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            return _parse_slowly(str(value))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+def _parse_slowly(value: str) -> float | None:
+    """Forms Python 3.10's ``fromisoformat`` rejects (e.g. ``+0000``): the slower full parser."""
+    import pendulum
+
+    try:
+        parsed = pendulum.parse(value.strip(), tz="UTC")
+        return float(parsed.timestamp())  # type: ignore[union-attr]
+    except Exception:
+        return None
+
+
+def detect_order(items: list[DocumentInfo]) -> str:
+    """The list order, from the first and last creation times of a page (no vendor documents it).
+
+    Only the ends are read: a WeSignature "page" is the whole account, parsed on the event loop.
+    """
+    first = next((t for t in (timestamp(d.created_at) for d in items) if t is not None), None)
+    last = next((t for t in (timestamp(d.created_at) for d in reversed(items)) if t is not None), None)
+    if first is None or last is None or first == last:
+        return UNKNOWN_ORDER
+    return NEWEST_FIRST if first > last else OLDEST_FIRST
+
+
+def oldest(items: list[DocumentInfo]) -> float:
+    """The earliest creation time on a page (infinity when none is readable)."""
+    times = [t for t in (timestamp(d.created_at) for d in items) if t is not None]
+    return min(times, default=float("inf"))
+
+
+def gone(hook: ESignHook, document_id: str) -> DocumentInfo:
+    """A tracked document the vendor answers 404 for: a failure, so the wait ends."""
+    return DocumentInfo(document_id, hook.vendor, None, DocumentStatus.VOIDED, GONE)
+
+
+def read_plan(hook: ESignHook, document_ids: list[str], filters: dict[str, Any]) -> Plan:
+    """The batch read of ``document_ids`` (see the module docstring); drive it with the hook."""
+    result = BatchRead()
+    missing = dict.fromkeys(document_ids)
+    if len(missing) > 1:
+        yield from _walk(hook, missing, hook.batch_list_filters(filters), result)
+    for document_id in list(missing):
+        result.read_calls += 1
+        try:
+            result.found[document_id] = yield hook._get_document_flow(document_id)
+        except ESignNotFoundError:
+            result.found[document_id] = gone(hook, document_id)
+    return result
+
+
+def _take(page: Page, missing: dict[str, None], result: BatchRead) -> int:
+    """Record the page's tracked documents; how many it held."""
+    hits = 0
+    for doc in page.items:
+        if doc.document_id in missing:
+            del missing[doc.document_id]
+            result.found[doc.document_id] = doc
+            hits += 1
+    return hits
+
+
+def _walk(hook: ESignHook, missing: dict[str, None], filters: dict[str, Any], result: BatchRead) -> Plan:
+    budget = len(missing)  # list calls never exceed reading the pending ids one by one
+    first: Page = yield hook._list_page_flow(None, filters)
+    result.list_calls += 1
+    first_hits = _take(first, missing, result)
+    result.order = detect_order(first.items)
+    if not missing or first.next_cursor is None or (result.order == NEWEST_FIRST and not first_hits):
+        return result  # done, or the batch is not at the newest end: the rest is read one by one
+    offsets = newest_end_offsets(first, result.order) if hook.list_at_offset else None
+    cursor = first.next_cursor
+    while missing and result.list_calls < budget:
+        if offsets is not None:
+            if not offsets:
+                break
+            page = yield hook._list_page_flow(offsets.pop(0), filters)
+        else:
+            if cursor is None:
+                break
+            page = yield hook._list_page_flow(cursor, filters)
+            cursor = page.next_cursor
+        result.list_calls += 1
+        if not _take(page, missing, result):
+            break  # past the batch: what is still missing is read one by one
+    return result
+
+
+def newest_end_offsets(first: Page, order: str) -> list[int] | None:
+    """Offsets of the pages to read after the first, newest first (None: follow the cursor)."""
+    if order != OLDEST_FIRST or first.total is None or not first.items:
+        return None
+    size = len(first.items)
+    offsets, offset = [], first.total - size
+    while offset > 0:
+        offsets.append(offset)
+        offset -= size
+    if offsets and offsets[-1] < size:  # the oldest stretch overlaps page one: read what it missed
+        offsets[-1] = size
+    return offsets
+
+
+def newest_end_walk(first: Page, since: float | None, at_offset: bool) -> Generator[Any, Page, None]:
+    """The pages to read after ``first``: yields each next cursor and receives that page.
+
+    With ``since`` (epoch seconds) the walk goes from the list's newest end (an oldest-first list is
+    read backwards by offset, where ``at_offset``) and ends at the first page reaching documents
+    created before ``since``; without it, it follows the list to its end.
+    """
+    order = detect_order(first.items)
+    if first.next_cursor is None:
+        return
+    if since is not None and order == NEWEST_FIRST and oldest(first.items) < since:
+        return
+    offsets = newest_end_offsets(first, order) if since is not None and at_offset else None
+    cursor: Any = first.next_cursor
+    while True:
+        if offsets is not None:
+            if not offsets:
+                return
+            page = yield offsets.pop(0)
+        else:
+            if cursor is None:
+                return
+            page = yield cursor
+            cursor = page.next_cursor
+        if since is not None and order != UNKNOWN_ORDER and oldest(page.items) < since:
+            return  # the rest of the walk is older than the bound
+
+
+async def alist_recent(hook: ESignHook, filters: dict[str, Any], since: float) -> AsyncIterator[DocumentInfo]:
+    """The documents created since ``since`` (and a page's worth older), read from the newest end."""
+    first: Page = await hook._arun(hook._list_page_flow(None, filters))
+    for doc in first.items:
+        yield doc
+    walk = newest_end_walk(first, since, hook.list_at_offset)
+    try:
+        cursor = next(walk)
+        while True:
+            page = await hook._arun(hook._list_page_flow(cursor, filters))
+            for doc in page.items:
+                yield doc
+            cursor = walk.send(page)
+    except StopIteration:
+        return
