@@ -36,3 +36,21 @@ def run_dag(dag_id: str, **run_conf):
     bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     assert not bag.import_errors, bag.import_errors
     return bag.dags[dag_id].test(run_conf=run_conf or None)
+
+
+def signed_document_events(run) -> list:
+    """The signed-documents asset events a DAG run recorded (detached ORM rows: ``extra``, ``timestamp``)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from airflow_provider_esign.assets import SIGNED_DOCUMENTS_URI
+
+    with create_session() as session:
+        rows = session.scalars(
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.uri == SIGNED_DOCUMENTS_URI, AssetEvent.source_run_id == run.run_id)
+        ).all()
+        session.expunge_all()
+        return list(rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import run_dag
+from tests.e2e.conftest import run_dag, signed_document_events
 
 pytestmark = pytest.mark.e2e
 VENDORS = ("esignbase", "legalesign", "wesignature")
@@ -38,19 +38,7 @@ def test_send_wait_store(sandbox, tmp_path, vendor, mode):
 
 def asset_events(run) -> list[dict]:
     """The extras of the signed-documents asset events this run recorded."""
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    from airflow_provider_esign.assets import SIGNED_DOCUMENTS_URI
-
-    with create_session() as session:
-        rows = session.scalars(
-            select(AssetEvent)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetModel.uri == SIGNED_DOCUMENTS_URI, AssetEvent.source_run_id == run.run_id)
-        ).all()
-        return [dict(row.extra) for row in rows]
+    return [dict(event.extra) for event in signed_document_events(run)]
 
 
 @pytest.mark.parametrize("outcome", ["decline", "void"])

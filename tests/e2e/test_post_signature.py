@@ -6,32 +6,14 @@ import sqlite3
 
 import pytest
 
-from tests.e2e.conftest import run_dag
+from tests.e2e.conftest import run_dag, signed_document_events
 
 pytestmark = pytest.mark.e2e
 VENDORS = ("esignbase", "legalesign", "wesignature")
 
 
-def stored_events(run):
-    """The signed-documents asset events the run recorded (ORM rows: ``extra``, ``timestamp``)."""
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    from airflow_provider_esign.assets import SIGNED_DOCUMENTS_URI
-
-    with create_session() as session:
-        rows = session.scalars(
-            select(AssetEvent)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetModel.uri == SIGNED_DOCUMENTS_URI, AssetEvent.source_run_id == run.run_id)
-        ).all()
-        session.expunge_all()
-        return rows
-
-
 def etl_callable():
-    import os
+    """The example ETL DAG's load task, as its DAG file defines it."""
     import pathlib
 
     try:
@@ -41,7 +23,6 @@ def etl_callable():
     folder = pathlib.Path(__file__).parents[2] / "example_dags"
     bag = DagBag(dag_folder=str(folder / "esign_post_signature_etl.py"))
     assert not bag.import_errors, bag.import_errors
-    assert os.path.exists(folder)
     return bag.dags["esign_post_signature_etl"].task_dict["load_signed_contracts"].python_callable
 
 
@@ -49,7 +30,7 @@ def etl_callable():
 def test_the_example_etl_loads_complete_rows_for_every_vendor(sandbox, tmp_path, monkeypatch, vendor):
     run = run_dag(f"e2e_post_signature_{vendor}", destination=str(tmp_path / "signed"))
     assert run.state == "success"
-    events = stored_events(run)
+    events = signed_document_events(run)
     assert len(events) == 2
     database = tmp_path / "etl.db"
     monkeypatch.setenv("ESIGN_ETL_DB", str(database))
