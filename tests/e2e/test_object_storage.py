@@ -64,6 +64,9 @@ def s3(s3_server, monkeypatch):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # Every S3 client of the test process goes to the local server, whatever connection it resolves
+    # (botocore reads AWS_ENDPOINT_URL_S3): no request can leave for AWS.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_server)
     connection = {
         "conn_type": "aws",
         "login": "testing",
