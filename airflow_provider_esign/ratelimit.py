@@ -20,6 +20,7 @@ Where the schedule lives (``storage``, connection extra ``rate_limit_storage``):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -299,6 +300,40 @@ async def _aredis_now_ms(client: Any, url: str) -> int:
 
 
 # ---------------------------------------------------------------------- local storage
+def _create_once(path: str) -> None:
+    """Create the schedule file fully set up (WAL mode, table) before any process can open it.
+
+    Several task processes start at once on a fresh host. Had each of them switched a new, empty file to
+    WAL itself, SQLite would answer some with "database is locked" at once: that switch turns a read
+    lock into an exclusive one, and SQLite fails such an upgrade without waiting when another process
+    holds the write lock, since waiting could deadlock. So one process builds the file under a private
+    name, and ``os.link`` publishes it atomically: it fails if the file already exists, and the losing
+    process just uses the winner's file.
+    """
+    if os.path.exists(path):
+        return
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    descriptor, draft = tempfile.mkstemp(dir=folder, prefix=".draft-", suffix=".sqlite3")  # mode 0600
+    os.close(descriptor)
+    try:
+        conn = sqlite3.connect(draft, isolation_level=None)
+        try:
+            # WAL (kept in the file): readers never block the writer.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("CREATE TABLE gcra (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT)")
+        finally:
+            conn.close()  # the last connection checkpoints and removes the draft's -wal/-shm files
+        with contextlib.suppress(FileExistsError):  # another process published first: use its file
+            os.link(draft, path)
+    except sqlite3.Error as exc:
+        raise RateLimitStorageError(f"local rate-limit state unusable: {exc}") from None
+    finally:
+        for leftover in (draft, f"{draft}-wal", f"{draft}-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
+
+
 class SQLiteStateStore(StateStore):
     """pyrate-limiter state store in a SQLite file, shared by every process of one host.
 
@@ -307,22 +342,20 @@ class SQLiteStateStore(StateStore):
     keeps the GCRA state in a file. ``BEGIN IMMEDIATE`` takes SQLite's write lock before reading, so
     the read-step-write is atomic across processes.
 
-    :param path: The SQLite file (created with its folder, mode 0600).
+    :param path: The SQLite file (created with its folder, mode 0600, see :func:`_create_once`).
     """
 
     is_async = False
 
     def __init__(self, path: str) -> None:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        _create_once(path)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        # WAL: readers never block the writer; the state is a cache of timing, so NORMAL sync is enough.
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS gcra (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT)"
-        )
+        try:
+            self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            # The state is a cache of timing, so NORMAL sync is enough (a per-connection setting).
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise RateLimitStorageError(f"local rate-limit state unusable: {exc}") from None
 
     def check(self, algorithm, rates, now, weight):
         with self._lock:

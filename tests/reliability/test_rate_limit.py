@@ -58,6 +58,14 @@ def _reserve_in_child(limiter: RateLimiter, pipe) -> None:
     pipe.send(limiter.reserve())
 
 
+def _reserve_on_cue(state_dir: str, barrier, results) -> None:
+    barrier.wait()
+    try:
+        results.put(("ok", RateLimiter("k", 6000, state_dir=state_dir).reserve()))
+    except Exception as exc:
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
 def unique_key() -> str:
     return f"legalesign|https://example.invalid/{uuid.uuid4().hex}|user"
 
@@ -115,6 +123,28 @@ class TestRateLimiter:
         assert child.exitcode == 0
         assert receive.recv() == pytest.approx(INTERVAL)
         assert parent.reserve() == pytest.approx(2 * INTERVAL)
+
+    def test_processes_starting_together_on_a_fresh_host_all_get_a_slot(self, tmp_path):
+        """The first tasks of a batch start at once, before any schedule file exists."""
+        context = multiprocessing.get_context("fork")
+        processes, rounds = 12, 15
+        outcomes = []
+        for round_ in range(rounds):
+            state_dir = str(tmp_path / f"host-{round_}")
+            barrier, results = context.Barrier(processes), context.Queue()
+            children = [
+                context.Process(target=_reserve_on_cue, args=(state_dir, barrier, results))
+                for _ in range(processes)
+            ]
+            for child in children:
+                child.start()
+            outcomes += [results.get(timeout=60) for _ in children]
+            for child in children:
+                child.join(30)
+            files = sorted(p.name for p in (tmp_path / f"host-{round_}").iterdir())
+            assert not [f for f in files if f.startswith(".draft-")], files  # no build leftovers
+        assert [o for o in outcomes if o[0] == "error"] == []
+        assert len(outcomes) == processes * rounds
 
     async def test_areserve_takes_slots_from_the_same_schedule(self, tmp_path, clock):
         sync = RateLimiter("k", 60, state_dir=str(tmp_path), clock=clock)
