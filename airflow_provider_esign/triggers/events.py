@@ -28,6 +28,7 @@ from airflow.triggers.base import TriggerEvent
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus
 from airflow_provider_esign.triggers.completions import (
     CompletionCursor,
+    Listing,
     completion_payload,
     completion_time,
 )
@@ -182,12 +183,11 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
 
     async def save_cursor(self, cursor: CompletionCursor) -> None:
         for store in self._stores():
-            await store.aset(self.cursor_key, cursor.to_json())
+            await store.aset(self.cursor_key, cursor.to_json(self.max_seen))
 
     # ------------------------------------------------------------------ polling
-    def _matches(self, document: DocumentInfo) -> bool:
-        if document.status is not DocumentStatus.COMPLETED:
-            return False
+    def _selected(self, document: DocumentInfo) -> bool:
+        """Whether the document passes this watcher's metadata and template filters (any status)."""
         if any(document.metadata.get(k) != v for k, v in self.metadata.items()):
             return False
         if self.template_id is not None:
@@ -199,21 +199,39 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
                 return False
         return True
 
-    async def _completed(self, hook: ESignHook, floor: float | None) -> tuple[list[DocumentInfo], bool]:
-        filters, complete = vendor_rules(hook).completion_filters(self.group, floor)
-        documents: dict[str, DocumentInfo] = {}
+    def _read_since(self, cursor: CompletionCursor) -> float | None:
+        """Creation time below which no listed document can complete any more (None: read it all).
+
+        The horizon (oldest document still open at the last poll) is exact; ``max_document_age`` is
+        the user's promise about signing windows. Either bound alone suffices, so the later one wins.
+        """
+        bounds = [cursor.horizon] if cursor.horizon is not None else []
+        if cursor.floor is not None and self.max_document_age is not None:
+            bounds.append(cursor.floor - self.max_document_age)
+        return max(bounds, default=None)
+
+    async def _completed(self, hook: ESignHook, cursor: CompletionCursor | None) -> Listing:
+        filters, complete = vendor_rules(hook).completion_filters(
+            self.group, cursor.floor if cursor else None
+        )
         listing = hook.alist_documents(**filters)
-        if complete and floor is not None and self.max_document_age is not None and hook.list_at_offset:
+        # Only an unfiltered listing shows the open documents the horizon is made of, and only offset
+        # pagination lets an oldest-first list be read from its newest end.
+        unfiltered = complete and not filters
+        since = self._read_since(cursor) if cursor is not None and unfiltered else None
+        if since is not None and hook.list_at_offset:
             from airflow_provider_esign.hooks.batch import alist_recent
 
-            # Documents created before this cannot complete after the floor: not read at all (and
-            # the listing is partial, so ids missing from it are not forgotten).
-            listing, complete = alist_recent(hook, filters, floor - self.max_document_age), False
+            # Documents created before `since` cannot complete after the last poll: not read at all
+            # (and the listing is partial, so ids missing from it are not forgotten).
+            listing, complete = alist_recent(hook, filters, since), False
+        result = Listing(complete=complete)
         async for doc in listing:
-            # setdefault: offset pagination over a changing list can return a document twice.
-            if self._matches(doc):
-                documents.setdefault(doc.document_id, doc)
-        return list(documents.values()), complete
+            if self._selected(doc):
+                result.add(doc)
+        if not unfiltered:
+            result.horizon_known = False
+        return result
 
     @staticmethod
     def _listed_time(document: DocumentInfo) -> float | None:
@@ -226,7 +244,8 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
 
         Without a cursor this is the baseline poll: it announces nothing.
         """
-        documents, complete = await self._completed(hook, cursor.floor if cursor else None)
+        listing = await self._completed(hook, cursor)
+        documents = list(listing.completed.values())
         listed = [(d.document_id, self._listed_time(d)) for d in documents]
         if cursor is None:
             baseline = CompletionCursor.baseline(listed, lookback=self.lookback, max_seen=self.max_seen)
@@ -235,11 +254,14 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
                 self.conn_id,
                 len(documents),
             )
-            return baseline, []
+            return baseline.with_listing(listing.horizon, listing.open_ids), []
         handled: list[tuple[str, float | None]] = []
         new: list[tuple[float, DocumentInfo]] = []
         for document, (document_id, listed_time) in zip(documents, listed, strict=True):
             if not cursor.is_candidate(document_id, listed_time):
+                continue
+            if cursor.is_known_untimed(document_id, listed_time):
+                handled.append((document_id, listed_time))
                 continue
             confirmed = document
             if vendor_rules(hook).needs_completion_confirmation(document):
@@ -253,16 +275,19 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
             if cursor.is_new_completion(completed if completed is not None else listed_time):
                 new.append((completed or listed_time or 0.0, confirmed))
         next_cursor = cursor.advanced(
-            handled, listed, lookback=self.lookback, max_seen=self.max_seen, complete_listing=complete
-        )
+            handled, listed, lookback=self.lookback, max_seen=self.max_seen, complete_listing=listing.complete
+        ).with_listing(listing.horizon, listing.open_ids)
         untimed = sum(t is None for t in next_cursor.seen.values())
         if untimed > self.max_seen:
             self.log.warning(
-                "%s lists %d completed documents without completion times; all stay in the cursor "
-                "(more than max_seen=%d) so none is announced twice",
+                "%s lists %d completed documents without completion times (more than max_seen=%d): the "
+                "trigger keeps them in memory, but the stored cursor keeps only the %d still-open ids, so "
+                "after a triggerer restart a document created and completed while it was down is not "
+                "announced",
                 self.conn_id,
                 untimed,
                 self.max_seen,
+                len(next_cursor.open_ids),
             )
         new.sort(key=lambda item: item[0])
         payloads = [completion_payload(doc, conn_id=self.conn_id, source="watcher") for _, doc in new]

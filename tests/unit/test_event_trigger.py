@@ -261,6 +261,40 @@ async def test_restart_with_the_state_store_neither_replays_nor_misses(hook):
     assert set(stored.seen) == {"old", "a", "b", "c", "d"}
 
 
+async def test_untimed_ids_beyond_max_seen_stay_in_memory_and_out_of_the_stored_cursor(hook):
+    """WeSignature lists no completion times: a long-lived account has more completed ids than the
+    cursor may store. The stored cursor keeps the open ids instead; a resumed trigger announces those
+    that completed meanwhile and nothing old."""
+    hook.vendor = "wesignature"
+    store = FakeStore()
+    history = [doc(f"old{i}", vendor="wesignature") for i in range(8)]
+    hook.add(*history, doc("open1", status=DocumentStatus.SENT, vendor="wesignature"),
+             doc("open2", status=DocumentStatus.SENT, vendor="wesignature"))  # fmt: skip
+    trigger = make_trigger(store, max_seen=3)
+    first, _ = await drive(trigger, [lambda: hook.add(doc("open1", vendor="wesignature"))], polls=2)
+    assert first == [[], ["open1"]]  # in memory, all 9 completed ids are known: nothing old repeats
+    stored = json.loads(store.values[trigger.cursor_key])
+    assert stored["seen"] == [] and stored["open"] == ["open2"] and stored["untimed_dropped"] is True
+    assert len(json.dumps(stored)) < 200  # bounded by the open documents, not by the account
+    # While the triggerer is down: open2 completes, and one more document is sent and completed.
+    hook.add(doc("open2", vendor="wesignature"), doc("quick", vendor="wesignature"))
+    second, _ = await drive(make_trigger(store, max_seen=3),
+                            [lambda: hook.add(doc("later", vendor="wesignature"))], polls=2)  # fmt: skip
+    # open2 is announced; "quick" (created and completed while down) is the documented loss.
+    assert second == [["open2"], ["later"]]
+
+
+def test_a_cursor_within_max_seen_is_stored_whole():
+    cursor = CompletionCursor(
+        floor=None, seen={"w1": None, "w2": None}, horizon=5.0, open_ids=frozenset({"o"})
+    )
+    stored = cursor.to_json(max_seen=2)
+    assert stored["seen"] == [["w1", None], ["w2", None]] and "open" not in stored
+    back = CompletionCursor.from_json(stored)
+    assert back.horizon == 5.0 and not back.rebaseline_untimed
+    assert not back.is_known_untimed("w3", None)
+
+
 async def test_an_unreadable_store_is_retried_never_replaced_by_a_new_baseline(hook):
     store = FakeStore()
     hook.add(doc("old", 0))

@@ -261,7 +261,69 @@ class TestBoundedLookup:
 
 
 class TestWatcherBound:
-    """With max_document_age the eSignBase watcher reads the newest end only, not the account."""
+    """The eSignBase watcher reads the list's newest end only, down to what can still complete."""
+
+    @staticmethod
+    def polls(hook, monkeypatch, trigger=None):
+        """A function running one watcher poll (sync HTTP under requests-mock) from a cursor."""
+        from airflow_provider_esign.triggers.events import DocumentCompletedEventTrigger
+
+        async def arun(flow):
+            return hook._run(flow)
+
+        monkeypatch.setattr(hook, "_arun", arun)
+        trigger = trigger or DocumentCompletedEventTrigger(conn_id="esignbase_default")
+        return lambda cursor: asyncio.run(trigger.poll(hook, cursor))
+
+    @staticmethod
+    def complete(account, index: int, minutes: int) -> None:
+        account.docs[index]["status"] = "COMPLETED"
+        account.docs[index]["completed_date"] = (EPOCH + timedelta(days=5 * 365, minutes=minutes)).isoformat()
+
+    @pytest.mark.parametrize("order", [NEWEST_FIRST, OLDEST_FIRST])
+    def test_by_default_a_poll_reads_down_to_the_oldest_open_document(
+        self, hook, requests_mock, monkeypatch, order
+    ):
+        account = Account(50_000, order).mock(requests_mock)  # the newest 1,000 are open (SENT)
+        poll = self.polls(hook, monkeypatch)
+        baseline, announced = poll(None)
+        assert announced == [] and account.list_calls == 500  # the baseline reads the account once
+        assert baseline.horizon == timestamp(account.docs[49_000]["ctime"])
+        self.complete(account, 49_000, 1)  # the oldest open one completes
+        account.list_calls = 0
+        cursor, announced = poll(baseline)
+        assert [p["document_id"] for p in announced] == ["d49000"]
+        assert account.list_calls <= 1_000 // 100 + 2  # the open stretch, plus the oldest page oldest-first
+        assert cursor.horizon == timestamp(account.docs[49_001]["ctime"])  # moved up to the next open one
+
+    def test_an_old_open_document_keeps_the_walk_long_enough_to_see_it_complete(
+        self, hook, requests_mock, monkeypatch
+    ):
+        account = Account(20_000, NEWEST_FIRST).mock(requests_mock)
+        account.docs[2_000]["status"] = "SENT"  # a straggler from years ago, still out for signature
+        poll = self.polls(hook, monkeypatch)
+        baseline, _ = poll(None)
+        assert baseline.horizon == timestamp(account.docs[2_000]["ctime"])
+        self.complete(account, 2_000, 1)
+        cursor, announced = poll(baseline)
+        assert [p["document_id"] for p in announced] == ["d2000"]
+        assert cursor.horizon == timestamp(account.docs[19_000]["ctime"])  # now the recent open stretch
+
+    def test_without_open_documents_the_walk_stops_at_the_newest_end(self, hook, requests_mock, monkeypatch):
+        account = Account(10_000, NEWEST_FIRST)
+        for d in account.docs:
+            d["status"] = "COMPLETED"
+        account.mock(requests_mock)
+        poll = self.polls(hook, monkeypatch)
+        baseline, _ = poll(None)
+        new = {"id": "fresh", "name": "n", "status": "COMPLETED", "recipients": [],
+               "ctime": (EPOCH + timedelta(days=5 * 365)).isoformat(),
+               "completed_date": (EPOCH + timedelta(days=5 * 365, minutes=3)).isoformat()}  # fmt: skip
+        account.docs.append(new)  # created and completed between two polls
+        account.list_calls = 0
+        _, announced = poll(baseline)
+        assert [p["document_id"] for p in announced] == ["fresh"]
+        assert account.list_calls == 1
 
     @pytest.mark.parametrize("order", [NEWEST_FIRST, OLDEST_FIRST])
     def test_recent_listing_stops_at_the_creation_bound(self, hook, requests_mock, monkeypatch, order):
