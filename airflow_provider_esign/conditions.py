@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SignerStatus
+
+if TYPE_CHECKING:
+    from airflow_provider_esign.hooks.base import ESignHook
 
 
 @dataclass(frozen=True)
@@ -140,27 +146,76 @@ class BatchProgress:
 class BatchTracker:
     """A batch wait across polls: documents that reached an outcome are not read again.
 
-    Each poll reads only :attr:`pending` ids (the hook picks the cheapest method for those), and
-    :meth:`update` merges the answer with what earlier polls settled.
+    Each poll (:meth:`read`) reads only :attr:`pending` ids (the hook picks the cheapest method for
+    those) and merges the answer with what earlier polls found. Where the vendor can list only the
+    documents changed since a time (Legalesign ``modified_gt``), later polls ask for the changes
+    since the previous poll began: a pending id the vendor does not list has not changed, and its
+    last answer stands. Every :data:`FULL_READ_EVERY` th poll reads every pending id anyway, so a
+    document removed in a way no change list shows (a permanent delete) is still found out.
+
+    The vendor's clock is never compared with ours. The previous poll's start in vendor time is
+    bounded from below: a listed document's ``modified`` is at most the vendor's time when we read
+    it, so ``max(modified - our clock at the read)`` never exceeds the clocks' true offset.
 
     :param condition: What done means.
     :param document_ids: The batch (de-duplicated, order kept).
+    :param clock: Monotonic seconds (injectable for tests).
     """
 
-    def __init__(self, condition: WaitCondition, document_ids: list[str]) -> None:
+    #: A poll in this many reads every pending id, not only those changed since the last poll.
+    FULL_READ_EVERY = 10
+    #: Seconds the change window reaches back further: a change the vendor stamps before it shows in
+    #: its list (a slow commit), and ``modified`` only having whole seconds.
+    CHANGE_SKEW = 60.0
+
+    def __init__(
+        self, condition: WaitCondition, document_ids: list[str], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.condition = condition
         self.document_ids = list(dict.fromkeys(document_ids))
+        self._clock = clock
         self._settled: dict[str, DocumentInfo] = {}
+        self._latest: dict[str, DocumentInfo] = {}
+        self._offset: float | None = None  # lower bound of (vendor clock - our clock)
+        self._last_start: float | None = None
+        self._polls = 0
 
     @property
     def pending(self) -> list[str]:
         """Ids without an outcome yet: the only ones a poll reads."""
         return [i for i in self.document_ids if i not in self._settled]
 
-    def update(self, found: dict[str, DocumentInfo]) -> BatchProgress:
-        """Progress after a poll that read the pending ids into ``found``."""
-        merged = {**self._settled, **found}
-        progress = BatchProgress.evaluate(self.condition, self.document_ids, merged)
+    @property
+    def changed_since(self) -> float | None:
+        """Vendor time (epoch seconds) the next poll may list changes from; None: read every id."""
+        if self._offset is None or self._last_start is None or self._polls % self.FULL_READ_EVERY == 0:
+            return None
+        return self._last_start + self._offset - self.CHANGE_SKEW
+
+    def read(self, hook: ESignHook, **filters: Any) -> BatchProgress:
+        """One poll with a blocking hook."""
+        started = self._clock()
+        found = hook.get_documents(self.pending, changed_since=self.changed_since, **filters)
+        return self.update(found, started=started)
+
+    async def aread(self, hook: ESignHook, **filters: Any) -> BatchProgress:
+        """One poll with an async hook (a trigger)."""
+        started = self._clock()
+        found = await hook.aget_documents(self.pending, changed_since=self.changed_since, **filters)
+        return self.update(found, started=started)
+
+    def update(self, found: dict[str, DocumentInfo], started: float | None = None) -> BatchProgress:
+        """Progress after a poll that began at ``started`` (our clock) and read ``found``."""
+        from airflow_provider_esign.hooks.batch import timestamp
+
+        self._polls += 1
+        self._last_start = started
+        self._latest.update(found)
+        changes = [t for t in (timestamp(d.modified_at) for d in found.values()) if t is not None]
+        if changes and started is not None:
+            offset = max(changes) - self._clock()
+            self._offset = offset if self._offset is None else max(self._offset, offset)
+        progress = BatchProgress.evaluate(self.condition, self.document_ids, self._latest)
         for document_id in [*progress.done, *progress.failed]:
-            self._settled[document_id] = merged[document_id]
+            self._settled[document_id] = self._latest[document_id]
         return progress

@@ -95,6 +95,11 @@ class VendorInterface(VendorInfo, abc.ABC):
         the default listing (Legalesign: archived ones). Default: the caller's filters."""
         return filters
 
+    def changed_since_filters(self, since: float) -> dict[str, Any] | None:
+        """List filters that show only documents changed after ``since`` (vendor epoch seconds),
+        or None where the vendor has no such filter (the default)."""
+        return None
+
     @abc.abstractmethod
     def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
         """Void / cancel a document (raise :class:`ESignUnsupportedError` if the vendor cannot)."""

@@ -95,7 +95,7 @@ class BatchDocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
         tracker = getattr(self, "_tracker", None)
         if tracker is None or tracker.document_ids != ids:
             tracker = self._tracker = BatchTracker(WaitCondition.of(self.target_status), ids)
-        progress = tracker.update(self.hook.get_documents(tracker.pending, **self.list_filters))
+        progress = tracker.read(self.hook, **self.list_filters)
         self.log.info("Batch of %d: %s", len(ids), progress.summary())
         return progress
 

@@ -63,8 +63,7 @@ class BatchDocumentStatusTrigger(PollingTrigger):
 
         if self._tracker is None:  # in memory: after a triggerer restart the first poll reads all
             self._tracker = BatchTracker(WaitCondition.of(self.target_status), self.document_ids)
-        found = await hook.aget_documents(self._tracker.pending, **self.list_filters)
-        progress = self._tracker.update(found)
+        progress = await self._tracker.aread(hook, **self.list_filters)
         self.log.info("Batch of %d: %s", len(self.document_ids), progress.summary())
         if not progress.finished(self.fail_fast):
             return None

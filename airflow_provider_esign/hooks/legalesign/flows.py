@@ -198,6 +198,11 @@ class LegalesignFlows(ESignHook):
         # auto-archived completed document is archived: `archived=all` keeps them in a batch's view.
         return filters if "archived" in filters else {**filters, "archived": "all"}
 
+    def changed_since_filters(self, since: float) -> dict[str, Any] | None:
+        # `GET /document/?modified_gt=` (documented list filter): `modified` moves with every status
+        # change, so a tracked document it does not list has not changed since.
+        return {"modified_gt": datetime.fromtimestamp(since, timezone.utc).isoformat()}
+
     # ---------------------------------------------------------------- sending
     def validate_send_request(self, request: SendRequest) -> None:
         rules.validate_send_request(request, self.settings, self.send_options)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
@@ -206,6 +206,121 @@ class TestLegalesign:
         queries = [parse_qs(r.query) for r in listing.request_history]
         assert all(q["archived"] == ["all"] for q in queries)
         assert [q["offset"] for q in queries] == [["0"], ["100"]]
+
+
+class LegalesignAccount:
+    """A Legalesign group of ``size`` documents, newest first; the newest ``open_`` are out for signing.
+
+    Its clock is the test's clock shifted to the vendor's epoch: ``change`` stamps ``modified`` with it.
+    """
+
+    def __init__(self, size: int, open_: int, clock) -> None:
+        self.clock = clock
+        self.offset = (EPOCH + timedelta(days=1500)).timestamp() - clock()  # vendor minus our clock
+        self.docs = [
+            {
+                "uuid": f"u{i}",
+                "status": 10 if i >= size - open_ else 30,
+                "download_final": True,
+                "archived": False,
+                "created": (EPOCH + timedelta(minutes=i)).isoformat(),
+                "modified": (EPOCH + timedelta(minutes=i, seconds=30)).isoformat(),
+            }
+            for i in range(size)
+        ]
+        self.queries: list[dict] = []
+        self.during_walk = None  # called once, while the second page of a poll is served
+
+    def change(self, index: int, status: int) -> None:
+        self.docs[index]["status"] = status
+        self.docs[index]["download_final"] = status == 30  # signed, and the final PDF is ready
+        now = datetime.fromtimestamp(self.clock() + self.offset, timezone.utc)
+        self.docs[index]["modified"] = now.isoformat()
+
+    def page(self, request, context):
+        query = {k: v[0] for k, v in parse_qs(urlparse(request.url).query).items()}
+        self.queries.append(query)
+        offset, limit = int(query.get("offset", 0)), int(query["limit"])
+        if offset and self.during_walk:
+            self.during_walk, during_walk = None, self.during_walk
+            during_walk()
+        docs = self.docs[::-1]
+        if "modified_gt" in query:
+            since = timestamp(query["modified_gt"])
+            docs = [d for d in docs if timestamp(d["modified"]) > since]
+        following = urlencode({**query, "offset": offset + limit})
+        return {
+            "meta": {
+                "total_count": len(docs),
+                "next": f"/api/v1/document/?{following}" if offset + limit < len(docs) else None,
+            },
+            "objects": docs[offset : offset + limit],
+        }
+
+
+class TestLegalesignChangesOnly:
+    """After the first poll, a Legalesign batch asks only for documents changed since (modified_gt)."""
+
+    @pytest.fixture
+    def lhook(self, make_connection, clock):
+        make_connection(
+            "legalesign_default", "legalesign", host=LEGALESIGN, login="api-user", password="k", group="acme"
+        )
+        return LegalesignHook(sleep=clock.sleep, clock=clock)
+
+    @staticmethod
+    def tracker(ids, clock):
+        from airflow_provider_esign.conditions import BatchTracker, WaitCondition
+
+        return BatchTracker(WaitCondition.of("COMPLETED"), ids, clock=clock)
+
+    def test_later_polls_cost_one_call_whatever_the_batch_size(self, lhook, requests_mock, clock):
+        account = LegalesignAccount(20_000, open_=1_000, clock=clock)
+        requests_mock.get(f"{LEGALESIGN}/document/", json=account.page)
+        tracker = self.tracker([f"u{i}" for i in range(19_000, 20_000)], clock)
+        first = tracker.read(lhook)
+        assert len(first.pending) == 1_000 and len(account.queries) <= 11
+        assert all("modified_gt" not in q for q in account.queries)
+        clock.now += 60
+        account.change(19_500, 30)
+        account.change(19_501, 40)  # voided: a failure
+        account.queries.clear()
+        second = tracker.read(lhook)
+        assert len(account.queries) == 1 and "modified_gt" in account.queries[0]
+        assert account.queries[0]["archived"] == "all"  # a voided document is archived
+        assert second.done == ["u19500"] and list(second.failed) == ["u19501"]
+        assert len(second.pending) == 998
+        assert second.documents["u19999"]["status"] == "SENT"  # unchanged: the last answer stands
+
+    def test_a_change_made_while_the_previous_poll_walked_the_list_is_seen(self, lhook, requests_mock, clock):
+        account = LegalesignAccount(1_000, open_=300, clock=clock)
+        requests_mock.get(f"{LEGALESIGN}/document/", json=account.page)
+        account.change(998, 10)  # touched just now: the vendor's clock is known to the second
+        account.during_walk = lambda: account.change(999, 30)  # its page was already read
+        tracker = self.tracker([f"u{i}" for i in range(700, 1_000)], clock)
+        assert "u999" in tracker.read(lhook).pending
+        clock.now += 120  # two poll intervals later: a window from this poll's start would miss it
+        account.queries.clear()
+        progress = tracker.read(lhook)
+        assert "modified_gt" in account.queries[0]
+        assert progress.done == ["u999"]
+
+    def test_every_tenth_poll_reads_every_pending_id(self, lhook, requests_mock, clock):
+        """A permanent delete changes nothing a change list shows: the full read finds it."""
+        account = LegalesignAccount(500, open_=200, clock=clock)
+        requests_mock.get(f"{LEGALESIGN}/document/", json=account.page)
+        requests_mock.get(re.compile(rf"{LEGALESIGN}/document/u\d+/$"), status_code=404, json={})
+        tracker = self.tracker([f"u{i}" for i in range(300, 500)], clock)
+        tracker.read(lhook)
+        del account.docs[350]  # u350 is deleted for good
+        kinds = []
+        for _ in range(tracker.FULL_READ_EVERY):
+            clock.now += 60
+            account.queries.clear()
+            progress = tracker.read(lhook)
+            kinds.append("changes" if any("modified_gt" in q for q in account.queries) else "full")
+        assert kinds == ["changes"] * (tracker.FULL_READ_EVERY - 1) + ["full"]
+        assert list(progress.failed) == ["u350"]  # 404 on its own read: VOIDED, never pending
 
 
 class TestBoundedLookup:
