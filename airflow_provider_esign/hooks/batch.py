@@ -49,18 +49,18 @@ class BatchRead:
     :param list_calls: List pages read.
     :param read_calls: Single-document reads.
     :param order: The list order detected from creation times.
+    :param changes_only: Whether the list asked only for documents changed since the last poll.
     """
 
     found: dict[str, DocumentInfo] = field(default_factory=dict)
     list_calls: int = 0
     read_calls: int = 0
     order: str = UNKNOWN_ORDER
+    changes_only: bool = False
 
     @property
     def calls(self) -> int:
         return self.list_calls + self.read_calls
-
-    changes_only: bool = False
 
     @property
     def method(self) -> str:

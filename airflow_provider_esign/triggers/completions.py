@@ -88,7 +88,9 @@ class Listing:
     _newest: float | None = None
 
     def add(self, document: DocumentInfo) -> None:
-        created = completion_time(document.created_at)
+        from airflow_provider_esign.hooks.batch import timestamp  # the fast ISO 8601 reader
+
+        created = timestamp(document.created_at)
         if created is not None:
             self._newest = created if self._newest is None else max(self._newest, created)
         if document.status is DocumentStatus.COMPLETED:
