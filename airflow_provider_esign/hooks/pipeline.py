@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 from airflow_provider_esign.exceptions import ESignApiError, ESignRateLimitError
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, Flow
 from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials
+from airflow_provider_esign.hooks.jsonstream import CHUNK_BYTES, JsonStream, NotJsonError
 from airflow_provider_esign.hooks.settings import ConnectionSettings
 
 if TYPE_CHECKING:
@@ -161,14 +162,16 @@ def exchange(
     with :class:`Close`); 2xx bodies are then not inspected.
     """
     creds = (yield from credentials(hook, settings)) if request.auth else None
-    response = yield from http(hook, settings, _authorized(hook, request, creds), request, stream=stream)
+    response = yield from receive(hook, settings, _authorized(hook, request, creds), request, stream=stream)
     if request.auth and hook.reauthenticate_on_401 and hook._is_unauthorized(response):
         if stream:
             yield Close(response)
         hook._before_reauthenticate(request, creds)
         creds = yield from credentials(hook, settings)
         # The same request again (params, body, headers), with the new credentials.
-        response = yield from http(hook, settings, _authorized(hook, request, creds), request, stream=stream)
+        response = yield from receive(
+            hook, settings, _authorized(hook, request, creds), request, stream=stream
+        )
     if stream:
         if response.status_code < 400 or response.status_code in request.ok_statuses:
             return response
@@ -183,6 +186,56 @@ def exchange(
             yield RateLimitPenalty(hook.rate_limiter, exc.retry_after)
         raise
     return response
+
+
+def receive(
+    hook: ESignHook,
+    settings: ConnectionSettings,
+    prepared: ApiRequest,
+    original: ApiRequest,
+    *,
+    stream: bool = False,
+) -> Pipeline[ApiResponse]:
+    """:func:`http`; for a request with ``stream_json`` (and no ``stream`` of the caller's own), the
+    body read in chunks and parsed as it arrives (see :func:`read_json`)."""
+    if original.stream_json is None or stream:
+        return (yield from http(hook, settings, prepared, original, stream=stream))
+    response = yield from http(hook, settings, prepared, original, stream=True)
+    return (yield from read_json(response, original.stream_json))
+
+
+def read_json(response: ApiResponse, spec: JsonStream) -> Pipeline[ApiResponse]:
+    """Read a streamed response to its end, parsing a 2xx body chunk by chunk with ``spec``.
+
+    The result is an ordinary, closed response: an error status keeps the first bytes of its body
+    (for the vendor's message), a 2xx body that is not JSON keeps its first bytes and parses as None,
+    a JSON body is in ``parsed``. So the response checks that follow (re-login, error mapping) see
+    it as they see any other. Memory: one chunk, the first bytes and what ``spec`` keeps.
+    """
+    head = b""
+    parser = spec.parser() if response.status_code < 300 else None
+    parsed: Any = None
+    try:
+        while chunk := (yield ReadChunk(response, CHUNK_BYTES)):
+            if len(head) < ERROR_BODY_LIMIT:
+                head += chunk[: ERROR_BODY_LIMIT - len(head)]
+            if parser is None:  # an error body: its first bytes are enough
+                if len(head) >= ERROR_BODY_LIMIT:
+                    break
+                continue
+            parser.feed(chunk)
+        if parser is not None:
+            parsed = parser.close()
+    except NotJsonError:
+        parsed = None
+    finally:
+        yield Close(response)
+    if parser is None:
+        return ApiResponse(response.status_code, response.headers, head, response.url)
+    # A 2xx body that is not JSON parses as None, as an in-memory one does.
+    return ApiResponse(
+        response.status_code, response.headers, head if parsed is None else b"", response.url, parsed=parsed
+    )
 
 
 def http(
