@@ -116,7 +116,9 @@ class JsonStreamParser:
         self.largest_chunk = 0
 
     def feed(self, chunk: bytes) -> None:
-        """Parse the next chunk of the body."""
+        """Parse the next chunk of the body (an empty one is no news: :meth:`close` ends the body)."""
+        if not chunk:
+            return
         self.largest_chunk = max(self.largest_chunk, len(chunk))
         try:
             self._parse.send(chunk)
