@@ -13,7 +13,10 @@ sandbox can serve (no vendor documents its order), with calls counted at the san
   against one batch-sensor poll of the same ids. Limit: 1.1x the batch sensor.
 * event-loop stall: the longest a 5 ms heartbeat on the loop was late while ``aget_documents`` read
   the batch at the largest size (the provider's own work only). Limit: < 100 ms.
-* WeSignature: bytes a send's pre-send baseline downloads (its list has no pagination or filter).
+* WeSignature: bytes a send's pre-send baseline downloads (its list has no pagination or filter),
+  and the baseline's peak memory (tracemalloc) at each account size, parsed while it streams in,
+  beside the whole answer read and parsed in memory. Limit: independent of the account size (at most
+  1.5x the previous size's figure) and under a tenth of the body.
 """
 
 from __future__ import annotations
@@ -39,10 +42,12 @@ def run(sandbox: SandboxProcess, sizes: Sizes, workdir: str) -> list[Result]:
     tracked: dict[str, list[str]] = {v: [] for v in (*LISTED, "wesignature")}
     newer = 0  # eSignBase documents created after the batch (the lookups'): the batch spans more pages
     results: list[Result] = []
+    memory: list[Result] = []
     seeded = 0
     for size in sizes.accounts:
         client.seed_history(size - seeded, vendors=[*LISTED, "wesignature"])
         seeded = size
+        memory.append(_wesignature_memory(size, memory[-1] if memory else None))
         if not tracked["esignbase"]:  # created after the first history: the newest documents
             for vendor in tracked:
                 tracked[vendor] = [
@@ -63,7 +68,7 @@ def run(sandbox: SandboxProcess, sizes: Sizes, workdir: str) -> list[Result]:
     for vendor in tracked:
         results.append(_stall(vendor, tracked[vendor][:most], largest))
     results.append(_wesignature_bytes(client, largest))
-    return results
+    return results + memory
 
 
 def _hook(vendor: str):
@@ -291,5 +296,76 @@ def _wesignature_bytes(client: Any, size: int) -> Result:
         baseline_label="documents in the list (no pagination, no server-side filter)",
         target="",
         passed=None,
-        note="every WeSignature send with an idempotency key downloads the full list once",
+        note=(
+            "every WeSignature send with an idempotency key downloads the full list once; it is parsed "
+            "while it streams in (see the peak-memory figures)"
+        ),
+    )
+
+
+def _peak(work: Any) -> tuple[int, Any]:
+    """Peak bytes Python allocated while ``work()`` ran (tracemalloc), and its value."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        value = work()
+        return tracemalloc.get_traced_memory()[1], value
+    finally:
+        tracemalloc.stop()
+
+
+def _wesignature_memory(size: int, previous: Result | None) -> Result:
+    """Peak memory of one pre-send baseline (the account's list, only the send's matches kept),
+    beside the same list read whole and parsed in memory (the code before streaming)."""
+    from airflow_provider_esign.hooks.api import single_request
+    from airflow_provider_esign.hooks.wesignature import wire
+    from airflow_provider_esign.models import SendRequest
+
+    hook = _hook("wesignature")
+    request = SendRequest(
+        name="Baseline", signers=SIGNERS, file="https://files.example.com/scale/never-sent.pdf"
+    )
+    request = hook._run(hook._prepare_send_flow(request))
+    fingerprint = wire.fingerprint(request)
+
+    def streamed() -> list[str]:
+        checkpoint: dict[str, Any] = {}
+        hook._run(hook._before_create_flow(request, checkpoint))
+        return checkpoint[wire.BASELINE_KEY]
+
+    def in_memory() -> tuple[int, list[str]]:
+        response = hook._run(single_request(hook._api("getsentdocumentsapi", "send_document", {})))
+        items = wire.list_items(response.json()) or []
+        guids = [g for g in (wire.baseline_guid(i, fingerprint) for i in items) if g]
+        return len(response.content), guids
+
+    streamed()  # log in and import outside the measurement
+    peak, kept = _peak(streamed)
+    old_peak, (body, old_kept) = _peak(in_memory)
+    if kept != old_kept:
+        raise RuntimeError("the streamed baseline differs from the in-memory one")
+    mb = round(peak / 1e6, 2)
+    # The smallest account is the reference: its body is too small for "a tenth of it" to mean much.
+    target, passed = "reported (the reference for the larger accounts)", None
+    if previous is not None and isinstance(previous.value, (int, float)):
+        limit = 1.5 * previous.value
+        target = (
+            f"<= {limit:.2f} (1.5x the smaller account's) and < {body / 10 / 1e6:.2f} (a tenth of the body)"
+        )
+        passed = mb <= limit and peak < body / 10
+    return Result(
+        figure=f"WeSignature pre-send baseline peak memory, {size:,} old docs",
+        value=mb,
+        unit="MB",
+        baseline=round(old_peak / 1e6, 2),
+        baseline_label="the same list read whole and parsed in memory (before streaming)",
+        target=target,
+        passed=passed,
+        note=(
+            f"tracemalloc peak of one baseline read of a {body / 1e6:.1f} MB answer; "
+            f"{len(kept)} matching document(s) kept"
+        ),
     )
