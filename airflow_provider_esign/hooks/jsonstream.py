@@ -137,18 +137,23 @@ class JsonStreamParser:
 
     def _route(self) -> None:
         events, summary = self._events, self._summary
-        for prefix, event, value in events:
-            item = self._item_prefix
-            if item and (prefix == item or prefix.startswith(self._item_dot)):
-                self._built.send((prefix, event, value))  # ijson's item builder (C where available)
-            elif event == "start_array" and not item and prefix in self._arrays:
+        item, item_dot = self._item_prefix, self._item_dot
+        send = self._built.send if item else None
+        for parsed in events:  # the hot loop: one pass per event, the item's events to its builder
+            prefix = parsed[0]
+            if item and (prefix.startswith(item_dot) or prefix == item):
+                send(parsed)  # type: ignore[misc]  # ijson's item builder (C where available)
+                continue
+            event = parsed[1]
+            if event == "start_array" and not item and prefix in self._arrays:
                 self._open(prefix)
+                item, item_dot, send = self._item_prefix, self._item_dot, self._built.send
             elif event == "end_array" and item and prefix == item[: -len(".item")]:
                 self._take_items()
-                self._item_prefix = self._item_dot = ""
-                summary.event(event, value)
+                item = item_dot = self._item_prefix = self._item_dot = ""
+                summary.event(event, parsed[2])
             else:
-                summary.event(event, value)
+                summary.event(event, parsed[2])
         del events[:]
         self._take_items()
 
