@@ -162,16 +162,14 @@ def exchange(
     with :class:`Close`); 2xx bodies are then not inspected.
     """
     creds = (yield from credentials(hook, settings)) if request.auth else None
-    response = yield from receive(hook, settings, _authorized(hook, request, creds), request, stream=stream)
+    response = yield from http(hook, settings, _authorized(hook, request, creds), request, stream=stream)
     if request.auth and hook.reauthenticate_on_401 and hook._is_unauthorized(response):
         if stream:
             yield Close(response)
         hook._before_reauthenticate(request, creds)
         creds = yield from credentials(hook, settings)
         # The same request again (params, body, headers), with the new credentials.
-        response = yield from receive(
-            hook, settings, _authorized(hook, request, creds), request, stream=stream
-        )
+        response = yield from http(hook, settings, _authorized(hook, request, creds), request, stream=stream)
     if stream:
         if response.status_code < 400 or response.status_code in request.ok_statuses:
             return response
@@ -186,22 +184,6 @@ def exchange(
             yield RateLimitPenalty(hook.rate_limiter, exc.retry_after)
         raise
     return response
-
-
-def receive(
-    hook: ESignHook,
-    settings: ConnectionSettings,
-    prepared: ApiRequest,
-    original: ApiRequest,
-    *,
-    stream: bool = False,
-) -> Pipeline[ApiResponse]:
-    """:func:`http`; for a request with ``stream_json`` (and no ``stream`` of the caller's own), the
-    body read in chunks and parsed as it arrives (see :func:`read_json`)."""
-    if original.stream_json is None or stream:
-        return (yield from http(hook, settings, prepared, original, stream=stream))
-    response = yield from http(hook, settings, prepared, original, stream=True)
-    return (yield from read_json(response, original.stream_json))
 
 
 def read_json(response: ApiResponse, spec: JsonStream) -> Pipeline[ApiResponse]:
@@ -252,18 +234,24 @@ def http(
     storage link that must be fetched without Legalesign authentication,
     https://apidocs.legalesign.com/docs/rest-v1/), so it gets ``original``: the request as the flow
     built it, before the vendor's credentials were applied.
+
+    A request with ``stream_json`` (and no ``stream`` of the caller's own) is streamed too, and its
+    body read and parsed as it arrives (see :func:`read_json`).
     """
+    streamed = stream or original.stream_json is not None
     yield RateLimitWait(hook.rate_limiter)
     url = resolve_url(settings, prepared.path)
-    response = yield Send(prepared, url, stream)
+    response = yield Send(prepared, url, streamed)
     for _ in range(MAX_REDIRECTS):
         location = response.header("Location") if response.status_code in REDIRECT_STATUSES else None
         if not location:
             break
-        if stream:
+        if streamed:
             yield Close(response)
         url = urljoin(response.url or url, location)
-        response = yield Send(_redirected(original, response.status_code), url, stream)
+        response = yield Send(_redirected(original, response.status_code), url, streamed)
+    if streamed and not stream and original.stream_json is not None:
+        response = yield from read_json(response, original.stream_json)
     return response
 
 

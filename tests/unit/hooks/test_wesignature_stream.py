@@ -269,11 +269,8 @@ def test_a_body_cut_mid_way_is_read_again_from_the_start(make_hook, conn, login_
 
 
 # ------------------------------------------------------------------ the same flow on the async executor
-def async_client(monkeypatch, body: bytes, sent: list[int]):
-    async def chunks():
-        for offset in range(0, len(body), 10_000):
-            sent.append(offset)
-            yield body[offset : offset + 10_000]
+def async_client(monkeypatch, chunks):
+    """An httpx client whose list answers stream ``chunks()`` (after a login answer)."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/login_api"):
@@ -285,10 +282,21 @@ def async_client(monkeypatch, body: bytes, sent: list[int]):
     return client
 
 
+def streaming(body: bytes, sent: list[int]):
+    """The body in 10 kB chunks, recording each chunk's offset as it is sent."""
+
+    async def chunks():
+        for offset in range(0, len(body), 10_000):
+            sent.append(offset)
+            yield body[offset : offset + 10_000]
+
+    return chunks
+
+
 async def test_async_list_documents_parses_each_chunk_on_the_loop_as_it_arrives(hook, monkeypatch):
     body = account(3000, "last")
     sent: list[int] = []
-    client = async_client(monkeypatch, body, sent)
+    client = async_client(monkeypatch, streaming(body, sent))
     parsed_at: list[tuple[int, int]] = []  # (chunks sent so far, thread) per normalized document
     original = type(hook).parse_document
 
@@ -309,7 +317,7 @@ async def test_async_list_documents_parses_each_chunk_on_the_loop_as_it_arrives(
 
 async def test_async_baseline_is_the_same_as_the_sync_one(hook, monkeypatch):
     sent: list[int] = []
-    client = async_client(monkeypatch, account(1000, "first", "last"), sent)
+    client = async_client(monkeypatch, streaming(account(1000, "first", "last"), sent))
     checkpoint: dict = {}
     try:
         await hook._arun(hook._before_create_flow(send_request(), checkpoint))
@@ -325,13 +333,7 @@ async def test_async_a_body_cut_mid_way_is_a_transport_error(make_hook, conn, mo
         yield account(100, "last")[:500]
         raise httpx.ReadError("connection reset")
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/login_api"):
-            return httpx.Response(200, json=LOGIN_OK)
-        return httpx.Response(200, content=broken())
-
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
+    client = async_client(monkeypatch, broken)
     try:
         with pytest.raises(ESignTransportError):
             await hook._arun(hook._before_create_flow(send_request(), {}))
