@@ -102,10 +102,11 @@ class ApiResponse:
         return self.content.decode("utf-8", errors="replace")
 
 
-#: Bodies larger than this (a WeSignature list of the whole account: ~0.7 kB per document) are parsed
-#: incrementally. ``json.loads`` holds the GIL for the whole body (about 0.5 s at 35 MB), which
-#: stalls the triggerer's event loop even from a worker thread; ijson parses 64 kB at a time through
-#: a Python-level ``read``, so the interpreter can switch threads between chunks.
+#: Bodies larger than this, when read whole, are parsed incrementally (the largest answers are
+#: instead parsed while they stream in: ``ApiRequest.stream_json``). ``json.loads`` holds the GIL
+#: for the whole body (about 0.5 s at 35 MB), which stalls the triggerer's event loop even from a
+#: worker thread; ijson parses 64 kB at a time through a Python-level ``read``, so the interpreter
+#: can switch threads between chunks.
 INCREMENTAL_JSON_BYTES = 1024 * 1024
 
 
