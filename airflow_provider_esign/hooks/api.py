@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from airflow_provider_esign.hooks.jsonstream import JsonStream
 from airflow_provider_esign.models import DocumentInfo
 
 T = TypeVar("T")
@@ -38,6 +39,9 @@ class ApiRequest:
     :param idempotent: Whether sending it twice is harmless (reads). Creates are not.
     :param ok_statuses: Statuses handed to the flow instead of raising (e.g. Legalesign's 201 on
         ``/pdf/`` meaning "not ready").
+    :param stream_json: Parse a 2xx JSON body while it downloads, keeping only what this asks for
+        (a list answer as large as the vendor account); the response's :meth:`ApiResponse.json` is
+        then that parsed value and its ``content`` is empty.
     """
 
     method: str
@@ -50,6 +54,11 @@ class ApiRequest:
     auth: bool = True
     idempotent: bool = True
     ok_statuses: frozenset[int] = frozenset()
+    stream_json: JsonStream | None = None
+
+
+#: ``ApiResponse.parsed`` when the body was not parsed while streaming.
+NOT_PARSED: Any = object()
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,8 @@ class ApiResponse:
 
     :param stream: For a streamed response, the executor's open body (read with the pipeline's
         ``ReadChunk`` effect); ``content`` is then empty.
+    :param parsed: The body as parsed while it streamed in (see ``ApiRequest.stream_json``; None when
+        it was not JSON), returned by :meth:`json`.
     """
 
     status_code: int
@@ -65,6 +76,7 @@ class ApiResponse:
     content: bytes
     url: str
     stream: Any = None
+    parsed: Any = NOT_PARSED
 
     def header(self, name: str, default: str | None = None) -> str | None:
         lowered = name.lower()
@@ -76,6 +88,8 @@ class ApiResponse:
 
     @functools.cached_property
     def _parsed(self) -> Any:  # cached_property writes the instance dict: fine on a frozen dataclass
+        if self.parsed is not NOT_PARSED:
+            return self.parsed
         try:
             if len(self.content) > INCREMENTAL_JSON_BYTES:
                 return parse_incrementally(self.content)
@@ -88,10 +102,11 @@ class ApiResponse:
         return self.content.decode("utf-8", errors="replace")
 
 
-#: Bodies larger than this (a WeSignature list of the whole account: ~0.7 kB per document) are parsed
-#: incrementally. ``json.loads`` holds the GIL for the whole body (about 0.5 s at 35 MB), which
-#: stalls the triggerer's event loop even from a worker thread; ijson parses 64 kB at a time through
-#: a Python-level ``read``, so the interpreter can switch threads between chunks.
+#: Bodies larger than this, when read whole, are parsed incrementally (the largest answers are
+#: instead parsed while they stream in: ``ApiRequest.stream_json``). ``json.loads`` holds the GIL
+#: for the whole body (about 0.5 s at 35 MB), which stalls the triggerer's event loop even from a
+#: worker thread; ijson parses 64 kB at a time through a Python-level ``read``, so the interpreter
+#: can switch threads between chunks.
 INCREMENTAL_JSON_BYTES = 1024 * 1024
 
 

@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 from airflow_provider_esign.exceptions import ESignApiError, ESignRateLimitError
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, Flow
 from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials
+from airflow_provider_esign.hooks.jsonstream import CHUNK_BYTES, JsonStream, NotJsonError
 from airflow_provider_esign.hooks.settings import ConnectionSettings
 
 if TYPE_CHECKING:
@@ -185,6 +186,40 @@ def exchange(
     return response
 
 
+def read_json(response: ApiResponse, spec: JsonStream) -> Pipeline[ApiResponse]:
+    """Read a streamed response to its end, parsing a 2xx body chunk by chunk with ``spec``.
+
+    The result is an ordinary, closed response: an error status keeps the first bytes of its body
+    (for the vendor's message), a 2xx body that is not JSON keeps its first bytes and parses as None,
+    a JSON body is in ``parsed``. So the response checks that follow (re-login, error mapping) see
+    it as they see any other. Memory: one chunk, the first bytes and what ``spec`` keeps.
+    """
+    head = b""
+    parser = spec.parser() if response.status_code < 300 else None
+    parsed: Any = None
+    try:
+        while chunk := (yield ReadChunk(response, CHUNK_BYTES)):
+            if len(head) < ERROR_BODY_LIMIT:
+                head += chunk[: ERROR_BODY_LIMIT - len(head)]
+            if parser is None:  # an error body: its first bytes are enough
+                if len(head) >= ERROR_BODY_LIMIT:
+                    break
+                continue
+            parser.feed(chunk)
+        if parser is not None:
+            parsed = parser.close()
+    except NotJsonError:
+        parsed = None
+    finally:
+        yield Close(response)
+    if parser is None:
+        return ApiResponse(response.status_code, response.headers, head, response.url)
+    # A 2xx body that is not JSON parses as None, as an in-memory one does.
+    return ApiResponse(
+        response.status_code, response.headers, head if parsed is None else b"", response.url, parsed=parsed
+    )
+
+
 def http(
     hook: ESignHook,
     settings: ConnectionSettings,
@@ -199,18 +234,24 @@ def http(
     storage link that must be fetched without Legalesign authentication,
     https://apidocs.legalesign.com/docs/rest-v1/), so it gets ``original``: the request as the flow
     built it, before the vendor's credentials were applied.
+
+    A request with ``stream_json`` (and no ``stream`` of the caller's own) is streamed too, and its
+    body read and parsed as it arrives (see :func:`read_json`).
     """
+    streamed = stream or original.stream_json is not None
     yield RateLimitWait(hook.rate_limiter)
     url = resolve_url(settings, prepared.path)
-    response = yield Send(prepared, url, stream)
+    response = yield Send(prepared, url, streamed)
     for _ in range(MAX_REDIRECTS):
         location = response.header("Location") if response.status_code in REDIRECT_STATUSES else None
         if not location:
             break
-        if stream:
+        if streamed:
             yield Close(response)
         url = urljoin(response.url or url, location)
-        response = yield Send(_redirected(original, response.status_code), url, stream)
+        response = yield Send(_redirected(original, response.status_code), url, streamed)
+    if streamed and not stream and original.stream_json is not None:
+        response = yield from read_json(response, original.stream_json)
     return response
 
 

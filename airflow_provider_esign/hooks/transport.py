@@ -220,7 +220,8 @@ class AsyncExecutor:
     @staticmethod
     async def _advance(step: _Step) -> bool:
         """Resume the pipeline; with a large response in a worker thread, so parsing it (a 100-item
-        page, a WeSignature list of the whole account) never stalls the triggerer's event loop."""
+        page) never stalls the triggerer's event loop. A body parsed while it streams in (an
+        ``ApiRequest.stream_json``) comes back as small chunks instead, each parsed on the loop."""
         if not (isinstance(step.result, ApiResponse) and len(step.result.content) > OFF_LOOP_BYTES):
             return step.advance()
         thread = asyncio.ensure_future(asyncio.to_thread(step.advance))

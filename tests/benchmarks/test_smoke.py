@@ -47,6 +47,7 @@ EXPECTED = [
         for v in ("esignbase", "legalesign", "wesignature")
     ),
     "WeSignature pre-send baseline download, 300 old docs",
+    "WeSignature pre-send baseline peak memory, 300 old docs",
 ]
 
 

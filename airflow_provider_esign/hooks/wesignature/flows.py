@@ -6,6 +6,7 @@ Every call is a ``POST`` with a JSON body carrying ``user_id`` and ``api_key``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +27,7 @@ from airflow_provider_esign.hooks.base import (
     Flow,
     Page,
 )
+from airflow_provider_esign.hooks.jsonstream import JsonStream, KeptList
 from airflow_provider_esign.hooks.wesignature import rules, wire
 from airflow_provider_esign.hooks.wesignature.wire import (
     OK_STATUSES,
@@ -215,12 +217,32 @@ class WeSignatureFlows(ESignHook):
             )
         return doc
 
-    def _sent_documents_flow(self, guid: str | None, operation: str) -> Flow[list[dict[str, Any]]]:
+    def _sent_documents_flow(
+        self, guid: str | None, operation: str, keep: Callable[[dict[str, Any]], Any] | None = None
+    ) -> Flow[list[Any]]:
+        """The documents of ``getsentdocumentsapi``, parsed while the answer streams in.
+
+        The answer holds the whole account (no pagination is documented, ~0.7 kB per document), so
+        each document is offered to ``keep`` as soon as it is parsed and only what ``keep`` returns
+        is kept: memory grows with that, not with the account, and no parsing step is long.
+
+        :param guid: Only this document.
+        :param operation: Hook operation name, for errors.
+        :param keep: Called with each document (a dict); what it returns is kept, None drops the
+            document. Default: keep every document as it is.
+        """
+
+        def each(item: Any) -> Any:
+            if not isinstance(item, dict):
+                return None
+            return item if keep is None else keep(item)
+
         body: dict[str, Any] = {"guid": guid} if guid else {}
-        response = yield self._api("getsentdocumentsapi", operation, body)
+        stream = JsonStream(wire.LIST_ARRAYS, each)
+        response = yield self._api("getsentdocumentsapi", operation, body, stream_json=stream)
         answer = response.json()
-        items = wire.list_items(answer)
-        if items is None:
+        found, value = wire.list_value(answer if isinstance(answer, dict) else {})
+        if not found:
             # Reconciliation relies on this list: an answer without one must not read as "no documents".
             raise ESignApiError(
                 "the sent-documents answer has neither data nor message.data",
@@ -228,12 +250,18 @@ class WeSignatureFlows(ESignHook):
                 operation=operation,
                 vendor_message=self._vendor_message(response),
             )
-        return items
+        if isinstance(value, KeptList):  # an array: its documents went through keep while streaming
+            return list(value)
+        # Not an array (defensive): one document object instead of a list of one, or null.
+        return [kept for kept in map(each, [value] if isinstance(value, dict) else []) if kept is not None]
 
     def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
         unknown = sorted(set(filters) - {"guid"})
         if unknown:
             self.log.warning("WeSignature lists filter only by 'guid'; ignoring %s", unknown)
-        items = yield from self._sent_documents_flow(filters.get("guid"), "list_documents")
+        # Each document is normalized as it is parsed, so no step handles the whole account at once.
+        docs = yield from self._sent_documents_flow(
+            filters.get("guid"), "list_documents", self.parse_document
+        )
         # No pagination is documented; the one answer is taken as complete.
-        return Page([self.parse_document(item) for item in items], None)
+        return Page(docs, None)

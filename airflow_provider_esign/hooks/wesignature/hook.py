@@ -139,18 +139,19 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
 
     # ---------------------------------------------------------------- exactly-once
     def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
-        items = yield from self._sent_documents_flow(None, "send_document")
         fingerprint = wire.fingerprint(request)
-        checkpoint[BASELINE_KEY] = [
-            str(i["guid"]) for i in items if i.get("guid") and wire.matches(i, fingerprint)
-        ]
+        # Only the guids of matching documents are kept while the account's list streams in.
+        checkpoint[BASELINE_KEY] = yield from self._sent_documents_flow(
+            None, "send_document", lambda item: wire.baseline_guid(item, fingerprint)
+        )
 
     def _find_sent_flow(
         self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
     ) -> Flow[DocumentInfo | None]:
-        items = yield from self._sent_documents_flow(None, "send_document")
         fingerprint = wire.fingerprint(request)
-        matches = [i for i in items if i.get("guid") and wire.matches(i, fingerprint)]
+        matches = yield from self._sent_documents_flow(
+            None, "send_document", lambda item: item if wire.baseline_guid(item, fingerprint) else None
+        )
         if BASELINE_KEY in checkpoint:
             baseline = {str(g) for g in checkpoint[BASELINE_KEY] or []}
             candidates = [i for i in matches if str(i["guid"]) not in baseline]
@@ -226,7 +227,8 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
 
     def _test_connection_flow(self) -> Flow[str]:
         # With email/password the first call implies a login_api call.
-        items = yield from self._sent_documents_flow(None, "test_connection")
+        # Counted while streaming: nothing of the documents is kept.
+        items = yield from self._sent_documents_flow(None, "test_connection", lambda item: True)
         return f"Connected to WeSignature: {len(items)} sent document(s)"
 
     def document_url(self, document_id: str) -> str | None:

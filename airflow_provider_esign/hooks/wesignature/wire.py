@@ -112,21 +112,37 @@ def entry_email(entry: dict[str, Any]) -> str:
     return str(entry.get("email_address") or entry.get("email") or entry.get("signer_mail") or "")
 
 
-def list_items(body: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The documents of a list answer, or None when the answer has no list at all."""
+#: Where a list answer may hold its documents, as ijson prefixes: the sent-documents answer puts
+#: them under ``message.data``; other answers have ``data`` at the top level (accepted as well).
+LIST_ARRAYS = ("data", "message.data")
+
+
+def list_value(body: dict[str, Any]) -> tuple[bool, Any]:
+    """Whether a list answer has a list at all, and the raw value holding its documents."""
     message = body.get("message")
     # data is top level in other answers, but the sent-documents answer puts it under message.data.
     if isinstance(body.get("data"), list):
-        value = body["data"]
-    elif isinstance(message, dict) and "data" in message:
-        value = message["data"]
-    elif "data" in body:
-        value = body["data"]
-    else:
+        return True, body["data"]
+    if isinstance(message, dict) and "data" in message:
+        return True, message["data"]
+    if "data" in body:
+        return True, body["data"]
+    return False, None
+
+
+def list_items(body: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The documents of a list answer, or None when the answer has no list at all."""
+    found, value = list_value(body)
+    if not found:
         return None
     if isinstance(value, dict):  # defensive: one document instead of a list of one
         value = [value]
     return [item for item in value or [] if isinstance(item, dict)]
+
+
+def baseline_guid(item: dict[str, Any], fingerprint: tuple[str, frozenset[str]]) -> str | None:
+    """The guid of a listed document matching a send's fingerprint (what the pre-send baseline keeps)."""
+    return str(item["guid"]) if item.get("guid") and matches(item, fingerprint) else None
 
 
 def parse_signers(raw: dict[str, Any]) -> list[SignerInfo]:
