@@ -260,9 +260,16 @@ def test_celery_workers_on_postgres_keep_the_rate_limit_exactly_once_and_webhook
             return []
         return [ti for ti in airflow.tis("send") if ti[1] == "running" and ti[3] == "worker-a"]
 
-    in_flight = wait_for("sends in flight on worker A, mid-batch", sends_in_flight_on_a, airflow, 240)
-    killed = {map_index for map_index, *_ in in_flight}
+    wait_for("sends in flight on worker A, mid-batch", sends_in_flight_on_a, airflow, 240)
     airflow.sigkill("worker-a")
+    # Read after the kill: a send that finished between the check above and the kill is not in
+    # flight; what a dead worker still holds as running is.
+    killed = {
+        map_index
+        for map_index, state, _, host in airflow.tis("send")
+        if (state, host) == ("running", "worker-a")
+    }
+    assert killed, "every send on worker A finished before the kill: nothing was in flight"
     sent_at_kill = len(sandbox.documents("legalesign"))
     runs = wait_for(
         "the batch run to finish",
