@@ -39,6 +39,8 @@ OLDEST_FIRST = "oldest_first"
 UNKNOWN_ORDER = "unknown"
 #: ``raw_status`` of a tracked document the vendor answers 404 for.
 GONE = "not found (deleted at the vendor)"
+#: How many items from each end of a page :func:`detect_order` looks at for a creation time.
+_ORDER_PROBE = 20
 
 
 @dataclass
@@ -136,8 +138,13 @@ def detect_order(items: list[DocumentInfo]) -> str:
 
     Only the ends are read: a WeSignature "page" is the whole account, parsed on the event loop.
     """
-    first = next((t for t in (timestamp(d.created_at) for d in items) if t is not None), None)
-    last = next((t for t in (timestamp(d.created_at) for d in reversed(items)) if t is not None), None)
+    # At most a few items from each end: a vendor whose items carry no creation time (WeSignature)
+    # would otherwise make this a scan of the whole account.
+    ends = min(len(items), _ORDER_PROBE)
+    first = next((t for t in (timestamp(d.created_at) for d in items[:ends]) if t is not None), None)
+    last = next(
+        (t for t in (timestamp(d.created_at) for d in reversed(items[-ends:])) if t is not None), None
+    )
     if first is None or last is None or first == last:
         return UNKNOWN_ORDER
     return NEWEST_FIRST if first > last else OLDEST_FIRST
