@@ -39,6 +39,11 @@ EXPECTED = [
         for v in ("esignbase", "legalesign")
         for n in (20, 150)
     ),
+    *(
+        f"Batch poll, quiet batch, 150 pending of 300 old docs, {order}: {v}"
+        for order in ("oldest_first", "newest_first")
+        for v in ("esignbase", "legalesign")
+    ),
     *(f"Retried send lookup, 300 old docs, {order}: esignbase" for order in ("oldest_first", "newest_first")),
     *(f"Watcher poll, 300 old docs, {order}: esignbase" for order in ("oldest_first", "newest_first")),
     "150 coalesced document waits, one poll, 300 old docs: esignbase",
