@@ -91,9 +91,9 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
     :param hook_params: JSON-native hook arguments.
     :param max_document_age: Seconds from a document's creation to its completion at most (your
         longest signing window). Where the vendor has no server-side time filter (eSignBase), each
-        poll after the baseline then reads only the list's newest end, down to the first page of
-        documents created before the floor minus this: O(new documents) instead of the whole
-        account. None (default): every poll reads the whole list.
+        poll after the baseline reads the list from its newest end down to the oldest document
+        still open at the last poll (always: older ones are final); with this set, also no further
+        than documents created before the floor minus this. None (default): only the first bound.
     """
 
     #: Sleep between polls; replaced in tests (no real waiting).
