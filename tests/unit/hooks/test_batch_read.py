@@ -167,19 +167,20 @@ class TestOrderDetection:
         assert timestamp("") is None
 
 
-class TestLegalesign:
-    @pytest.fixture
-    def lhook(self, make_connection, clock):
-        make_connection(
-            "legalesign_default",
-            "legalesign",
-            host=LEGALESIGN,
-            login="api-user",
-            password="secret-api-key",
-            group="acme",
-        )
-        return LegalesignHook(sleep=clock.sleep, clock=clock)
+@pytest.fixture
+def lhook(make_connection, clock):
+    make_connection(
+        "legalesign_default",
+        "legalesign",
+        host=LEGALESIGN,
+        login="api-user",
+        password="secret-api-key",
+        group="acme",
+    )
+    return LegalesignHook(sleep=clock.sleep, clock=clock)
 
+
+class TestLegalesign:
     def test_batch_list_includes_archived_documents_and_reads_from_an_offset(self, lhook, requests_mock):
         docs = [
             {
@@ -260,13 +261,6 @@ class LegalesignAccount:
 
 class TestLegalesignChangesOnly:
     """After the first poll, a Legalesign batch asks only for documents changed since (modified_gt)."""
-
-    @pytest.fixture
-    def lhook(self, make_connection, clock):
-        make_connection(
-            "legalesign_default", "legalesign", host=LEGALESIGN, login="api-user", password="k", group="acme"
-        )
-        return LegalesignHook(sleep=clock.sleep, clock=clock)
 
     @staticmethod
     def tracker(ids, clock):
