@@ -24,7 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="TCP port, 0 for any free port (default 8765)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for ids and per-document choices")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed for ids and per-document choices: the same seed gives the same ids on every start "
+        "(default: random, so ids never repeat across restarts)",
+    )
     parser.add_argument("--sign-delay", type=float, default=None, help="seconds between signatures")
     parser.add_argument("--send-delay", type=float, default=None, help="seconds until a document is sent")
     parser.add_argument("--pdf-delay", type=float, default=None, help="seconds per post-signing step")

@@ -316,6 +316,22 @@ def build_router(state: SandboxState, dispatcher: WebhookDispatcher) -> APIRoute
         dispatcher.check()
         return json_response({"now": state.now(), "iso": iso_utc(state.now())})
 
+    @router.get("/")
+    async def index() -> Response:
+        # The URL the command line prints as "control": a newcomer opening it sees what is there.
+        endpoints = sorted(
+            (f"{method} {route.path}" for route in router.routes for method in getattr(route, "methods", ())),
+            key=lambda line: (line.split(" ", 1)[1], line),
+        )
+        return json_response(
+            {
+                "sandbox": "airflow-provider-esign vendor emulator: control API (not part of any vendor's API)",
+                "seed": state.seed,
+                "vendors": list(VENDORS),
+                "endpoints": [line for line in endpoints if not line.endswith(f"{PREFIX}/")],
+            }
+        )
+
     return router
 
 

@@ -39,7 +39,8 @@ class Sandbox(SandboxClient):
 
     :param host: interface to bind.
     :param port: TCP port; ``0`` picks a free one.
-    :param seed: seed for ids and per-document choices (reproducible runs).
+    :param seed: seed for ids and per-document choices (reproducible runs); ``None`` (the default) gives
+        ids unique to this run (a fresh random seed at start and at every reset).
     :param config: behaviour configuration; defaults to :class:`SandboxConfig`.
     :param clock: clock to use; defaults to wall time plus an advanceable offset.
     :param log_level: uvicorn's log level. uvicorn's own access log is always off, so nothing a client sends
@@ -51,7 +52,7 @@ class Sandbox(SandboxClient):
         self,
         host: str = "127.0.0.1",
         port: int = 0,
-        seed: int = 0,
+        seed: int | None = None,
         config: SandboxConfig | None = None,
         clock: Clock | None = None,
         log_level: str = "warning",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import random
+import secrets
 import uuid
 from typing import Any
 
@@ -79,19 +80,23 @@ class SandboxState:
 
     :param config: initial configuration; ``reset(config=True)`` returns to it.
     :param clock: the sandbox clock.
-    :param seed: seed for ids and per-document choices, so runs are reproducible.
+    :param seed: seed for ids and per-document choices, so runs are reproducible; ``None`` (the default)
+        draws a fresh random seed at start and at every reset, so ids never repeat across sandbox runs
+        (a restarted sandbox must not hand out the ids of documents an earlier run already stored).
     """
 
-    def __init__(self, config: SandboxConfig, clock: Clock, seed: int = 0) -> None:
+    def __init__(self, config: SandboxConfig, clock: Clock, seed: int | None = None) -> None:
         self.initial_config = config.copy()
         self.config = config.copy()
         self.clock = clock
-        self.seed = seed
+        self.fixed_seed = seed
+        self.seed = 0
         self.faults = FaultEngine()
         self.rate_limiter = RateLimiter()
         self._clear()
 
     def _clear(self) -> None:
+        self.seed = self.fixed_seed if self.fixed_seed is not None else secrets.randbits(64)
         self.rng = random.Random(self.seed)
         self.documents: dict[str, dict[str, Document]] = {vendor: {} for vendor in VENDORS}
         self.templatepdfs: dict[str, dict[str, Any]] = {}

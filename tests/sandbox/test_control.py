@@ -284,3 +284,13 @@ def test_cli_seeds_history_and_logs_requests() -> None:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
     assert '"GET /legalesign/api/v1/group/" 200' in stderr and "sandbox-legalesign-secret" not in stderr
+
+
+def test_the_printed_control_url_answers_with_its_endpoints(sb: Sandbox) -> None:
+    """The command line prints ``<url>/_sandbox/`` as "control": it must answer, not 404."""
+    with urllib.request.urlopen(sb.url + "/_sandbox/", timeout=5) as response:
+        assert response.status == 200
+        index = json.loads(response.read())
+    assert "GET /_sandbox/documents" in index["endpoints"]
+    assert "POST /_sandbox/reset" in index["endpoints"]
+    assert set(index["vendors"]) == {"legalesign", "wesignature", "esignbase"}
