@@ -6,17 +6,25 @@ whose first line is ``# preamble`` (placed before the fragment, as documented ne
 resulting file is parsed by a ``DagBag``: no import errors, and at least one DAG when the block
 declares one (``@dag`` or ``DAG(``). Templates that need a logical date are rejected: manual Airflow 3
 runs have none.
+
+A block whose first line is ``# file: <path>`` is a file of the README's example project ("Testing your
+own DAGs against the sandbox"): all of them are written to a fresh folder at their paths and ``pytest``
+runs there in a subprocess, exactly as a reader would copy them; only those under ``dags/`` are DAG files.
 """
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
+import subprocess
+import sys
 
 import pytest
 
 README = pathlib.Path(__file__).parents[2] / "README.md"
 FRAGMENT = "# fragment"
+PROJECT_FILE = "# file: "
 PREAMBLE = "# preamble"
 #: Template variables undefined in a manual run (``airflow dags trigger``) on Airflow 3.
 LOGICAL_DATE_VARIABLES = {
@@ -60,6 +68,12 @@ def python_blocks(text: str) -> list[tuple[int, str]]:
 
 
 BLOCKS = python_blocks(README.read_text())
+#: The blocks that are DAG files (a project file outside ``dags/`` is run by pytest instead).
+DAG_BLOCKS = [
+    (line, code)
+    for line, code in BLOCKS
+    if not code.startswith(PROJECT_FILE) or code.startswith(PROJECT_FILE + "dags/")
+]
 
 
 def as_file(code: str) -> str:
@@ -87,7 +101,7 @@ def test_readme_has_python_blocks():
     assert len(BLOCKS) >= 5
 
 
-@pytest.mark.parametrize(("line", "code"), BLOCKS, ids=[f"line-{line}" for line, _ in BLOCKS])
+@pytest.mark.parametrize(("line", "code"), DAG_BLOCKS, ids=[f"line-{line}" for line, _ in DAG_BLOCKS])
 def test_block_is_a_dag_file_airflow_parses(tmp_path, line, code):
     bag = parse(tmp_path, as_file(code))
     assert bag.import_errors == {}, f"README.md line {line}: {bag.import_errors}"
@@ -119,3 +133,34 @@ def test_the_checker_catches_what_it_should(tmp_path):
     assert logical_date_template('document_name="NDA {{ ds }}"') == "{{ ds }}"
     assert logical_date_template('x="{{ logical_date.year }}"')
     assert logical_date_template('x="{{ dag_run.run_after | ds }} {{ params.ds }}"') is None
+
+
+def project_files() -> dict[str, str]:
+    """``path -> code`` of the README's example project (the ``# file: <path>`` blocks)."""
+    return {
+        code.splitlines()[0][len(PROJECT_FILE) :].strip(): code
+        for _, code in BLOCKS
+        if code.startswith(PROJECT_FILE)
+    }
+
+
+@pytest.mark.e2e
+def test_the_dag_testing_recipe_runs_as_printed(tmp_path):
+    """The "Testing your own DAGs against the sandbox" project, copied as printed into an empty folder,
+    passes under a plain ``pytest``: no Airflow home, no migrated database, no DAG folder set by hand
+    (the plugin prepares them), and none of this suite's settings leak in."""
+    files = project_files()
+    assert {"conftest.py", "dags/my_dag.py", "tests/test_my_dag.py"} <= set(files)
+    for path, code in files.items():
+        target = tmp_path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(code)
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "PYTEST", "ESIGN"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "1 passed" in result.stdout
