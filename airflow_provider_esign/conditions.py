@@ -59,6 +59,36 @@ class WaitCondition:
         return f"{self.signer_email} has signed" if self.signer_email else f"status {self.target.value}"
 
 
+def signed_count(document: DocumentInfo) -> int:
+    """How many of the document's signers have signed (all of them once the document is SIGNED or
+    COMPLETED: vendors without per-signer progress report signers as signed only at the end)."""
+    if document.status.reached(DocumentStatus.SIGNED):
+        return len(document.signers)
+    return sum(signer.status is SignerStatus.SIGNED for signer in document.signers)
+
+
+def signing_progress(document: DocumentInfo) -> str:
+    """``"1 of 2 signed"``; empty when the vendor reports no signers, or no per-signer state before the
+    end (eSignBase: every signer's ``raw_status`` is ``None``), where "0 of 2" would be wrong."""
+    if not document.signers:
+        return ""
+    reports_signers = any(signer.raw_status is not None for signer in document.signers)
+    if not reports_signers and not document.status.reached(DocumentStatus.SIGNED):
+        return ""
+    return f"{signed_count(document)} of {len(document.signers)} signed"
+
+
+def describe_wait(document: DocumentInfo, condition: WaitCondition, done: bool) -> str:
+    """One log line about a poll: the status, the signing progress, and whether the wait is over."""
+    progress = signing_progress(document)
+    state = f"Document {document.document_id} is {document.status.value} (vendor {document.raw_status!r})"
+    if progress:
+        state += f", {progress}"
+    return (
+        f"{state}: {condition.describe()} reached" if done else f"{state}; waiting for {condition.describe()}"
+    )
+
+
 def raise_for_trigger_event(event: dict | None, subject: str) -> dict:
     """Validate a wait trigger's event in ``execute_complete``; return it when it reports an outcome.
 

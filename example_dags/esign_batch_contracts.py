@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
 
 import pendulum
@@ -31,6 +32,23 @@ DOCUMENT_SOURCES = {
     "wesignature_default": {"file": "https://example.com/contracts/sample_agreement.pdf"},
 }
 POLL_SECONDS = float(os.environ.get("ESIGN_EXAMPLE_POLL_SECONDS", "60"))
+
+
+def wait_kwargs(pair: tuple) -> dict:
+    """A wait per sent document, named after its CSV row."""
+    document_id, row = pair
+    return {"document_id": document_id, "document_name": row["document_name"]}
+
+
+def store_kwargs(pair: tuple) -> dict:
+    """A store per signed document: named after its CSV row, in a file named after it too."""
+    document, row = pair
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", row["document_name"]).strip("-").lower()
+    return {
+        "document_id": document["document_id"],
+        "document_name": row["document_name"],
+        "filename": f"{slug}-{{document_id}}.pdf",  # the id keeps two rows with one name apart
+    }
 
 
 @dag(
@@ -91,43 +109,51 @@ def esign_batch_contracts():
             for row in rows
         ]
 
+    recipients = read_recipients()
     send = SendDocumentOperator.partial(
         task_id="send",
         conn_id="{{ params.conn_id }}",
         max_active_tis_per_dagrun=4,  # with the connection's rate limit, keeps a batch under quota
-    ).expand_kwargs(read_recipients())
+    ).expand_kwargs(recipients)
 
+    # Each wait and each store is named after its CSV row (in the UI's map index and, for the store,
+    # the file name): some vendors keep no document name of their own (WeSignature names a document
+    # after its file URL). The sends' ids and the rows line up by map index.
     wait = DocumentStatusSensor.partial(
         task_id="wait_signed",
         conn_id="{{ params.conn_id }}",
         deferrable=True,
         poke_interval=POLL_SECONDS,
         timeout=pendulum.duration(days=14).total_seconds(),
-    ).expand(document_id=send.output)
+    ).expand_kwargs(send.output.zip(recipients).map(wait_kwargs))
 
     store = DownloadDocumentOperator.partial(
         task_id="store",
         conn_id="{{ params.conn_id }}",
         destination="{{ params.destination }}",
-    ).expand(document_id=wait.output.map(lambda document: document["document_id"]))
+    ).expand_kwargs(wait.output.zip(recipients).map(store_kwargs))
 
     @task
-    def summary(documents: list[dict], paths: list[str]) -> dict:
-        """Log who signed what, and where the signed PDF is."""
+    def summary(documents: list[dict], paths: list[str], rows: list[dict]) -> dict:
+        """Log who signed what, and where the signed PDF is; names come from the CSV rows."""
         # Slices read each mapped list in one call; iterating would ask for one item past the end
         # and log a misleading "XCom not found ... offset=N".
-        documents, paths = documents[:], paths[:]
+        documents, paths, rows = documents[:], paths[:], rows[:]
         lines = [f"{'document':<40} {'signer':<22} {'email':<26} {'status':<10} stored at"]
-        for document, path in zip(documents, paths, strict=True):
+        signed = 0
+        for document, path, row in zip(documents, paths, rows, strict=True):
+            names = {s["email"].lower(): s["name"] for s in row["signers"]}
             for signer in document["signers"]:
+                name = signer["name"] or names.get(signer["email"].lower(), "")
+                signed += signer["status"] == "SIGNED" or document["status"] in ("SIGNED", "COMPLETED")
                 lines.append(
-                    f"{(document['name'] or document['document_id'])[:40]:<40} {(signer['name'] or '')[:22]:<22} "
+                    f"{row['document_name'][:40]:<40} {name[:22]:<22} "
                     f"{signer['email'][:26]:<26} {signer['status']:<10} {path}"
                 )
         print("\n".join(lines))
-        return {"sent": len(documents), "signed": len(documents), "stored": len(paths)}
+        return {"sent": len(documents), "signatures": signed, "stored": len(paths)}
 
-    summary(wait.output, store.output)
+    summary(wait.output, store.output, recipients)
 
 
 esign_batch_contracts()

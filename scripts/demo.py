@@ -126,8 +126,9 @@ def summarize(sandbox) -> tuple[list[tuple], list[str]]:
         stored = sorted((SIGNED / vendor).glob("*.pdf"))
         identical = 0
         for document in finished:
-            path = SIGNED / vendor / f"{_safe(document['id'])}.pdf"
-            if path.exists() and path.read_bytes() == sandbox.pdf_bytes(vendor, document["id"]):
+            # The example names each file "<contract>-<id>.pdf" after its CSV row.
+            paths = list((SIGNED / vendor).glob(f"*{_safe(document['id'])}.pdf"))
+            if len(paths) == 1 and paths[0].read_bytes() == sandbox.pdf_bytes(vendor, document["id"]):
                 identical += 1
             else:
                 problems.append(f"{vendor} document {document['id']}: stored PDF missing or different")

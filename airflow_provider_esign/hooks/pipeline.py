@@ -114,12 +114,20 @@ Pipeline = Generator[Effect, Any, T]
 # The pipeline
 # --------------------------------------------------------------------------------------------------
 def run(hook: ESignHook, settings: ConnectionSettings, flow: Flow[T]) -> Pipeline[T]:
-    """Drive a vendor flow: every request it yields goes through :func:`call`."""
+    """Drive a vendor flow: every request it yields goes through :func:`call`.
+
+    A call's final error is raised inside the flow, at its ``yield``: a flow may catch it to name the
+    input that caused it (e.g. the ``template_id`` of a 404); one that does not catch it re-raises it.
+    """
     try:
         request = next(flow)
         while True:
-            response = yield from call(hook, settings, request)
-            request = flow.send(response)
+            try:
+                response = yield from call(hook, settings, request)
+            except ESignApiError as exc:
+                request = flow.throw(exc)
+            else:
+                request = flow.send(response)
     except StopIteration as stop:
         return stop.value
 

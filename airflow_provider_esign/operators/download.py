@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
-from airflow_provider_esign.operators.map_index import DOCUMENT_MAP_INDEX_TEMPLATE, set_map_label
+from airflow_provider_esign.operators.map_index import MappedTaskNaming
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 DOWNLOAD_XCOM_KEY = "download"
 
 
-class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
+class DownloadDocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
     """Stream a document's final signed PDF to any object-storage destination.
 
     The PDF streams in chunks to a temporary file, is verified (PDF signature, length, and the
@@ -38,7 +38,10 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
     :param conn_id: The e-signature connection.
     :param document_id: The vendor's document id. (templated)
     :param destination: Folder, as a path or object-storage URL (``s3://bucket/signed/``). (templated)
-    :param filename: File name pattern; ``{document_id}`` and ``{vendor}`` are filled in. (templated)
+    :param filename: File name pattern; ``{document_id}`` and ``{vendor}`` are filled in. (templated:
+        ``"{{ params.prefix }}-{document_id}.pdf"``, or a name from the source row)
+    :param document_name: The name the map index shows for this task (e.g. the source row's contract
+        name; default: the vendor's document name, else the stored file's name). (templated)
     :param destination_conn_id: Airflow connection for the object store, if it needs one.
     :param audit_log: Also store the vendor's audit trail PDF next to the signed PDF, with the same
         verified, atomic write, and reference it in the event (Legalesign; other vendors' APIs offer
@@ -59,6 +62,7 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
         "filename",
         "audit_log_filename",
         "destination_conn_id",
+        "document_name",
     )
     ui_color = "#e6f0ff"
 
@@ -75,11 +79,12 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
         include_form_data: bool = False,
         overwrite: bool = False,
         hook_params: dict[str, Any] | None = None,
+        document_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("outlets", _default_outlets())
-        kwargs.setdefault("map_index_template", DOCUMENT_MAP_INDEX_TEMPLATE)
         super().__init__(**kwargs)
+        self.document_name = document_name
         self.conn_id = conn_id
         self.document_id = document_id
         self.destination = destination
@@ -93,11 +98,9 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
         self._stored: tuple[str, str, str] | None = None  # (vendor, document id, path), for OpenLineage
 
     @classmethod
-    def partial(cls, **kwargs: Any):  # type: ignore[override]
-        # Mapped tasks take their outlets (and map_index_template) from the partial kwargs at parse
-        # time, not from __init__.
+    def partial(cls, **kwargs: Any) -> Any:
+        # Mapped tasks take their outlets from the partial kwargs at parse time, not from __init__.
         kwargs.setdefault("outlets", _default_outlets())
-        kwargs.setdefault("map_index_template", DOCUMENT_MAP_INDEX_TEMPLATE)
         return super().partial(**kwargs)
 
     def target_path(self, vendor: str, filename: str | None = None) -> ObjectStoragePath:
@@ -122,7 +125,6 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
             log=self.log,
         )
         path = str(target)
-        set_map_label(context, (result.document.name if result.document else None) or target.name)
         self.log.info(
             "Stored %s (%d bytes, sha256 %s, verified: %s)",
             path,
@@ -132,6 +134,8 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
         )
         # One read at most for what the download did not already learn (name, signers, times).
         document = result.document or hook.get_document_details(document_id)
+        # The name, not "<id>.pdf": a download that learnt no name (Legalesign) has read it just now.
+        self.label_map_index(context, document.name or target.name)
         details = self._details(hook, document, path, result)
         if self.audit_log:
             audit_target = self.target_path(hook.vendor, self.audit_log_filename)

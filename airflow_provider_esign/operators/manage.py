@@ -8,29 +8,22 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
-from airflow_provider_esign.operators.map_index import DOCUMENT_MAP_INDEX_TEMPLATE
+from airflow_provider_esign.operators.map_index import MappedTaskNaming
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class _DocumentOperator(ESignHookMixin, BaseOperator):
+class _DocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
     template_fields: Sequence[str] = ("conn_id", "document_id")
 
     def __init__(
         self, *, conn_id: str, document_id: str, hook_params: dict[str, Any] | None = None, **kwargs
     ):
-        kwargs.setdefault("map_index_template", DOCUMENT_MAP_INDEX_TEMPLATE)
         super().__init__(**kwargs)
         self.conn_id = conn_id
         self.document_id = document_id
         self.hook_params = hook_params or {}
-
-    @classmethod
-    def partial(cls, **kwargs: Any):  # type: ignore[override]
-        # Mapped tasks read map_index_template from the partial kwargs at parse time, not __init__.
-        kwargs.setdefault("map_index_template", DOCUMENT_MAP_INDEX_TEMPLATE)
-        return super().partial(**kwargs)
 
 
 class CancelDocumentOperator(_DocumentOperator):

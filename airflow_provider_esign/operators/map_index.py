@@ -7,7 +7,7 @@ before it knew more, the template falls back to the task's own (rendered) docume
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 #: Context key holding the label; any task may set it, the templates below read it.
 MAP_LABEL_KEY = "esign_map_label"
@@ -30,3 +30,33 @@ def document_label(document: dict[str, Any] | None, fallback: str) -> str:
     """``<document name>`` of a document dict (XCom shape), else ``fallback``."""
     name = (document or {}).get("name")
     return str(name) if name else fallback
+
+
+class MappedTaskNaming:
+    """Mixin: a mapped instance of the operator shows what it acts on, not ``0, 1, 2``.
+
+    Sets ``map_index_template`` to :attr:`map_index_default` unless the DAG gives its own, both for a
+    plain task (``__init__``) and for a mapped one: Airflow reads a mapped task's template from the
+    ``partial()`` keyword arguments at parse time, never from ``__init__``. Put it first in the bases.
+    """
+
+    #: The template used when the DAG sets none.
+    map_index_default: ClassVar[str] = DOCUMENT_MAP_INDEX_TEMPLATE
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("map_index_template", self.map_index_default)
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:
+        kwargs.setdefault("map_index_template", cls.map_index_default)
+        return super().partial(**kwargs)  # type: ignore[misc]  # BaseOperator.partial, after this mixin
+
+    def label_map_index(self, context: Any, label: str | None) -> None:
+        """Name this task instance in the UI (see :func:`set_map_label`): the ``document_name`` the DAG
+        gave, when the operator has one (the source row's name; WeSignature documents carry only
+        their file name), else ``label``.
+        """
+        chosen = getattr(self, "document_name", None) or label
+        if chosen:
+            set_map_label(context, str(chosen))

@@ -12,6 +12,7 @@ from airflow.sdk import BaseOperator
 from airflow_provider_esign.exceptions import ESignValidationError
 from airflow_provider_esign.links import DOCUMENT_URL_ATTRIBUTE, DOCUMENT_URL_XCOM_KEY, ESignDocumentLink
 from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
+from airflow_provider_esign.operators.map_index import MappedTaskNaming
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -25,7 +26,7 @@ DEFAULT_MAP_INDEX_TEMPLATE = (
 )
 
 
-class SendDocumentOperator(ESignHookMixin, BaseOperator):
+class SendDocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
     """Create a document and send it for signature, exactly once per task instance.
 
     The vendor comes from the connection's type (``legalesign``, ``wesignature``, ``esignbase``), so
@@ -71,6 +72,7 @@ class SendDocumentOperator(ESignHookMixin, BaseOperator):
     template_fields_renderers = {"signers": "json", "metadata": "json", "vendor_options": "json"}
     operator_extra_links = (ESignDocumentLink(),)
     ui_color = "#e8f4ea"
+    map_index_default = DEFAULT_MAP_INDEX_TEMPLATE
 
     def __init__(
         self,
@@ -89,7 +91,6 @@ class SendDocumentOperator(ESignHookMixin, BaseOperator):
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("map_index_template", DEFAULT_MAP_INDEX_TEMPLATE)
         super().__init__(**kwargs)
         self.conn_id = conn_id
         self.document_name = document_name
@@ -104,12 +105,6 @@ class SendDocumentOperator(ESignHookMixin, BaseOperator):
         self.idempotency_key = idempotency_key
         self.hook_params = hook_params or {}
         self._sent: tuple[str, str] | None = None  # (vendor, document id), for OpenLineage
-
-    @classmethod
-    def partial(cls, **kwargs: Any):  # type: ignore[override]
-        # Mapped tasks read map_index_template from the partial kwargs at parse time, not __init__.
-        kwargs.setdefault("map_index_template", DEFAULT_MAP_INDEX_TEMPLATE)
-        return super().partial(**kwargs)
 
     def build_request(self) -> SendRequest:
         """The vendor-neutral request, validated for shape (vendor rules run in the hook)."""
@@ -150,12 +145,14 @@ class SendDocumentOperator(ESignHookMixin, BaseOperator):
                 request, idempotency_key=key, checkpoint=checkpoint, adopt_existing=retried
             )
             checkpoint["document_id"] = document.document_id
+        # Right after a send the vendor often still says DRAFT/CREATED: the document *is* sent (the
+        # vendor mails the signers shortly), so say "sent" first and the vendor's status second.
         self.log.info(
-            "Document %s (%s) is %s at %s",
+            "Sent document %s (%s) with %s; the vendor's status right after the send: %s",
             document.document_id,
             document.name,
-            document.status.value,
             hook.vendor,
+            document.status.value,
         )
         ti = context["ti"]
         ti.xcom_push(key=DOCUMENT_XCOM_KEY, value=document.to_dict(include_raw=False))

@@ -320,7 +320,11 @@ def build_router(state: SandboxState, dispatcher: WebhookDispatcher) -> APIRoute
     async def index() -> Response:
         # The URL the command line prints as "control": a newcomer opening it sees what is there.
         endpoints = sorted(
-            (f"{method} {route.path}" for route in router.routes for method in getattr(route, "methods", ())),
+            (
+                f"{method} {getattr(route, 'path', '')}"
+                for route in router.routes
+                for method in getattr(route, "methods", ())
+            ),
             key=lambda line: (line.split(" ", 1)[1], line),
         )
         return json_response(

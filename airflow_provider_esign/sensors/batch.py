@@ -11,7 +11,7 @@ from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
-from airflow_provider_esign.operators.map_index import BATCH_MAP_INDEX_TEMPLATE, set_map_label
+from airflow_provider_esign.operators.map_index import BATCH_MAP_INDEX_TEMPLATE, MappedTaskNaming
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from airflow_provider_esign.conditions import BatchProgress
 
 
-class BatchDocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
+class BatchDocumentStatusSensor(MappedTaskNaming, ESignHookMixin, BaseSensorOperator):
     """Wait until every document of a batch reaches a status, using the vendor's list endpoint.
 
     Each poll reads only the documents still pending, at the cheapest correct cost the vendor allows
@@ -43,6 +43,7 @@ class BatchDocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
 
     template_fields: Sequence[str] = ("conn_id", "document_ids", "target_status")
     ui_color = "#fff7e6"
+    map_index_default = BATCH_MAP_INDEX_TEMPLATE
 
     def __init__(
         self,
@@ -58,7 +59,6 @@ class BatchDocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
         timeout: float = timedelta(days=14).total_seconds(),
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("map_index_template", BATCH_MAP_INDEX_TEMPLATE)
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
         if on_failure not in ("fail", "continue"):
             from airflow_provider_esign.exceptions import ESignValidationError
@@ -71,12 +71,6 @@ class BatchDocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
         self.list_filters = list_filters or {}
         self.deferrable = deferrable
         self.hook_params = hook_params or {}
-
-    @classmethod
-    def partial(cls, **kwargs: Any):  # type: ignore[override]
-        # Mapped tasks read map_index_template from the partial kwargs at parse time, not __init__.
-        kwargs.setdefault("map_index_template", BATCH_MAP_INDEX_TEMPLATE)
-        return super().partial(**kwargs)
 
     @property
     def ids(self) -> list[str]:
@@ -111,7 +105,7 @@ class BatchDocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
         return progress_result
 
     def poke(self, context: Context) -> PokeReturnValue:
-        set_map_label(context, f"batch of {len(self.ids)}")
+        self.label_map_index(context, f"batch of {len(self.ids)}")
         progress = self._progress()
         if progress.finished(fail_fast=self.on_failure == "fail"):
             return PokeReturnValue(
@@ -147,5 +141,5 @@ class BatchDocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
         from airflow_provider_esign.conditions import raise_for_trigger_event
 
         event = raise_for_trigger_event(event, f"the batch of {len(self.ids)} documents")
-        set_map_label(context, f"batch of {len(self.ids)}")
+        self.label_map_index(context, f"batch of {len(self.ids)}")
         return self._finish(event["result"], event.get("message", ""))

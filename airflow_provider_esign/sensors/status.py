@@ -11,7 +11,7 @@ from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
-from airflow_provider_esign.operators.map_index import DOCUMENT_MAP_INDEX_TEMPLATE, set_map_label
+from airflow_provider_esign.operators.map_index import MappedTaskNaming
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = timedelta(days=7).total_seconds()
 
 
-class DocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
+class DocumentStatusSensor(MappedTaskNaming, ESignHookMixin, BaseSensorOperator):
     """Wait until a document reaches a status (default COMPLETED) or a given signer has signed.
 
     Fails at once, without retries, when the document is DECLINED or VOIDED, and when the timeout
@@ -33,13 +33,21 @@ class DocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
     :param document_id: The vendor's document id, e.g. ``"{{ ti.xcom_pull('send') }}"``. (templated)
     :param target_status: ``COMPLETED`` (default, final PDF available), ``SIGNED``, ``SENT``, ...
     :param signer_email: Done as soon as this signer has signed. (templated)
+    :param document_name: The name the map index shows for this wait (e.g. the source row's contract
+        name; default: the vendor's document name). (templated)
     :param deferrable: Wait in the triggerer.
     :param hook_params: Extra hook arguments (``max_attempts``, ``rate_limit_per_minute``, ...).
     :param coalesce: When deferred, share one batch read per poll with the other waits on this
         connection in the same triggerer (1,000 mapped sensors cost about one batch sensor).
     """
 
-    template_fields: Sequence[str] = ("conn_id", "document_id", "target_status", "signer_email")
+    template_fields: Sequence[str] = (
+        "conn_id",
+        "document_id",
+        "target_status",
+        "signer_email",
+        "document_name",
+    )
     ui_color = "#fff7e6"
 
     def __init__(
@@ -49,6 +57,7 @@ class DocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
         document_id: str,
         target_status: str = "COMPLETED",
         signer_email: str | None = None,
+        document_name: str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         hook_params: dict[str, Any] | None = None,
         poke_interval: float = 60.0,
@@ -56,21 +65,15 @@ class DocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
         coalesce: bool = True,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("map_index_template", DOCUMENT_MAP_INDEX_TEMPLATE)
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
         self.conn_id = conn_id
         self.document_id = document_id
         self.target_status = target_status
         self.signer_email = signer_email
+        self.document_name = document_name
         self.deferrable = deferrable
         self.hook_params = hook_params or {}
         self.coalesce = coalesce
-
-    @classmethod
-    def partial(cls, **kwargs: Any):  # type: ignore[override]
-        # Mapped tasks read map_index_template from the partial kwargs at parse time, not __init__.
-        kwargs.setdefault("map_index_template", DOCUMENT_MAP_INDEX_TEMPLATE)
-        return super().partial(**kwargs)
 
     @property
     def condition(self) -> WaitCondition:
@@ -79,18 +82,14 @@ class DocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
         return WaitCondition.of(self.target_status, self.signer_email)
 
     def poke(self, context: Context) -> PokeReturnValue:
+        from airflow_provider_esign.conditions import describe_wait
         from airflow_provider_esign.exceptions import DocumentFailedError
 
         document = self.hook.get_document(str(self.document_id))
         done, failure = self.condition.check(document)
-        set_map_label(context, document.name or document.document_id)
-        self.log.info(
-            "Document %s is %s (vendor %r); waiting for %s",
-            document.document_id,
-            document.status.value,
-            document.raw_status,
-            self.condition.describe(),
-        )
+        self.label_map_index(context, document.name or document.document_id)
+        if failure is None:
+            self.log.info("%s", describe_wait(document, self.condition, done))
         if failure:
             raise DocumentFailedError(
                 document.document_id, document.status.value, document.raw_status, failure
@@ -127,7 +126,7 @@ class DocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
 
         event = raise_for_trigger_event(event, f"document {self.document_id}")
         document = event.get("document") or {}
-        set_map_label(context, document.get("name") or str(self.document_id))
+        self.label_map_index(context, document.get("name") or str(self.document_id))
         if event["status"] == "failed":
             raise DocumentFailedError(
                 str(self.document_id),
@@ -135,5 +134,17 @@ class DocumentStatusSensor(ESignHookMixin, BaseSensorOperator):
                 document.get("raw_status"),
                 event["message"],
             )
-        self.log.info("Document %s: %s", self.document_id, event.get("message", ""))
+        progress = ""
+        if document.get("signers") is not None and document.get("status"):
+            from airflow_provider_esign.conditions import signing_progress
+            from airflow_provider_esign.models import DocumentInfo
+
+            progress = signing_progress(DocumentInfo.from_dict(document))
+        self.log.info(
+            "Document %s is %s%s: %s reached",
+            self.document_id,
+            document.get("status", "?"),
+            f", {progress}" if progress else "",
+            event.get("message", ""),
+        )
         return document

@@ -72,6 +72,13 @@ class DocumentStatusTrigger(PollingTrigger):
         else:
             document = await hook.aget_document(self.document_id)
         done, failure = condition.check(document)
+        if not done and not failure:
+            from airflow_provider_esign.conditions import describe_wait
+
+            line = describe_wait(document, condition, done)
+            if line != getattr(self, "_last_logged", None):  # on change only: no line per poll
+                self._last_logged = line
+                self.log.info("%s", line)
         payload = {"document_id": self.document_id, "document": document.to_dict(include_raw=False)}
         if failure:
             return {**payload, "status": "failed", "message": failure}

@@ -8,6 +8,7 @@ task for real: templates render, operators talk HTTP to the sandbox, PDFs are st
 
 from __future__ import annotations
 
+import csv
 import pathlib
 
 import pytest
@@ -72,24 +73,44 @@ def test_send_and_store_without_a_logical_date(examples, sandbox, tmp_path, conn
         assert document["name"] == name
 
 
-def test_batch_without_a_logical_date_has_readable_map_indexes(examples, sandbox, tmp_path, capfd):
-    run = manual_run(
-        examples, "esign_batch_contracts", conn_id="legalesign_default", destination=str(tmp_path)
-    )
+CSV_NAMES = {
+    f"{row['contract']} - {row['company']}"
+    for row in csv.DictReader((EXAMPLES / "data" / "contracts.csv").open(newline=""))
+}
+
+
+@pytest.mark.parametrize("conn_id", sorted(SOURCES))
+def test_batch_without_a_logical_date_names_every_document_by_its_row(
+    examples, sandbox, tmp_path, capfd, conn_id
+):
+    """Every mapped task of a finished batch names its document after its CSV row, for every vendor
+    (not ``<uuid>.pdf``, not the file name WeSignature titles every document with, not ``group-...``);
+    each stored file is named after its row; the summary counts signatures and names every row."""
+    run = manual_run(examples, "esign_batch_contracts", conn_id=conn_id, destination=str(tmp_path))
     assert run.state == "success", states(run)
-    assert "XCom not found" not in capfd.readouterr().out  # the summary reads its lists in one go
-    documents = sandbox.documents("legalesign")
+    out = capfd.readouterr().out
+    assert "XCom not found" not in out  # the summary reads its lists in one go
+    vendor = conn_id.removesuffix("_default")
+    documents = sandbox.documents(vendor)
     assert len(documents) == 5 and len(list(tmp_path.glob("*.pdf"))) == 5
     labels = {}
     for ti in run.get_task_instances():
         if ti.map_index >= 0:
-            labels.setdefault(ti.task_id, set()).add(ti.rendered_map_index)
-    names = {d["name"] for d in documents}
-    assert labels["wait_signed"] == names  # the document's name, not 0..4
-    # The stored file's name where the download did not need to read the document's name.
-    assert len(labels["store"]) == 5
-    assert labels["store"] <= names | {f"{d['id']}.pdf" for d in documents}
-    assert all(label and "@" in label for label in labels["send"])  # "<name>: <signer emails>"
+            labels.setdefault(ti.task_id, []).append(ti.rendered_map_index)
+    assert len(CSV_NAMES) == 5
+    assert set(labels["wait_signed"]) == CSV_NAMES, labels["wait_signed"]
+    assert set(labels["store"]) == CSV_NAMES, labels["store"]
+    assert {label.split(": ")[0] for label in labels["send"]} == CSV_NAMES  # "<name>: <signer emails>"
+    # Each stored file is named after its row, then the id: "supplier-agreement-analytical-...-<id>.pdf".
+    stored = sorted(path.name for path in tmp_path.glob("*.pdf"))
+    for document in documents:
+        assert sum(name.endswith(f"-{document['id']}.pdf") for name in stored) == 1, (document["id"], stored)
+    assert any(name.startswith("supplier-agreement-analytical-engines-ltd-") for name in stored), stored
+    # The summary: one signature per contract (one signer each), every row named.
+    assert "'signatures': 5" in out, out[-3000:]
+    for name in CSV_NAMES:
+        assert name[:40] in out
+    assert "Grace Hopper" in out
 
 
 @pytest.mark.parametrize("dag_id", ["esign_post_signature_etl", "esign_on_signed"])

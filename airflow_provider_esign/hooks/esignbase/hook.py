@@ -15,7 +15,12 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from airflow_provider_esign.exceptions import DocumentNotReadyError, ESignAuthError, ESignBadRequestError
+from airflow_provider_esign.exceptions import (
+    DocumentNotReadyError,
+    ESignAuthError,
+    ESignBadRequestError,
+    ESignNotFoundError,
+)
 from airflow_provider_esign.hooks import batch
 from airflow_provider_esign.hooks.base import (
     ApiRequest,
@@ -254,7 +259,20 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         return list(roles)
 
     def _get_template_flow(self, template_id: str) -> Flow[dict[str, Any]]:
-        response = yield ApiRequest("GET", f"api/template/{quote_id(template_id)}", operation="get_template")
+        try:
+            response = yield ApiRequest(
+                "GET", f"api/template/{quote_id(template_id)}", operation="get_template"
+            )
+        except ESignNotFoundError as exc:
+            # The vendor's "template not found" does not say which argument was wrong.
+            raise ESignNotFoundError(
+                f"template_id {template_id!r} does not exist in this eSignBase account "
+                "(list_templates() shows the ids it has)",
+                conn_id=exc.conn_id,
+                operation=exc.operation,
+                status_code=exc.http_status,
+                vendor_message=exc.vendor_message,
+            ) from None
         return response.json() or {}
 
     def _credits_flow(self) -> Flow[int]:
