@@ -121,8 +121,50 @@ def test_asset_scheduled_examples_also_run_by_hand(examples, tmp_path, dag_id):
     assert (tmp_path / "contracts.db").exists()
 
 
+def test_remind_then_escalate_when_nobody_signs(examples, sandbox, monkeypatch, capfd):
+    """Nobody signs: the first wait times out into a skip, the signers are reminded, the second wait
+    times out too, and the escalation withdraws the contract and names who did not sign."""
+    monkeypatch.setenv("ESIGN_REMIND_AFTER_SECONDS", "1")
+    monkeypatch.setenv("ESIGN_ESCALATE_AFTER_SECONDS", "1")
+    sandbox.configure(sign_delay=3600)  # nobody signs during the test
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow < 3.2
+        from airflow.models.dagbag import DagBag
+    bag = DagBag(dag_folder=str(EXAMPLES / "esign_remind_then_escalate.py"))  # parsed with the short waits
+    run = manual_run(bag, "esign_remind_then_escalate", signer_email="nobody@example.com")
+    assert run.state == "success", states(run)
+    assert states(run) == {
+        ("send", -1): "success",
+        ("wait_before_reminding", -1): "skipped",
+        ("still_unsigned_after_first_wait", -1): "success",
+        ("remind", -1): "success",
+        ("wait_before_escalating", -1): "skipped",
+        ("still_unsigned_after_reminder", -1): "success",
+        ("escalate", -1): "success",
+    }
+    (document,) = sandbox.documents("legalesign")
+    assert document["voided_at"] is not None  # withdrawn
+    assert any("remind" in r["path"] for r in sandbox.requests(vendor="legalesign", method="POST"))
+    assert f"ESCALATION: document {document['id']}" in capfd.readouterr().out
+
+
+def test_a_contract_signed_in_time_is_neither_reminded_nor_escalated(examples, sandbox):
+    run = manual_run(examples, "esign_remind_then_escalate")
+    assert states(run) == {
+        ("send", -1): "success",
+        ("wait_before_reminding", -1): "success",
+        ("still_unsigned_after_first_wait", -1): "success",
+        ("remind", -1): "skipped",
+        ("wait_before_escalating", -1): "skipped",
+        ("still_unsigned_after_reminder", -1): "success",
+        ("escalate", -1): "skipped",
+    }
+
+
 def test_every_example_dag_is_covered(examples):
-    covered = {"esign_send_and_store", "esign_batch_contracts", "esign_post_signature_etl", "esign_on_signed"}
+    covered = {"esign_send_and_store", "esign_batch_contracts", "esign_post_signature_etl", "esign_on_signed",
+               "esign_remind_then_escalate"}  # fmt: skip
     assert set(examples.dags) == covered
 
 

@@ -19,7 +19,11 @@ class ESignBaseInfo(VendorInfo):
     external_doc_url = "https://esignbase.com/en/api_documentation"
     ui_field_behaviour: ClassVar[dict[str, Any]] = {
         "hidden-fields": ["schema", "port"],
-        "relabeling": {"host": "Base URL", "login": "OAuth2 client id", "password": "Client secret"},
+        "relabeling": {
+            "host": "Base URL",
+            "login": "OAuth2 client id (required)",
+            "password": "Client secret (required)",
+        },
         "placeholders": {"host": "https://app.esignbase.com"},
     }
     conn_fields: ClassVar[dict[str, dict[str, Any]]] = {

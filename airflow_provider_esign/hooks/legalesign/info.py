@@ -21,7 +21,11 @@ class LegalesignInfo(VendorInfo):
     default_rate_limit_per_minute = 100
     ui_field_behaviour: ClassVar[dict[str, Any]] = {
         "hidden-fields": ["schema", "port"],
-        "relabeling": {"host": "API base URL", "login": "API username", "password": "API secret"},
+        "relabeling": {
+            "host": "API base URL",
+            "login": "API username (required)",
+            "password": "API secret (required)",
+        },
         "placeholders": {
             "host": "https://eu-api.legalesign.com/api/v1",
             "login": "API username from the API Dashboard",
