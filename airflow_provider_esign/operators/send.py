@@ -54,6 +54,10 @@ class SendDocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
         WeSignature ``sign_type``, ``is_for_embedded_signing``; eSignBase ``locale``. (templated)
     :param idempotency_key: Override the derived key (e.g. to send again on purpose). (templated)
     :param hook_params: Extra hook arguments (``max_attempts``, ``rate_limit_per_minute``, ...).
+    :param document_link: Show an "E-Signature document" button (the document's page in the vendor's web
+        app) on the task in the UI. Only WeSignature has such a page (its edit or signing link); with
+        the other vendors the button would stay empty, so it is off unless asked for. Airflow reads a
+        mapped task's links from the class, so mapped sends never show it.
     """
 
     template_fields: Sequence[str] = (
@@ -70,7 +74,9 @@ class SendDocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
         "idempotency_key",
     )
     template_fields_renderers = {"signers": "json", "metadata": "json", "vendor_options": "json"}
-    operator_extra_links = (ESignDocumentLink(),)
+    # Registered per task with document_link=True: an empty "Extra Links" heading is all the UI shows
+    # for a link that stays empty, which it does for every vendor without a per-document page.
+    operator_extra_links: tuple[ESignDocumentLink, ...] = ()
     ui_color = "#e8f4ea"
     map_index_default = DEFAULT_MAP_INDEX_TEMPLATE
 
@@ -89,9 +95,12 @@ class SendDocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
         vendor_options: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         hook_params: dict[str, Any] | None = None,
+        document_link: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if document_link:
+            self.operator_extra_links = (ESignDocumentLink(),)
         self.conn_id = conn_id
         self.document_name = document_name
         self.signers = signers

@@ -204,3 +204,24 @@ def test_a_failed_send_resets_the_link_first(monkeypatch):
     with pytest.raises(ESignValidationError):
         operator.execute({"ti": SimpleNamespace()})
     assert getattr(operator, DOCUMENT_URL_ATTRIBUTE) == ""
+
+
+def test_the_link_is_registered_only_when_asked_for():
+    """The UI shows an "Extra Links" heading for every registered link, empty or not: Legalesign and
+    eSignBase have no per-document page, so a send registers the link only with document_link=True."""
+    from airflow.sdk import DAG
+
+    try:
+        from airflow.serialization.serialized_objects import DagSerialization as serializer
+    except ImportError:  # Airflow < 3.2
+        from airflow.serialization.serialized_objects import SerializedDAG as serializer  # type: ignore
+
+    from airflow_provider_esign.operators.send import SendDocumentOperator
+
+    with DAG("links", schedule=None) as dag:
+        common = {"conn_id": "c", "document_name": "NDA", "signers": [ADA], "template_id": "t"}
+        SendDocumentOperator(task_id="plain", **common)
+        SendDocumentOperator(task_id="linked", document_link=True, **common)
+    tasks = {t["__var"]["task_id"]: t["__var"] for t in serializer.to_dict(dag)["dag"]["tasks"]}
+    assert not tasks["plain"].get("_operator_extra_links")
+    assert tasks["linked"]["_operator_extra_links"] == {"E-Signature document": "_link_ESignDocumentLink"}
