@@ -8,9 +8,10 @@ caller learns how long to wait instead of blocking inside the limiter.
 
 Where the schedule lives (``storage``, connection extra ``rate_limit_storage``):
 
-* ``local`` (default): a small SQLite file per connection under ``$AIRFLOW_ESIGN_RATELIMIT_DIR`` (else
-  the system temp dir). Every process on the host shares it; read-modify-write runs in one
-  ``BEGIN IMMEDIATE`` transaction. Times come from the injected clock (``time.monotonic``: system-wide
+* ``local`` (default): a small SQLite file per connection under the ``[esign] ratelimit_dir`` option
+  (``AIRFLOW__ESIGN__RATELIMIT_DIR``; default a per-user folder in the system temp dir, created 0700
+  and refused when another user owns it or others may write to it). Every process of that user on the
+  host shares it; read-modify-write runs in one ``BEGIN IMMEDIATE`` transaction. Times come from the injected clock (``time.monotonic``: system-wide
   on Linux, so comparable across processes).
 * ``redis://host:port/db`` (or ``rediss://``, ``unix://``): pyrate-limiter's Redis store, where the
   GCRA step runs as one Lua script, so workers on any number of hosts share one budget. Times come from
@@ -22,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import math
 import os
+import stat
 import re
 import sqlite3
 import tempfile
@@ -36,8 +39,12 @@ from pyrate_limiter import GCRA, Decision, Rate, StateStore
 
 from airflow_provider_esign.exceptions import ESignError, ESignValidationError
 
-#: Environment default for ``storage``, so a deployment can point every connection at its Redis.
-STORAGE_ENV = "AIRFLOW_ESIGN_RATELIMIT_STORAGE"
+#: The provider's Airflow configuration section (declared in ``get_provider_info``): ``ratelimit_storage``
+#: is the default ``storage`` (so a deployment points every connection at its Redis), ``ratelimit_dir``
+#: the local folder. Set them in airflow.cfg or as ``AIRFLOW__ESIGN__RATELIMIT_STORAGE`` / ``_DIR``.
+CONFIG_SECTION = "esign"
+#: The longest a 429's ``Retry-After`` may push a schedule back when the limiter is given no cap.
+DEFAULT_MAX_PENALTY = 60.0
 # 1% slack: a vendor counting "N calls in any 60 s window" sees N, never N + 1, at the boundary.
 _SAFETY = 1.01
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -61,15 +68,57 @@ def _redacted(url: str) -> str:
 def resolve_storage(storage: str | None) -> str:
     """Normalise the ``rate_limit_storage`` option: ``"local"`` or a Redis URL.
 
-    :param storage: The option's value; empty means ``$AIRFLOW_ESIGN_RATELIMIT_STORAGE``, else local.
+    :param storage: The option's value; empty means the ``[esign] ratelimit_storage`` option, else local.
     :raises ESignValidationError: for anything else, naming the field and rule.
     """
-    value = (storage or os.environ.get(STORAGE_ENV) or "local").strip()
+    value = (storage or config_value("ratelimit_storage") or "local").strip()
     if value == "local" or value.startswith(_REDIS_SCHEMES):
         return value
     raise ESignValidationError(
         "rate_limit_storage", "must be 'local' or a redis://, rediss:// or unix:// URL"
     )
+
+
+def config_value(key: str) -> str | None:
+    """An option of the provider's ``[esign]`` Airflow configuration section (None when unset)."""
+    try:
+        from airflow.sdk.configuration import conf
+    except ImportError:  # pragma: no cover - Airflow without the SDK's configuration module
+        from airflow.configuration import conf
+    value = conf.get(CONFIG_SECTION, key, fallback=None)
+    return str(value).strip() or None if value is not None else None
+
+
+def default_state_dir() -> str:
+    """The default local folder: per user (a shared, predictable /tmp name could be pre-created by
+    another user to read or poison the schedules)."""
+    user = os.geteuid() if hasattr(os, "geteuid") else os.getpid()
+    return os.path.join(tempfile.gettempdir(), f"airflow-esign-ratelimit-{user}")
+
+
+def ensure_private_dir(folder: str) -> None:
+    """Create ``folder`` (mode 0700) or check an existing one: it must be a real folder owned by this
+    user that nobody else may write to.
+
+    :raises RateLimitStorageError: naming the folder and the rule it breaks.
+    """
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        info = os.lstat(folder)
+    except OSError as exc:
+        raise RateLimitStorageError(f"rate-limit folder {folder!r} unusable: {exc.strerror}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise RateLimitStorageError(f"rate-limit folder {folder!r} is not a folder (a link or a file)")
+    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+        raise RateLimitStorageError(
+            f"rate-limit folder {folder!r} belongs to another user (uid {info.st_uid}); set "
+            "[esign] ratelimit_dir to a folder of your own"
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise RateLimitStorageError(
+            f"rate-limit folder {folder!r} is writable by group or others (mode "
+            f"{stat.S_IMODE(info.st_mode):o}); make it 0700 or set [esign] ratelimit_dir elsewhere"
+        )
 
 
 class RateLimiter:
@@ -79,10 +128,12 @@ class RateLimiter:
     :param calls_per_minute: Allowed rate; 0 or less disables limiting.
     :param storage: ``"local"`` (default; shared by the processes of one host) or a Redis URL such as
         ``"redis://redis:6379/0"`` (shared by every host using that Redis).
-    :param state_dir: Local storage folder (default: ``$AIRFLOW_ESIGN_RATELIMIT_DIR``, else the system
-        temp dir).
+    :param state_dir: Local storage folder (default: the ``[esign] ratelimit_dir`` option, else a
+        per-user folder in the system temp dir).
     :param clock: Monotonic clock for local storage, injectable for tests. Redis storage uses the
         Redis server's clock.
+    :param max_penalty: The longest :meth:`penalize` pushes the schedule back (the hook passes its
+        ``backoff_max``), whatever the vendor's ``Retry-After`` says.
     """
 
     def __init__(
@@ -93,17 +144,15 @@ class RateLimiter:
         storage: str | None = None,
         state_dir: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_penalty: float = DEFAULT_MAX_PENALTY,
     ) -> None:
         self.calls_per_minute = calls_per_minute
         self.interval = 60.0 / calls_per_minute * _SAFETY if calls_per_minute > 0 else 0.0
         self.storage = resolve_storage(storage)
         self._clock = clock
+        self.max_penalty = max_penalty
         self._digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-        folder = (
-            state_dir
-            or os.environ.get("AIRFLOW_ESIGN_RATELIMIT_DIR")
-            or os.path.join(tempfile.gettempdir(), "airflow-esign-ratelimit")
-        )
+        folder = state_dir or config_value("ratelimit_dir") or default_state_dir()
         self.path = os.path.join(folder, f"{self._digest}.sqlite3")
         self.redis_key = f"airflow-esign:ratelimit:{self._digest}"
         # "1000 calls per 1000 intervals" with a burst of one is one call per interval; GCRA keeps its
@@ -135,6 +184,7 @@ class RateLimiter:
         shorter penalty never pulls the schedule forward. A disabled limiter has no schedule to push:
         only the throttled call itself waits.
         """
+        seconds = self._capped(seconds)
         if seconds <= 0 or not self.enabled:
             return
         store = self._store()
@@ -160,6 +210,7 @@ class RateLimiter:
 
     async def apenalize(self, seconds: float) -> None:
         """:meth:`penalize` for the event loop."""
+        seconds = self._capped(seconds)
         if seconds <= 0 or not self.enabled:
             return
         if not self.is_shared_across_hosts:
@@ -170,6 +221,16 @@ class RateLimiter:
         await _acheck(store, self._rates, self._penalty_ms(now, seconds), self.storage)
 
     # ------------------------------------------------------------------ storage
+    def _capped(self, seconds: float) -> float:
+        """A penalty within ``[0, max_penalty]`` (``inf`` and ``nan`` count as the cap)."""
+        if not math.isfinite(seconds):
+            return self.max_penalty
+        return min(max(seconds, 0.0), self.max_penalty)
+
+    def __repr__(self) -> str:
+        storage = "local" if self.storage == "local" else _redacted(self.storage)
+        return f"RateLimiter(calls_per_minute={self.calls_per_minute:g}, storage={storage!r})"
+
     def _penalty_ms(self, now: int, seconds: float) -> int:
         return now + round(seconds * 1000) - round(self.interval * 1000)
 
@@ -310,10 +371,10 @@ def _create_once(path: str) -> None:
     name, and ``os.link`` publishes it atomically: it fails if the file already exists, and the losing
     process just uses the winner's file.
     """
+    folder = os.path.dirname(path)
+    ensure_private_dir(folder)
     if os.path.exists(path):
         return
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
     descriptor, draft = tempfile.mkstemp(dir=folder, prefix=".draft-", suffix=".sqlite3")  # mode 0600
     os.close(descriptor)
     try:

@@ -182,7 +182,7 @@ def prepare_environment(workdir: str, *, verbose: bool = False) -> None:
             "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO" if verbose else "ERROR",
-            "AIRFLOW_ESIGN_RATELIMIT_DIR": limiter,
+            "AIRFLOW__ESIGN__RATELIMIT_DIR": limiter,
             "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
         }
     )

@@ -15,7 +15,7 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME}/airflow.db",
-        "AIRFLOW_ESIGN_RATELIMIT_DIR": tempfile.mkdtemp(prefix="esign-ratelimit-"),
+        "AIRFLOW__ESIGN__RATELIMIT_DIR": tempfile.mkdtemp(prefix="esign-ratelimit-"),
     }
 )
 

@@ -42,6 +42,9 @@ class ApiRequest:
     :param stream_json: Parse a 2xx JSON body while it downloads, keeping only what this asks for
         (a list answer as large as the vendor account); the response's :meth:`ApiResponse.json` is
         then that parsed value and its ``content`` is empty.
+    :param redirect_credentials: Whether a same-origin redirect target gets the credentials again
+        (False where the target is a pre-signed link that must be fetched without them). A
+        cross-origin target never gets them (see :mod:`~airflow_provider_esign.hooks.redirects`).
     """
 
     method: str
@@ -55,6 +58,7 @@ class ApiRequest:
     idempotent: bool = True
     ok_statuses: frozenset[int] = frozenset()
     stream_json: JsonStream | None = None
+    redirect_credentials: bool = True
 
 
 #: ``ApiResponse.parsed`` when the body was not parsed while streaming.
@@ -163,6 +167,8 @@ class DownloadSource:
     :param sha256: The vendor-published checksum (hex or base64), if any.
     :param not_ready_statuses: 2xx statuses meaning "not ready yet" (Legalesign 201/202).
     :param document: The document, when the flow read it to find the source.
+    :param redirect_credentials: Whether a same-origin redirect keeps the credentials (False when the
+        vendor redirects to a pre-signed link).
     """
 
     url: str
@@ -171,6 +177,7 @@ class DownloadSource:
     sha256: str | None = None
     not_ready_statuses: frozenset[int] = frozenset()
     document: DocumentInfo | None = None
+    redirect_credentials: bool = True
 
 
 def single_request(request: ApiRequest) -> Flow[ApiResponse]:

@@ -204,7 +204,9 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
                 f"{self.vendor}|{settings.base_url if settings else ''}|{settings.login if settings else ''}"
             )
             storage = self._option("rate_limit_storage", None)
-            self._limiter = RateLimiter(key, per_minute, storage=storage, clock=self._clock)
+            self._limiter = RateLimiter(
+                key, per_minute, storage=storage, clock=self._clock, max_penalty=self.retry_policy.backoff_max
+            )
         return self._limiter
 
     @property

@@ -72,6 +72,7 @@ def download(
         auth=source.auth,
         headers={"Accept": "application/pdf"},
         ok_statuses=source.not_ready_statuses,
+        redirect_credentials=source.redirect_credentials,
     )
     transfer = _Transfer(out)
     yield from retrying(

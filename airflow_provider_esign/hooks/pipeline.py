@@ -2,7 +2,8 @@
 
 Every call a hook makes goes through here: credentials (cached per process, one re-login on a
 rejected key or token), the client-side rate limit, the HTTP exchange (redirects followed by hand,
-so a redirect target never receives the vendor's credentials), error mapping and retries.
+under the one policy of :mod:`~airflow_provider_esign.hooks.redirects`: credentials never leave the
+connection's origin), error mapping and retries.
 
 The pipeline does no I/O itself. It yields *effects* (:class:`Send`, :class:`Sleep`,
 :class:`RateLimitWait`, :class:`ReadChunk`, ...) and receives their results; the executors in
@@ -17,7 +18,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
 
-from airflow_provider_esign.exceptions import ESignApiError, ESignRateLimitError
+from airflow_provider_esign.exceptions import ESignApiError, ESignRateLimitError, ESignRedirectError
+from airflow_provider_esign.hooks import redirects
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, Flow
 from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials
 from airflow_provider_esign.hooks.jsonstream import CHUNK_BYTES, JsonStream, NotJsonError
@@ -86,6 +88,13 @@ class RateLimitPenalty:
 
 
 @dataclass(frozen=True)
+class Resolve:
+    """Resolve a host name; the result is its addresses (empty when it does not resolve)."""
+
+    host: str
+
+
+@dataclass(frozen=True)
 class Mask:
     """Register runtime secrets with Airflow's secrets masker."""
 
@@ -106,7 +115,9 @@ class Unlock:
     key: str
 
 
-Effect = Send | ReadChunk | Close | Sleep | RateLimitWait | RateLimitPenalty | Mask | Lock | Unlock
+Effect = (
+    Send | ReadChunk | Close | Sleep | RateLimitWait | RateLimitPenalty | Resolve | Mask | Lock | Unlock
+)
 Pipeline = Generator[Effect, Any, T]
 
 
@@ -180,8 +191,9 @@ def exchange(
         hook._raise_for_response(request, response)
     except ESignRateLimitError as exc:
         if exc.retry_after:
-            # Every task sharing the budget backs off (on every host, with a Redis store).
-            yield RateLimitPenalty(hook.rate_limiter, exc.retry_after)
+            # Every task sharing the budget backs off (on every host, with a Redis store), never longer
+            # than the retry sleep itself: one answer must not freeze the connection's schedule.
+            yield RateLimitPenalty(hook.rate_limiter, hook.retry_policy.cap(exc.retry_after))
         raise
     return response
 
@@ -228,12 +240,12 @@ def http(
     *,
     stream: bool = False,
 ) -> Pipeline[ApiResponse]:
-    """Send ``prepared`` after the rate-limit wait and follow redirects without credentials.
+    """Send ``prepared`` after the rate-limit wait and follow redirects under the one redirect policy.
 
-    A redirect target is a different resource (Legalesign's ``/pdf/`` answers 302 with a short-lived
-    storage link that must be fetched without Legalesign authentication,
-    https://apidocs.legalesign.com/docs/rest-v1/), so it gets ``original``: the request as the flow
-    built it, before the vendor's credentials were applied.
+    ``prepared`` carries the vendor's credentials, ``original`` is the request as the flow built it.
+    Each hop is checked by :mod:`~airflow_provider_esign.hooks.redirects`: a same-origin hop is
+    sent again as it was, a cross-origin hop without credential headers and body (or refused), and
+    a downgrade to http or a hop to an internal address is refused with :class:`ESignRedirectError`.
 
     A request with ``stream_json`` (and no ``stream`` of the caller's own) is streamed too, and its
     body read and parsed as it arrives (see :func:`read_json`).
@@ -241,18 +253,54 @@ def http(
     streamed = stream or original.stream_json is not None
     yield RateLimitWait(hook.rate_limiter)
     url = resolve_url(settings, prepared.path)
+    home = redirects.Origin.of(url)
     response = yield Send(prepared, url, streamed)
+    trusted = True  # the chain has not left the connection's origin
+    internal_allowed: bool | None = None
     for _ in range(MAX_REDIRECTS):
         location = response.header("Location") if response.status_code in REDIRECT_STATUSES else None
         if not location:
             break
         if streamed:
             yield Close(response)
-        url = urljoin(response.url or url, location)
-        response = yield Send(_redirected(original, response.status_code), url, streamed)
+        target = urljoin(response.url or url, location)
+        refusal = redirects.scheme_refusal(response.url or url, target)
+        trusted = trusted and redirects.Origin.of(target) == home
+        if refusal is None and not trusted:
+            if internal_allowed is None:
+                internal_allowed = yield from _is_internal(redirects.Origin.of(settings.base_url).host)
+            if not internal_allowed and (yield from _is_internal(redirects.Origin.of(target).host)):
+                refusal = (
+                    f"a redirect to {redirects.where(target)} (a loopback, private or link-local address) "
+                    "is never followed from a connection to a public host"
+                )
+        follow = None
+        if refusal is None:
+            follow = redirects.followed_request(prepared, original, response.status_code, trusted)
+            if follow is None:
+                refusal = (
+                    f"a {response.status_code} redirect to {redirects.where(target)} would re-send the "
+                    "request body (which may hold credentials) to another origin"
+                )
+        if follow is None:
+            raise ESignRedirectError(
+                refusal or "redirect refused", conn_id=hook.conn_id, operation=original.operation,
+                status_code=response.status_code,
+            )
+        url = target
+        response = yield Send(follow, url, streamed)
     if streamed and not stream and original.stream_json is not None:
         response = yield from read_json(response, original.stream_json)
     return response
+
+
+def _is_internal(host: str) -> Pipeline[bool]:
+    """Whether a host is (or resolves to) a loopback, private, link-local or other non-public address."""
+    literal = redirects.literal_is_internal(host)
+    if literal is not None:
+        return literal
+    addresses = yield Resolve(host)
+    return any(redirects.address_is_internal(a) for a in addresses or ())
 
 
 def credentials(hook: ESignHook, settings: ConnectionSettings) -> Pipeline[Credentials | None]:
@@ -284,10 +332,3 @@ def resolve_url(settings: ConnectionSettings, path: str) -> str:
 
 def _authorized(hook: ESignHook, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
     return hook._apply_auth(request, creds) if request.auth else request
-
-
-def _redirected(request: ApiRequest, status: int) -> ApiRequest:
-    """The request for a redirect target: no vendor auth; GET for 303 and for a 301/302 after a POST."""
-    if status == 303 or (status in (301, 302) and request.method not in ("GET", "HEAD")):
-        return replace(request, method="GET", params=None, json=None, data=None, auth=False)
-    return replace(request, params=None, auth=False)

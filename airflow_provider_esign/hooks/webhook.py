@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Opaque vendor ids (UUIDs, 24-hex ObjectIds): anything else in a payload is not a document id.
-_DOCUMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_DOCUMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -40,4 +40,4 @@ def document_id_from(value: Any, *, uri: bool = False) -> str | None:
     if not isinstance(value, str):
         return None
     candidate = value.strip().rstrip("/").rsplit("/", 1)[-1] if uri else value
-    return candidate if _DOCUMENT_ID.match(candidate) else None
+    return candidate if _DOCUMENT_ID.fullmatch(candidate) else None

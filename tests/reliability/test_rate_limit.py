@@ -14,9 +14,12 @@ import pytest
 
 from airflow_provider_esign.exceptions import ESignRateLimitError, ESignValidationError
 from airflow_provider_esign.hooks.legalesign import LegalesignHook
-from airflow_provider_esign.ratelimit import STORAGE_ENV, RateLimiter, RateLimitStorageError
+from airflow_provider_esign.ratelimit import RateLimiter, RateLimitStorageError
 from tests.deployment.services import free_port, redis_server
 from tests.reliability import _ratelimit_worker
+
+#: The [esign] ratelimit_storage option in Airflow's environment-variable form.
+STORAGE_ENV = "AIRFLOW__ESIGN__RATELIMIT_STORAGE"
 
 INTERVAL = 60 / 60 * 1.01  # 60 calls a minute, with the limiter's 1% safety margin
 # Redis storage runs on the Redis server's real clock: delays move by the time the test itself takes.

@@ -337,6 +337,9 @@ class LegalesignFlows(ESignHook):
             sha256=doc.raw.get("hash_value") or None,
             not_ready_statuses=frozenset({201, 202}),
             supports_range=False,
+            # /pdf/ may answer 302 with a short-lived pre-signed storage link, which must be fetched
+            # without the API key even on the API's own host.
+            redirect_credentials=False,
         )
 
     def _test_connection_flow(self) -> Flow[str]:

@@ -49,12 +49,12 @@ REJECTED_SIGNER_CODE = 60
 
 API_PREFIX = "/api/v1/"
 PAGE_SIZE = 100  # no maximum page size is documented; 100 is a size the API is known to accept
-GROUP_SLUG = re.compile(r"^[-\w]{1,50}$")
-USER_URI = re.compile(r"^/api/v1/user/[-\w]+/$")
-TEMPLATEPDF_URI = re.compile(r"^/api/v1/templatepdf/([-\w]+)/$")
-BARE_ID = re.compile(r"^[-\w]+$")
-NAME_PART = re.compile(r"^[-\w' ]{1,60}$")
-TAG_VALUE = re.compile(r"^[-\w\[\]\:\;\/\.\, _]{0,250}$")
+GROUP_SLUG = re.compile(r"[-\w]{1,50}")
+USER_URI = re.compile(r"/api/v1/user/[-\w]+/")
+TEMPLATEPDF_URI = re.compile(r"/api/v1/templatepdf/([-\w]+)/")
+BARE_ID = re.compile(r"[-\w]+")
+NAME_PART = re.compile(r"[-\w' ]{1,60}")
+TAG_VALUE = re.compile(r"[-\w\[\]\:\;\/\.\, _]{0,250}")
 SIGNER_ROLES = frozenset({"witness", "approver"})
 #: Metadata keys a DAG author may set; ``tag2`` holds the provider's idempotency key.
 METADATA_KEYS = frozenset({"tag", "tag1"})
@@ -143,7 +143,7 @@ def group_uri(slug: str) -> str:
 
 
 def templatepdf_uri(template_id: str) -> str:
-    return template_id if TEMPLATEPDF_URI.match(template_id) else f"{API_PREFIX}templatepdf/{template_id}/"
+    return template_id if TEMPLATEPDF_URI.fullmatch(template_id) else f"{API_PREFIX}templatepdf/{template_id}/"
 
 
 def _field_errors(value: Any, path: str = "") -> list[tuple[str, str]]:
@@ -200,7 +200,7 @@ def rejects_user(body: Any) -> bool:
 
 def check_group(field: str, value: Any) -> str:
     """A valid, lowercase group slug, or :class:`ESignValidationError` naming ``field``."""
-    if not isinstance(value, str) or not GROUP_SLUG.match(value):
+    if not isinstance(value, str) or not GROUP_SLUG.fullmatch(value):
         raise ESignValidationError(
             field,
             f"{value!r} is not a group slug (letters, digits, '-' and '_', at most 50), e.g. 'acme-dev'",

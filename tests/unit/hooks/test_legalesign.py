@@ -1303,7 +1303,7 @@ async def test_aget_document_over_httpx(hook, monkeypatch):
         return httpx.Response(200, json=doc(status=30, download_final=True))
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda: client)
     try:
         info = await hook.aget_document(DOC_ID)
     finally:

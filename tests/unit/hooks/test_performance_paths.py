@@ -106,7 +106,7 @@ async def test_concurrent_async_requests_are_bounded(connection, monkeypatch):
         return httpx.Response(200, json={"ok": True})
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda: client)
     hook = ESignBaseHook(rate_limit_per_minute=0)
     settings = await hook.asettings()
     request = ApiRequest("GET", "api/credits", operation="get_credits", auth=False)

@@ -1050,7 +1050,7 @@ async def test_aget_document_logs_in_and_reads_status(hook, monkeypatch):
     client = httpx.AsyncClient(
         transport=httpx.MockTransport(_async_handler(seen, [httpx.Response(200, json=STATUS_OK)]))
     )
-    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda: client)
 
     doc = await hook.aget_document(GUID)
 
@@ -1070,7 +1070,7 @@ async def test_aget_document_relogs_in_once_on_a_body_401(hook, monkeypatch):
         httpx.Response(200, json=STATUS_OK),
     ]
     client = httpx.AsyncClient(transport=httpx.MockTransport(_async_handler(seen, answers)))
-    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda: client)
 
     doc = await hook.aget_document(GUID)
 

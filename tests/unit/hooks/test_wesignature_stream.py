@@ -278,7 +278,7 @@ def async_client(monkeypatch, chunks):
         return httpx.Response(200, content=chunks())
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda: client)
     return client
 
 
