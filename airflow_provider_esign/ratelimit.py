@@ -25,9 +25,9 @@ import contextlib
 import hashlib
 import math
 import os
-import stat
 import re
 import sqlite3
+import stat
 import tempfile
 import threading
 import time

@@ -14,7 +14,7 @@ The pipeline does no I/O itself. It yields *effects* (:class:`Send`, :class:`Sle
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
 
@@ -115,9 +115,7 @@ class Unlock:
     key: str
 
 
-Effect = (
-    Send | ReadChunk | Close | Sleep | RateLimitWait | RateLimitPenalty | Resolve | Mask | Lock | Unlock
-)
+Effect = Send | ReadChunk | Close | Sleep | RateLimitWait | RateLimitPenalty | Resolve | Mask | Lock | Unlock
 Pipeline = Generator[Effect, Any, T]
 
 
@@ -195,6 +193,10 @@ def exchange(
             # than the retry sleep itself: one answer must not freeze the connection's schedule.
             yield RateLimitPenalty(hook.rate_limiter, hook.retry_policy.cap(exc.retry_after))
         raise
+    checked = 200 <= response.status_code < 300 and response.status_code not in request.ok_statuses
+    if request.check_answer is not None and checked:
+        # Inside the retry loop: a junk 200 (a proxy page, a cut body) is asked again like a 5xx.
+        request.check_answer(response.json(), conn_id=hook.conn_id, operation=request.operation)
     return response
 
 
@@ -284,7 +286,9 @@ def http(
                 )
         if follow is None:
             raise ESignRedirectError(
-                refusal or "redirect refused", conn_id=hook.conn_id, operation=original.operation,
+                refusal or "redirect refused",
+                conn_id=hook.conn_id,
+                operation=original.operation,
                 status_code=response.status_code,
             )
         url = target

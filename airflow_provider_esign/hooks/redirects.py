@@ -107,7 +107,9 @@ def address_is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address |
     return not address.is_global or address.is_multicast
 
 
-def followed_request(prepared: ApiRequest, original: ApiRequest, status: int, same_origin: bool) -> ApiRequest | None:
+def followed_request(
+    prepared: ApiRequest, original: ApiRequest, status: int, same_origin: bool
+) -> ApiRequest | None:
     """The request for a redirect target, or None when the hop must be refused.
 
     :param prepared: The request as sent, with the vendor's credentials applied.

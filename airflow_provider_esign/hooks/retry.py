@@ -12,7 +12,12 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from airflow_provider_esign.exceptions import ESignRateLimitError, ESignServerError, ESignTransportError
+from airflow_provider_esign.exceptions import (
+    ESignMalformedResponseError,
+    ESignRateLimitError,
+    ESignServerError,
+    ESignTransportError,
+)
 from airflow_provider_esign.hooks.api import ApiRequest
 from airflow_provider_esign.hooks.settings import (
     DEFAULT_BACKOFF_BASE,
@@ -47,6 +52,8 @@ class RetryPolicy:
             return True  # throttled requests are not processed
         if isinstance(exc, ESignTransportError):
             return request.idempotent or not exc.maybe_processed
+        if isinstance(exc, ESignMalformedResponseError):
+            return request.idempotent  # a proxy page or a cut answer: a read can simply be asked again
         if isinstance(exc, ESignServerError) and request.idempotent:
             return exc.http_status in self.RETRY_STATUSES or exc.http_status == 500
         return False

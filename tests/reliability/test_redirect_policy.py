@@ -50,7 +50,9 @@ class Web:
     routes: dict[tuple[str, str], tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
 
-    def route(self, method: str, url: str, status: int = 200, *, headers=None, json_body: Any = None, content=b""):
+    def route(
+        self, method: str, url: str, status: int = 200, *, headers=None, json_body: Any = None, content=b""
+    ):
         body = json.dumps(json_body).encode() if json_body is not None else content
         self.routes[(method, url)] = (status, dict(headers or {}), body)
 
@@ -69,7 +71,10 @@ class Web:
             def content(request, context):
                 body = request.body or b""
                 status, headers, answer = self.answer(
-                    request.method, request.url, dict(request.headers), body.encode() if isinstance(body, str) else body
+                    request.method,
+                    request.url,
+                    dict(request.headers),
+                    body.encode() if isinstance(body, str) else body,
                 )
                 context.status_code = status
                 context.headers.update(headers)
@@ -144,7 +149,9 @@ def test_esignbase_token_post_307_on_the_same_origin_keeps_the_client_authentica
 # -------------------------------------------------------------------------------------- WeSignature
 @pytest.fixture
 def wesignature(make_connection, clock):
-    make_connection("wes_redirect", "wesignature", host=WES, login="me@example.com", password="account-password")
+    make_connection(
+        "wes_redirect", "wesignature", host=WES, login="me@example.com", password="account-password"
+    )
     return WeSignatureHook("wes_redirect", sleep=clock.sleep, clock=clock, max_attempts=1)
 
 
@@ -153,7 +160,11 @@ def test_wesignature_login_307_to_another_origin_never_re_posts_the_password(
     wesignature, web, executor, requests_mock, monkeypatch
 ):
     web.route("POST", f"{WES}/login_api", 307, headers={"Location": "https://attacker.test/login_api"})
-    web.route("POST", "https://attacker.test/login_api", json_body={"status": "authorized", "data": {"user": "1", "api_key": "k"}})
+    web.route(
+        "POST",
+        "https://attacker.test/login_api",
+        json_body={"status": "authorized", "data": {"user": "1", "api_key": "k"}},
+    )
     web.install(executor, requests_mock, monkeypatch)
 
     with pytest.raises(ESignRedirectError, match="another origin"):
@@ -184,7 +195,11 @@ def test_wesignature_307_on_the_same_origin_keeps_the_api_key_in_the_body(
 ):
     """WeSignature's credentials travel in the JSON body: a same-origin 307 must re-send them, or the
     moved endpoint answers "unauthorized"."""
-    web.route("POST", f"{WES}/login_api", json_body={"status": "authorized", "data": {"user": "7", "api_key": "key-7"}})
+    web.route(
+        "POST",
+        f"{WES}/login_api",
+        json_body={"status": "authorized", "data": {"user": "7", "api_key": "key-7"}},
+    )
     web.route("POST", f"{WES}/documentstatusapi", 307, headers={"Location": f"{WES}/v2/documentstatusapi"})
     web.route(
         "POST",
@@ -209,15 +224,25 @@ def legalesign(make_connection, clock):
 
 def pdf_flow(hook):
     request = ApiRequest(
-        "GET", f"pdf/{DOC_ID}/", operation="download_document", headers={"Accept": "application/pdf"},
+        "GET",
+        f"pdf/{DOC_ID}/",
+        operation="download_document",
+        headers={"Accept": "application/pdf"},
         redirect_credentials=False,
     )
     return lambda: single_request(request)
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
-def test_legalesign_pdf_302_from_https_to_http_is_refused(legalesign, web, executor, requests_mock, monkeypatch):
-    web.route("GET", f"{LEG}pdf/{DOC_ID}/", 302, headers={"Location": "http://files.legalesign.test/final.pdf?sig=s3cr3t"})
+def test_legalesign_pdf_302_from_https_to_http_is_refused(
+    legalesign, web, executor, requests_mock, monkeypatch
+):
+    web.route(
+        "GET",
+        f"{LEG}pdf/{DOC_ID}/",
+        302,
+        headers={"Location": "http://files.legalesign.test/final.pdf?sig=s3cr3t"},
+    )
     web.route("GET", "http://files.legalesign.test/final.pdf", content=PDF)
     web.install(executor, requests_mock, monkeypatch)
 
@@ -232,7 +257,9 @@ def test_legalesign_download_302_to_http_fails_the_download(legalesign, web, req
     """The same refusal through ``download_document`` (the blocking download pipeline)."""
     document = {"uuid": DOC_ID, "status": 30, "download_final": True, "signers": []}
     web.route("GET", f"{LEG}document/{DOC_ID}/", json_body=document)
-    web.route("GET", f"{LEG}pdf/{DOC_ID}/", 302, headers={"Location": "http://files.legalesign.test/final.pdf"})
+    web.route(
+        "GET", f"{LEG}pdf/{DOC_ID}/", 302, headers={"Location": "http://files.legalesign.test/final.pdf"}
+    )
     web.route("GET", "http://files.legalesign.test/final.pdf", content=PDF)
     web.install("sync", requests_mock, monkeypatch)
     import io
@@ -299,7 +326,9 @@ def test_a_connection_on_loopback_may_follow_to_loopback_but_drops_credentials_a
     make_connection("leg_local", "legalesign", host=base, login="user", password="secret", group="acme-dev")
     hook = LegalesignHook("leg_local", sleep=clock.sleep, clock=clock, max_attempts=1)
     request = ApiRequest("GET", f"document/{DOC_ID}/auditlog/", operation="download_audit_log")
-    web.route("GET", f"{base}document/{DOC_ID}/auditlog/", 302, headers={"Location": "http://127.0.0.1:9912/a.pdf"})
+    web.route(
+        "GET", f"{base}document/{DOC_ID}/auditlog/", 302, headers={"Location": "http://127.0.0.1:9912/a.pdf"}
+    )
     web.route("GET", "http://127.0.0.1:9912/a.pdf", content=PDF)
     web.install(executor, requests_mock, monkeypatch)
 
@@ -317,8 +346,15 @@ def test_a_cross_origin_hop_carries_no_credential_header_and_no_cookie(
     """A cookie the vendor set is never stored, so it cannot follow a redirect to another port of the
     same host (cookies are not scoped by port), and the API key stays on its origin."""
     document = {"uuid": DOC_ID, "status": 10, "signers": []}
-    web.route("GET", f"{LEG}document/{DOC_ID}/", json_body=document, headers={"Set-Cookie": "session=vendor-cookie; Path=/"})
-    web.route("GET", f"{LEG}pdf/{DOC_ID}/", 302, headers={"Location": "https://legalesign.test:8443/final.pdf"})
+    web.route(
+        "GET",
+        f"{LEG}document/{DOC_ID}/",
+        json_body=document,
+        headers={"Set-Cookie": "session=vendor-cookie; Path=/"},
+    )
+    web.route(
+        "GET", f"{LEG}pdf/{DOC_ID}/", 302, headers={"Location": "https://legalesign.test:8443/final.pdf"}
+    )
     web.route("GET", "https://legalesign.test:8443/final.pdf", content=PDF)
     web.install(executor, requests_mock, monkeypatch)
 

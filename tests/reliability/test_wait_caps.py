@@ -30,12 +30,21 @@ INTERVAL = 60 / 60 * 1.01  # 60 calls a minute, with the limiter's 1% margin
     "header",
     ["3600", "Fri, 01 Jan 2100 00:00:00 GMT", "inf", "Infinity", "nan", "soon", "1e400", "-5"],
 )
-def test_retry_after_never_makes_the_hook_wait_beyond_backoff_max(make_connection, clock, requests_mock, header):
+def test_retry_after_never_makes_the_hook_wait_beyond_backoff_max(
+    make_connection, clock, requests_mock, header
+):
     """The retry sleep and the next call's rate-limit wait both stay within ``backoff_max``: the
     limiter's shared schedule is pushed back by the capped wait, not by the vendor's number."""
     base = f"https://legalesign-{uuid.uuid4().hex[:8]}.test/api/v1/"  # a schedule of its own
-    make_connection("leg_cap", "legalesign", host=base, login="u", password="secret", group="acme",
-                    rate_limit_per_minute=60)
+    make_connection(
+        "leg_cap",
+        "legalesign",
+        host=base,
+        login="u",
+        password="secret",
+        group="acme",
+        rate_limit_per_minute=60,
+    )
     hook = LegalesignHook("leg_cap", sleep=clock.sleep, clock=clock, backoff_max=2)
     requests_mock.get(
         f"{base}document/{DOC_ID}/",
@@ -74,7 +83,7 @@ class _SlowServer:
         release = self.release = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 if "/slow/" in self.path:
                     release.wait(delay)
                 body = json.dumps(DOCUMENT).encode()
@@ -111,10 +120,26 @@ async def test_each_connection_keeps_its_own_timeout_in_one_event_loop(make_conn
     one must still give up on a server that answers after 8 s (before, the first timeout won and the
     slow answer arrived as a success)."""
     with _SlowServer(delay=8) as server:
-        make_connection("leg_patient", "legalesign", host=server.url, login="u", password="s", group="acme",
-                        timeout=60, max_attempts=1)
-        make_connection("leg_hasty", "legalesign", host=server.url, login="u", password="s", group="acme",
-                        timeout=1, max_attempts=1)
+        make_connection(
+            "leg_patient",
+            "legalesign",
+            host=server.url,
+            login="u",
+            password="s",
+            group="acme",
+            timeout=60,
+            max_attempts=1,
+        )
+        make_connection(
+            "leg_hasty",
+            "legalesign",
+            host=server.url,
+            login="u",
+            password="s",
+            group="acme",
+            timeout=1,
+            max_attempts=1,
+        )
         patient = LegalesignHook("leg_patient")
         hasty = LegalesignHook("leg_hasty")
 

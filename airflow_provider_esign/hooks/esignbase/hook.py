@@ -35,7 +35,6 @@ from airflow_provider_esign.hooks.esignbase.wire import (
     PAGE_SIZE,
     STATUS_MAP,
     TEMPLATE_ROLES_TTL,
-    TOKEN_LIFETIME,
     TOKEN_REFRESH_MARGIN,
 )
 from airflow_provider_esign.hooks.webhook import WebhookClaim, document_id_from
@@ -105,13 +104,7 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
     def _login_flow(self) -> Flow[Credentials]:
         settings = self._flow_settings()
         response = yield wire.token_request(settings)
-        body = response.json() or {}
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not token:
-            raise ESignAuthError(
-                "the token response has no access_token", conn_id=self.conn_id, operation="get_access_token"
-            )
-        lifetime = float(body.get("expires_in") or TOKEN_LIFETIME)
+        token, lifetime = wire.token_answer(response.json(), conn_id=self.conn_id)
         # Refresh ahead of expiry so a request never leaves with a token about to lapse.
         return Credentials({"access_token": token}, self._clock() + max(lifetime - TOKEN_REFRESH_MARGIN, 1.0))
 
@@ -152,19 +145,31 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
 
     # ---------------------------------------------------------------- documents
     def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
-        response = yield ApiRequest("GET", f"api/document/{quote_id(document_id)}", operation="get_document")
-        return self.parse_document(response.json())
+        response = yield ApiRequest(
+            "GET",
+            f"api/document/{quote_id(document_id)}",
+            operation="get_document",
+            check_answer=wire.document_object,
+        )
+        return self.parse_document(
+            wire.document_object(response.json(), conn_id=self.conn_id, operation="get_document")
+        )
 
     def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
         offset = int(cursor or 0)
         limit = min(int(filters.get("page_size", PAGE_SIZE)), PAGE_SIZE)
         response = yield ApiRequest(
-            "GET", "api/documents", operation="list_documents", params={"limit": limit, "offset": offset}
+            "GET",
+            "api/documents",
+            operation="list_documents",
+            params={"limit": limit, "offset": offset},
+            check_answer=wire.document_list,
         )
-        body = response.json() or {}
-        items = [self.parse_document(d) for d in body.get("documents") or []]
+        documents, count = wire.document_list(
+            response.json(), conn_id=self.conn_id, operation="list_documents"
+        )
+        items = [self.parse_document(d) for d in documents]
         offset += len(items)
-        count = int(body.get("count") or 0)
         return Page(items, offset if items and offset < count else None, total=count)
 
     # ---------------------------------------------------------------- sending
@@ -254,12 +259,19 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         return list(roles)
 
     def _get_template_flow(self, template_id: str) -> Flow[dict[str, Any]]:
-        response = yield ApiRequest("GET", f"api/template/{quote_id(template_id)}", operation="get_template")
-        return response.json() or {}
+        response = yield ApiRequest(
+            "GET",
+            f"api/template/{quote_id(template_id)}",
+            operation="get_template",
+            check_answer=wire.template_object,
+        )
+        return wire.template_object(response.json(), conn_id=self.conn_id, operation="get_template")
 
     def _credits_flow(self) -> Flow[int]:
-        response = yield ApiRequest("GET", "api/credits", operation="get_credits")
-        return int((response.json() or {}).get("credits", 0))
+        response = yield ApiRequest(
+            "GET", "api/credits", operation="get_credits", check_answer=wire.credits_value
+        )
+        return wire.credits_value(response.json(), conn_id=self.conn_id, operation="get_credits")
 
     def get_template(self, template_id: str) -> dict[str, Any]:
         """One template: ``id``, ``filename``, ``num_of_pages``, ``page_standard``, ``form_role_names``."""
@@ -267,9 +279,11 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
 
     def list_templates(self) -> list[dict[str, Any]]:
         """Every template of the account (a list; sandbox scope shows sandbox templates only)."""
-        response = self._run(single_request(ApiRequest("GET", "api/templates", operation="list_templates")))
-        body = response.json()
-        return body if isinstance(body, list) else []
+        request = ApiRequest(
+            "GET", "api/templates", operation="list_templates", check_answer=wire.template_list
+        )
+        response = self._run(single_request(request))
+        return wire.template_list(response.json(), conn_id=self.conn_id, operation="list_templates")
 
     def get_credits(self) -> int:
         """Credits left (each non-sandbox send costs one)."""

@@ -13,7 +13,7 @@ from typing import Any
 from airflow_provider_esign.exceptions import (
     ESignApiError,
     ESignAuthError,
-    ESignServerError,
+    ESignMalformedResponseError,
     error_for_status,
 )
 from airflow_provider_esign.hooks.base import (
@@ -120,7 +120,7 @@ class WeSignatureFlows(ESignHook):
         if not isinstance(body, dict):
             # Unknown outcome (a proxy page, a wrong host): a server error, so an ambiguous create is
             # reconciled rather than repeated.
-            raise ESignServerError(
+            raise ESignMalformedResponseError(
                 f"the HTTP {response.status_code} answer is not a JSON object (check the connection host)",
                 conn_id=self.conn_id,
                 operation=request.operation,
