@@ -65,6 +65,16 @@ class ApiRequest:
     check_answer: Callable[..., Any] | None = None
     redirect_credentials: bool = True
 
+    def __repr__(self) -> str:
+        # A prepared request holds credentials (headers, WeSignature's body) and a pre-signed link
+        # its signature (the query): only names are shown.
+        body = self.json if self.json is not None else self.data
+        return (
+            f"ApiRequest({self.method} {self.path.split('?', 1)[0]!r}, operation={self.operation!r}, "
+            f"headers={sorted(self.headers)!r}, body_keys="
+            f"{sorted(body) if isinstance(body, dict) else type(body).__name__!r})"
+        )
+
 
 #: ``ApiResponse.parsed`` when the body was not parsed while streaming.
 NOT_PARSED: Any = object()
@@ -183,6 +193,10 @@ class DownloadSource:
     not_ready_statuses: frozenset[int] = frozenset()
     document: DocumentInfo | None = None
     redirect_credentials: bool = True
+
+    def __repr__(self) -> str:
+        # A pre-signed link's query is its credential.
+        return f"DownloadSource(url={self.url.split('?', 1)[0]!r}, auth={self.auth})"
 
 
 def malformed(body: Any, what: str, *, conn_id: str, operation: str) -> ESignMalformedResponseError:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
+from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseHook
@@ -49,6 +50,7 @@ from airflow_provider_esign.hooks.transport import ASYNC_MAX_CONNECTIONS, AsyncE
 from airflow_provider_esign.hooks.vendor import VendorInterface
 from airflow_provider_esign.models import DocumentInfo, DownloadResult, SendRequest
 from airflow_provider_esign.ratelimit import RateLimiter
+from airflow_provider_esign.validation import require_signers
 
 if TYPE_CHECKING:
     import requests
@@ -334,6 +336,9 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         :param adopt_existing: Look for an earlier attempt's document before creating (retried tries).
         """
         self.validate_send_request(request)
+        # Dict signers (as a DAG passes them) become Signer objects once, for every vendor's flows;
+        # validate_send_request has checked them, with errors naming the field.
+        request = replace(request, signers=require_signers(request.signers))
         if idempotency_key is not None:
             self.validate_idempotency_key(idempotency_key)
         checkpoint = checkpoint if checkpoint is not None else {}
