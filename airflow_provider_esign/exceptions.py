@@ -131,8 +131,9 @@ class ESignNotFoundError(ESignApiError, AirflowFailException):
 
 
 class ESignRedirectError(ESignApiError, AirflowFailException):
-    """A redirect the provider never follows (see :mod:`airflow_provider_esign.hooks.redirects`):
-    to plain http from https, to an internal address, or re-sending a body to another origin."""
+    """A redirect (or a vendor-given link) the provider never follows (see
+    :mod:`airflow_provider_esign.hooks.redirects`): to plain http from https, to an internal address,
+    or re-sending a body to another origin."""
 
 
 class ESignRateLimitError(ESignApiError):

@@ -256,9 +256,15 @@ def http(
     yield RateLimitWait(hook.rate_limiter)
     url = resolve_url(settings, prepared.path)
     home = redirects.Origin.of(url)
+    checked: dict[str, bool] = {}  # host -> is internal
+    if home != redirects.Origin.of(settings.base_url):
+        # A link the vendor handed out (a download link) obeys the same rules as a redirect from
+        # the connection's host: no downgrade, no internal address.
+        refusal = yield from _target_refusal(settings, settings.base_url, url, checked)
+        if refusal is not None:
+            raise ESignRedirectError(refusal, conn_id=hook.conn_id, operation=original.operation)
     response = yield Send(prepared, url, streamed)
-    trusted = True  # the chain has not left the connection's origin
-    internal_allowed: bool | None = None
+    trusted = True  # the chain has not left the origin of its first request
     for _ in range(MAX_REDIRECTS):
         location = response.header("Location") if response.status_code in REDIRECT_STATUSES else None
         if not location:
@@ -266,16 +272,10 @@ def http(
         if streamed:
             yield Close(response)
         target = urljoin(response.url or url, location)
-        refusal = redirects.scheme_refusal(response.url or url, target)
         trusted = trusted and redirects.Origin.of(target) == home
-        if refusal is None and not trusted:
-            if internal_allowed is None:
-                internal_allowed = yield from _is_internal(redirects.Origin.of(settings.base_url).host)
-            if not internal_allowed and (yield from _is_internal(redirects.Origin.of(target).host)):
-                refusal = (
-                    f"a redirect to {redirects.where(target)} (a loopback, private or link-local address) "
-                    "is never followed from a connection to a public host"
-                )
+        refusal = (
+            None if trusted else (yield from _target_refusal(settings, response.url or url, target, checked))
+        )
         follow = None
         if refusal is None:
             follow = redirects.followed_request(prepared, original, response.status_code, trusted)
@@ -296,6 +296,32 @@ def http(
     if streamed and not stream and original.stream_json is not None:
         response = yield from read_json(response, original.stream_json)
     return response
+
+
+def _target_refusal(
+    settings: ConnectionSettings, current: str, target: str, checked: dict[str, bool]
+) -> Pipeline[str | None]:
+    """Why ``target`` (another origin than the request's first) is never contacted, or None.
+
+    :param checked: Hosts already classified in this chain (internal or not).
+    """
+    refusal = redirects.scheme_refusal(current, target)
+    if refusal is not None:
+        return refusal
+    own = redirects.Origin.of(settings.base_url).host
+    if own not in checked:
+        checked[own] = yield from _is_internal(own)
+    if checked[own]:
+        return None  # the connection itself is on an internal host (a sandbox, an internal proxy)
+    host = redirects.Origin.of(target).host
+    if host not in checked:
+        checked[host] = yield from _is_internal(host)
+    if checked[host]:
+        return (
+            f"{redirects.where(target)} is a loopback, private or link-local address, never contacted "
+            "from a connection to a public host"
+        )
+    return None
 
 
 def _is_internal(host: str) -> Pipeline[bool]:

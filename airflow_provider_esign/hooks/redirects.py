@@ -15,7 +15,8 @@ Every request the hooks send (API calls, logins, downloads) follows redirects th
   credentials back (a foreign host cannot bounce us to the vendor with our key);
 * **never**: a scheme other than http/https, a downgrade from https to http, or a loopback,
   private, link-local or otherwise non-public address, unless the connection's own host is such an
-  address (a local sandbox, a vendor behind an internal proxy).
+  address (a local sandbox, a vendor behind an internal proxy). The same holds for a first request
+  to another origin than the connection's (a link the vendor handed out, such as a download link).
 
 Host names are resolved before the hop (the ``Resolve`` effect) and every address must pass. A name
 that cannot be resolved is let through: the request then fails to connect. A name that resolves
@@ -77,9 +78,9 @@ def scheme_refusal(current: str, target: str) -> str | None:
     """Why a hop from ``current`` to ``target`` is refused on its scheme alone, or None."""
     scheme = Origin.of(target).scheme
     if scheme not in ("http", "https"):
-        return f"a redirect to a {scheme or 'relative'}: URL is never followed"
+        return f"a {scheme or 'relative'}: URL is never followed"
     if scheme == "http" and Origin.of(current).scheme == "https":
-        return f"a redirect from https to {where(target)} (plain http) is never followed"
+        return f"https to {where(target)} (plain http) is never followed: no scheme downgrade"
     return None
 
 

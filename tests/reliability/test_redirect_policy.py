@@ -380,3 +380,25 @@ def test_a_chain_that_left_the_origin_never_gets_the_credentials_back(
 
     back = [s for s in web.seen if s.url.startswith(f"{LEG}group/")]
     assert back and "authorization" not in back[0].headers
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+@pytest.mark.parametrize(
+    ("link", "rule"),
+    [
+        ("https://169.254.169.254/latest/meta-data/", "loopback, private or link-local"),
+        ("http://files.wesignature.test/doc.pdf", "plain http"),
+        ("file:///etc/passwd", "file: URL"),
+    ],
+)
+def test_a_vendor_given_link_obeys_the_same_rules_as_a_redirect(
+    legalesign, web, executor, link, rule, requests_mock, monkeypatch
+):
+    """A download link from a vendor's answer is a first request to another origin: no internal
+    address, no downgrade from the connection's https, before anything is sent."""
+    request = ApiRequest("GET", link, operation="download_document", auth=False)
+    web.install(executor, requests_mock, monkeypatch)
+
+    with pytest.raises(ESignRedirectError, match=rule):
+        run(executor, legalesign, lambda: single_request(request))
+    assert web.seen == []
