@@ -173,7 +173,7 @@ def prepare_environment(workdir: str, *, verbose: bool = False) -> None:
     home = os.path.join(workdir, "airflow-home")
     os.makedirs(home, exist_ok=True)
     limiter = os.path.join(workdir, "ratelimit")
-    os.makedirs(limiter, exist_ok=True)
+    os.makedirs(limiter, mode=0o700, exist_ok=True)  # the limiter refuses a group-writable folder
     os.environ.update(
         {
             "AIRFLOW_HOME": home,
