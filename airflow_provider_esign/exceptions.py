@@ -159,6 +159,11 @@ class ESignTransportError(ESignApiError):
     maybe_processed: bool = True
 
 
+class RateLimitStorageError(ESignError):
+    """The shared rate-limit schedule could not be read or written (e.g. Redis unreachable, an
+    unsafe local folder). Importable from :mod:`airflow_provider_esign.ratelimit` as well."""
+
+
 class DocumentNotReadyError(ESignError):
     """The final PDF is not available yet (e.g. still generating or being de-archived)."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_esign import __version__
+from airflow_provider_esign import __version__, config
 
 PACKAGE = "airflow_provider_esign"
 OPERATOR_MODULES = [
@@ -20,36 +20,6 @@ OPERATOR_MODULES = [
 ]
 SENSOR_MODULES = [f"{PACKAGE}.sensors.status", f"{PACKAGE}.sensors.batch"]
 TRIGGER_MODULES = [f"{PACKAGE}.triggers.status", f"{PACKAGE}.triggers.batch", f"{PACKAGE}.triggers.events"]
-
-
-#: The provider's ``[esign]`` configuration section (``airflow config get-value esign <key>``; each
-#: option also as ``AIRFLOW__ESIGN__<KEY>``), read by :mod:`airflow_provider_esign.ratelimit`.
-CONFIG: dict[str, Any] = {
-    "esign": {
-        "description": "Settings of the e-signature provider (airflow-provider-esign) that apply to "
-        "every connection.",
-        "options": {
-            "ratelimit_storage": {
-                "description": "Where client-side rate-limit schedules are kept when a connection's "
-                "rate_limit_storage extra is empty: 'local' (a SQLite file per connection, shared by the "
-                "processes of one host) or a Redis URL such as redis://redis:6379/0 (shared by every host).",
-                "version_added": "0.1.0",
-                "type": "string",
-                "example": "redis://redis:6379/0",
-                "default": "local",
-            },
-            "ratelimit_dir": {
-                "description": "Folder of the local rate-limit schedules. Empty means a per-user folder "
-                "in the system temp dir. The folder is created with mode 0700; one owned by another user "
-                "or writable by group or others is refused.",
-                "version_added": "0.1.0",
-                "type": "string",
-                "example": "/var/lib/airflow/esign-ratelimit",
-                "default": "",
-            },
-        },
-    }
-}
 
 
 def connection_tuning(default_rate_limit: float) -> dict[str, dict[str, Any]]:
@@ -170,5 +140,5 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [{"integration-name": "E-Signature", "python-modules": SENSOR_MODULES}],
         "triggers": [{"integration-name": "E-Signature", "python-modules": TRIGGER_MODULES}],
         "extra-links": [f"{PACKAGE}.links.ESignDocumentLink"],
-        "config": CONFIG,
+        "config": config.CONFIG,
     }

@@ -27,7 +27,6 @@ import math
 import os
 import re
 import sqlite3
-import stat
 import tempfile
 import threading
 import time
@@ -37,12 +36,17 @@ from typing import Any, cast
 
 from pyrate_limiter import GCRA, Decision, Rate, StateStore
 
-from airflow_provider_esign.exceptions import ESignError, ESignValidationError
+from airflow_provider_esign.config import config_value, default_state_dir, ensure_private_dir
+from airflow_provider_esign.exceptions import ESignValidationError, RateLimitStorageError
 
-#: The provider's Airflow configuration section (declared in ``get_provider_info``): ``ratelimit_storage``
-#: is the default ``storage`` (so a deployment points every connection at its Redis), ``ratelimit_dir``
-#: the local folder. Set them in airflow.cfg or as ``AIRFLOW__ESIGN__RATELIMIT_STORAGE`` / ``_DIR``.
-CONFIG_SECTION = "esign"
+__all__ = [
+    "DEFAULT_MAX_PENALTY",
+    "RateLimitStorageError",
+    "RateLimiter",
+    "SQLiteStateStore",
+    "resolve_storage",
+]
+
 #: The longest a 429's ``Retry-After`` may push a schedule back when the limiter is given no cap.
 DEFAULT_MAX_PENALTY = 60.0
 # 1% slack: a vendor counting "N calls in any 60 s window" sees N, never N + 1, at the boundary.
@@ -54,10 +58,6 @@ _REDIS_TTL_MS = 3_600_000
 # A reservation retries when another process took the slot between its check and its claim.
 _MAX_CLAIMS = 1000
 _ALGORITHM = GCRA()
-
-
-class RateLimitStorageError(ESignError):
-    """The shared rate-limit schedule could not be read or written (e.g. Redis unreachable)."""
 
 
 def _redacted(url: str) -> str:
@@ -77,48 +77,6 @@ def resolve_storage(storage: str | None) -> str:
     raise ESignValidationError(
         "rate_limit_storage", "must be 'local' or a redis://, rediss:// or unix:// URL"
     )
-
-
-def config_value(key: str) -> str | None:
-    """An option of the provider's ``[esign]`` Airflow configuration section (None when unset)."""
-    try:
-        from airflow.sdk.configuration import conf
-    except ImportError:  # pragma: no cover - Airflow without the SDK's configuration module
-        from airflow.configuration import conf
-    value = conf.get(CONFIG_SECTION, key, fallback=None)
-    return str(value).strip() or None if value is not None else None
-
-
-def default_state_dir() -> str:
-    """The default local folder: per user (a shared, predictable /tmp name could be pre-created by
-    another user to read or poison the schedules)."""
-    user = os.geteuid() if hasattr(os, "geteuid") else os.getpid()
-    return os.path.join(tempfile.gettempdir(), f"airflow-esign-ratelimit-{user}")
-
-
-def ensure_private_dir(folder: str) -> None:
-    """Create ``folder`` (mode 0700) or check an existing one: it must be a real folder owned by this
-    user that nobody else may write to.
-
-    :raises RateLimitStorageError: naming the folder and the rule it breaks.
-    """
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        info = os.lstat(folder)
-    except OSError as exc:
-        raise RateLimitStorageError(f"rate-limit folder {folder!r} unusable: {exc.strerror}") from None
-    if not stat.S_ISDIR(info.st_mode):
-        raise RateLimitStorageError(f"rate-limit folder {folder!r} is not a folder (a link or a file)")
-    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
-        raise RateLimitStorageError(
-            f"rate-limit folder {folder!r} belongs to another user (uid {info.st_uid}); set "
-            "[esign] ratelimit_dir to a folder of your own"
-        )
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise RateLimitStorageError(
-            f"rate-limit folder {folder!r} is writable by group or others (mode "
-            f"{stat.S_IMODE(info.st_mode):o}); make it 0700 or set [esign] ratelimit_dir elsewhere"
-        )
 
 
 class RateLimiter:

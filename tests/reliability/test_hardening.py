@@ -18,18 +18,14 @@ import sys
 
 import pytest
 
+from airflow_provider_esign.config import default_state_dir, ensure_private_dir
 from airflow_provider_esign.exceptions import ESignValidationError
 from airflow_provider_esign.hooks.api import ApiRequest, DownloadSource
 from airflow_provider_esign.hooks.esignbase import ESignBaseHook
 from airflow_provider_esign.hooks.legalesign import LegalesignHook
 from airflow_provider_esign.hooks.wesignature import WeSignatureHook
 from airflow_provider_esign.models import SendRequest
-from airflow_provider_esign.ratelimit import (
-    RateLimiter,
-    RateLimitStorageError,
-    default_state_dir,
-    ensure_private_dir,
-)
+from airflow_provider_esign.ratelimit import RateLimiter, RateLimitStorageError
 
 SECRETS = [
     "client-secret-123",
