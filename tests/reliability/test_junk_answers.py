@@ -150,3 +150,19 @@ def test_wesignature_junk_status_answer_is_a_retryable_error(wesignature, reques
 
     assert "not a JSON object" in str(err.value)
     assert requests_mock.call_count == 2
+
+
+@pytest.mark.parametrize("data", ['"oops"', "42", "true"])
+def test_wesignature_status_data_that_is_no_object_is_junk_not_a_draft(wesignature, requests_mock, data):
+    body = f'{{"status": "success", "data": {data}}}'.encode()
+    requests_mock.post(
+        f"{WES}/documentstatusapi",
+        [
+            {"content": body},
+            {"json": {"status": "success", "data": {"document_status": "3", "signer_data": []}}},
+        ],
+    )
+
+    document = wesignature.get_document("guid-1")  # the junk answer was asked again
+
+    assert document.status.value == "COMPLETED" and requests_mock.call_count == 2

@@ -199,7 +199,9 @@ class WeSignatureFlows(ESignHook):
     # ---------------------------------------------------------------- documents
     def _status_flow(self, guid: str, operation: str) -> Flow[dict[str, Any]]:
         require_text("document_id", guid)
-        response = yield self._api("documentstatusapi", operation, {"guid": guid})
+        response = yield self._api(
+            "documentstatusapi", operation, {"guid": guid}, check_answer=wire.status_answer
+        )
         return response.json()
 
     def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
+from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, malformed
 from airflow_provider_esign.hooks.credentials import Credentials
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequest, SignerInfo, SignerStatus
 
@@ -71,6 +71,20 @@ def document_links(document: DocumentInfo) -> dict[str, str | None]:
 def api(endpoint: str, operation: str, body: dict[str, Any], **kwargs: Any) -> ApiRequest:
     # Always POST + JSON, also documentstatusapi, whose curl example shows GET.
     return ApiRequest("POST", endpoint, operation=operation, json=body, headers=dict(JSON_HEADERS), **kwargs)
+
+
+def status_answer(body: Any, *, conn_id: str, operation: str) -> None:
+    """A ``documentstatusapi`` answer's ``data`` is an object (or a list of one), or empty ("not sent
+    out yet"); anything else (a string, a number) is junk, not a draft.
+
+    :raises ESignMalformedResponseError: naming ``operation`` (retried like a 5xx).
+    """
+    data = body.get("data") if isinstance(body, dict) else None
+    if data in (None, "", [], {}) or isinstance(data, (dict, list)):
+        return
+    raise malformed(
+        body, "a document status (data is neither an object nor empty)", conn_id=conn_id, operation=operation
+    )
 
 
 def body_status(response: ApiResponse) -> str | None:
