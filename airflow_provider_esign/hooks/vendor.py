@@ -223,13 +223,18 @@ class VendorInterface(VendorInfo, abc.ABC):
     # ---------------------------------------------------------------- event-driven DAGs
     @classmethod
     def verify_webhook(
-        cls, extra: Mapping[str, Any], headers: Mapping[str, str], payload: dict[str, Any] | None
+        cls,
+        extra: Mapping[str, Any],
+        headers: Mapping[str, str],
+        payload: dict[str, Any] | None,
+        query: Mapping[str, str] | None = None,
     ) -> WebhookClaim:
         """Verify a webhook delivery for a connection of this type (no HTTP call, no secret logged).
 
         :param extra: The connection's extra.
         :param headers: The delivery's headers, names lowercased.
         :param payload: The JSON body, when it is an object.
+        :param query: The delivery URL's query parameters.
         """
         return WebhookClaim.reject(f"{cls.hook_name} has no webhooks")
 

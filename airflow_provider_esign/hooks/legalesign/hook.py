@@ -29,7 +29,7 @@ from airflow_provider_esign.hooks.base import (
 from airflow_provider_esign.hooks.legalesign.fields import parse_form_fields
 from airflow_provider_esign.hooks.legalesign.flows import LegalesignFlows
 from airflow_provider_esign.hooks.legalesign.info import LegalesignInfo
-from airflow_provider_esign.hooks.legalesign.webhooks import WEBHOOK_NOTIFY, webhook_body, webhook_document_id
+from airflow_provider_esign.hooks.legalesign.webhooks import WEBHOOK_NOTIFY, verify_delivery, webhook_body
 from airflow_provider_esign.hooks.webhook import WebhookClaim
 from airflow_provider_esign.models import DocumentInfo, DownloadResult, FormField, SignerStatus
 from airflow_provider_esign.validation import require_text
@@ -50,15 +50,16 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
     # ---------------------------------------------------------------- event-driven DAGs
     @classmethod
     def verify_webhook(
-        cls, extra: Mapping[str, Any], headers: Mapping[str, str], payload: dict[str, Any] | None
+        cls,
+        extra: Mapping[str, Any],
+        headers: Mapping[str, str],
+        payload: dict[str, Any] | None,
+        query: Mapping[str, str] | None = None,
     ) -> WebhookClaim:
         """Realtime webhooks carry ``X-Hmac-Sha256`` / ``X-Signed-Sha256`` computed in an undocumented
-        way, so the sender is not trusted: the receiver accepts a delivery only once the document it
-        names has been re-read over the authenticated API and found completed."""
-        document_id = webhook_document_id(payload or {})
-        if document_id is None:
-            return WebhookClaim.reject("no document id in the payload")
-        return WebhookClaim(document_id=document_id, verified_sender=False)
+        way, so the sender is authenticated by the connection's ``webhook_secret`` coming back in the
+        subscribed URL's ``?token=`` (see :func:`.legalesign.webhooks.verify_delivery`)."""
+        return verify_delivery(extra, payload, query or {})
 
     @classmethod
     def completion_filters(cls, group: str | None, floor: float | None) -> tuple[dict[str, Any], bool]:
