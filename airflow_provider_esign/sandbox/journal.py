@@ -100,6 +100,8 @@ def parse_body(raw: bytes, content_type: str, truncated: bool) -> Any:
         return redact(json.loads(raw.decode("utf-8")))
     except (UnicodeDecodeError, ValueError):
         pass
+    except RecursionError:  # e.g. 100 kB of "[[[[": journal its size, never crash the request
+        return {"_sandbox": f"{len(raw)} bytes of JSON nested too deeply to parse"}
     if kind.startswith("text/"):
         return redact(raw.decode("utf-8", errors="replace"))
     return {"_sandbox": f"{len(raw)} bytes of {kind or 'unknown content type'}"}
