@@ -100,6 +100,20 @@ class VendorInterface(VendorInfo, abc.ABC):
         or None where the vendor has no such filter (the default)."""
         return None
 
+    def _clock_request(self) -> ApiRequest | None:
+        """A cheap authenticated GET whose answer's ``Date`` header tells the vendor's time now (None:
+        no such call). Used where the provider must start "from now" in the vendor's own clock."""
+        return None
+
+    def _server_time_flow(self) -> Flow[float | None]:
+        """The vendor's time now (epoch seconds) from the ``Date`` header of :meth:`_clock_request`
+        (RFC 9110 section 6.6.1: the origin server's clock), or None when unknown."""
+        request = self._clock_request()
+        if request is None:
+            return None
+        response = yield request
+        return http_date(response.header("Date"))
+
     @abc.abstractmethod
     def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
         """Void / cancel a document (raise :class:`ESignUnsupportedError` if the vendor cannot)."""
@@ -257,3 +271,20 @@ class VendorInterface(VendorInfo, abc.ABC):
     def needs_completion_confirmation(cls, document: DocumentInfo) -> bool:
         """Whether a listed completed document must be re-read for its stable completion time."""
         return False
+
+
+def http_date(value: str | None) -> float | None:
+    """Epoch seconds of an HTTP date (``Sun, 06 Dec 2026 16:00:00 GMT``), or None if absent/unreadable."""
+    if not value:
+        return None
+    from email.utils import parsedate_to_datetime
+
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:  # RFC 9110 dates are always GMT
+        from datetime import timezone
+
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()

@@ -127,6 +127,8 @@ class Sandbox(SandboxClient):
             lifespan="on",
             proxy_headers=False,
             server_header=False,
+            # Vendor answers carry a Date from the sandbox clock (the middleware adds it).
+            date_header=False,
             # The fault injector reaches into asyncio transports; keep the stock loop implementation.
             loop="asyncio",
             timeout_keep_alive=30,

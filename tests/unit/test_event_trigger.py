@@ -71,6 +71,10 @@ class FakeHook:
         self.gets.append(document_id)
         return self.details.get(document_id, self.documents[document_id])
 
+    async def aserver_time(self):
+        # No Date header: the baseline lists the account (what these cursor tests exercise).
+        return None
+
 
 class FakeStore:
     """The asset state store accessor: JSON values per key (round-tripped like the real one)."""
@@ -469,6 +473,9 @@ async def test_against_the_sandbox_each_completion_once(vendor, esign_sandbox_cl
         monkeypatch.setenv(name, value)
     conn_id = f"{vendor}_default"
     sandbox.create_document(vendor, name="Before the watcher", status="completed")
+    # Vendor times have whole seconds: a completion in the very second the watcher starts counts as new
+    # (never lost), so "before" means an earlier second.
+    sandbox.advance_clock(2)
     pending = [sandbox.create_document(vendor, name=f"Contract {i}", status="sent")["id"] for i in range(3)]
 
     store = FakeStore()

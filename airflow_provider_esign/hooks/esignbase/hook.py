@@ -158,6 +158,10 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         response = yield ApiRequest("GET", f"api/document/{quote_id(document_id)}", operation="get_document")
         return self.parse_document(response.json())
 
+    def _clock_request(self) -> ApiRequest | None:
+        # The smallest authenticated read; only its Date header is used.
+        return ApiRequest("GET", "api/documents", operation="server_time", params={"limit": 1, "offset": 0})
+
     def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
         offset = int(cursor or 0)
         limit = min(int(filters.get("page_size", PAGE_SIZE)), PAGE_SIZE)

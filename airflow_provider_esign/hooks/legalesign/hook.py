@@ -72,6 +72,10 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
             filters["modified_gt"] = datetime.fromtimestamp(floor, timezone.utc).isoformat()
         return filters, floor is None
 
+    def _clock_request(self) -> ApiRequest | None:
+        # One group (the smallest authenticated list); only its Date header is used.
+        return ApiRequest("GET", "group/", operation="server_time", params={"limit": 1})
+
     @classmethod
     def needs_completion_confirmation(cls, document: DocumentInfo) -> bool:
         # List items carry `modified` only, which later edits (archiving) move too; the document
