@@ -16,7 +16,7 @@ from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials
 from airflow_provider_esign.hooks.registry import VendorInfo
 from airflow_provider_esign.hooks.settings import ConnectionSettings
 from airflow_provider_esign.hooks.webhook import WebhookClaim
-from airflow_provider_esign.models import DocumentInfo, DownloadResult, FormField, SendRequest
+from airflow_provider_esign.models import DocumentInfo, DownloadResult, FormField, ReminderResult, SendRequest
 
 
 class VendorInterface(VendorInfo, abc.ABC):
@@ -194,11 +194,17 @@ class VendorInterface(VendorInfo, abc.ABC):
 
     # ---------------------------------------------------------------- vendor extras
     def send_reminder(self, document_id: str, signer_email: str | None = None, text: str = "") -> list[str]:
-        """Remind the signers who have not signed yet; returns the emails reminded.
+        """Remind the signers who have not signed yet; returns the ids of the signers reminded.
 
         :param signer_email: Remind only this signer.
         :param text: Custom message, where the vendor supports one.
         """
+        return self.remind_signers(document_id, signer_email, text).reminded
+
+    def remind_signers(
+        self, document_id: str, signer_email: str | None = None, text: str = ""
+    ) -> ReminderResult:
+        """:meth:`send_reminder`, also saying why nobody was reminded when that is the outcome."""
         from airflow_provider_esign.exceptions import ESignUnsupportedError
 
         raise ESignUnsupportedError(f"{self.hook_name} offers no reminder API")
