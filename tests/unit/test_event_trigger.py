@@ -206,6 +206,27 @@ async def test_first_poll_is_a_baseline_then_each_completion_once(hook):
     assert sleeps == [30.0] * 5
 
 
+async def test_with_the_vendors_time_the_baseline_reads_no_list(hook, monkeypatch):
+    """The baseline costs one clock call whatever the account holds; later polls still announce."""
+    hook.add(doc("old1", 0), doc("old2", 1), doc("same_second", 5))
+    vendor_now = (T0 + dt.timedelta(minutes=5)).timestamp()  # the Date header: whole seconds
+
+    async def aserver_time():
+        return vendor_now
+
+    monkeypatch.setattr(hook, "aserver_time", aserver_time)
+    monkeypatch.setattr(hook, "list_at_offset", False, raising=False)  # no newest-end reads here
+
+    def burst():
+        hook.add(doc("new1", 10))
+
+    per_poll, _ = await drive(make_trigger(), [burst], polls=2)
+    assert hook.list_filters[:1] == [{}]  # one listing: the second poll's, none for the baseline
+    assert len(hook.list_filters) == 1
+    # Completed in the second the Date names: maybe after the start, so announced (never lost).
+    assert per_poll == [[], ["same_second", "new1"]]
+
+
 async def test_a_document_listed_twice_in_one_poll_is_announced_once(hook, monkeypatch):
     """Offset pagination over a list that changes while it is walked can repeat an item."""
     hook.add(doc("old", 0))
