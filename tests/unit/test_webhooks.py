@@ -413,3 +413,14 @@ def test_unregistered_asset_answers_503_so_the_vendor_retries(sandbox, client, s
     app = TestClient(create_app(WebhookReceiver(recorder=recorder)))
     response = esignbase_delivery(app, completed(sandbox, "esignbase"), secret)
     assert response.status_code == 503
+
+
+def test_the_connection_forms_offer_the_opt_in_off_by_default():
+    from airflow_provider_esign.get_provider_info import get_provider_info
+
+    forms = {c["connection-type"]: c.get("conn-fields", {}) for c in get_provider_info()["connection-types"]}
+    for vendor in ("esignbase", "legalesign"):
+        field = forms[vendor]["webhooks_enabled"]
+        assert field["schema"]["default"] is False and "404" in field["description"]
+        assert forms[vendor]["webhook_secret"]["schema"]["format"] == "password"  # masked in the UI
+    assert "webhooks_enabled" not in forms["wesignature"]  # no webhooks to opt in to
