@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from airflow_provider_esign.webhooks import URL_PREFIX, create_app
+from airflow_provider_esign.webhooks import URL_PREFIX, create_app, install_access_log_redaction
+
+# Legalesign's webhook secret travels in the URL's query: keep it out of the API server's access log.
+install_access_log_redaction()
 
 
 class ESignWebhooksPlugin(AirflowPlugin):

@@ -134,6 +134,18 @@ class RateLimiter:
         now = self._now_ms()
         return (_claim(store, self._rates, now, now) - now) / 1000
 
+    def try_reserve(self) -> float:
+        """Take a slot only if one is free now; never waits and never books a future slot.
+
+        For callers that must not queue (the webhook receiver answers "retry later" instead).
+
+        :return: 0.0 when a slot was taken, else the seconds until one is free (nothing taken).
+        """
+        if not self.enabled:
+            return 0.0
+        wait = _check(self._store(), self._rates, self._now_ms())
+        return 0.0 if wait is None else max(wait, 1) / 1000
+
     def penalize(self, seconds: float) -> None:
         """Push the whole schedule back, e.g. after the vendor answered 429 with ``Retry-After``.
 

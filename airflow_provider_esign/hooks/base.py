@@ -386,6 +386,11 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         """Async :meth:`get_document` (for triggers)."""
         return await self._arun(self._get_document_flow(document_id))
 
+    async def aserver_time(self) -> float | None:
+        """The vendor's clock now (epoch seconds, from one cheap call's ``Date`` header), or None where
+        the hook has no such call or the vendor sent no usable date."""
+        return await self._arun(self._server_time_flow())
+
     async def alist_documents(self, **filters: Any) -> AsyncIterator[DocumentInfo]:
         """Async :meth:`list_documents` (for triggers)."""
         cursor = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
@@ -121,6 +122,8 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
             overwrite=self.overwrite,
             log=self.log,
         )
+        # When the vendor gives no completion time (WeSignature), the record says when we saw it completed.
+        observed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         path = str(target)
         set_map_label(context, (result.document.name if result.document else None) or target.name)
         self.log.info(
@@ -132,7 +135,7 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
         )
         # One read at most for what the download did not already learn (name, signers, times).
         document = result.document or hook.get_document_details(document_id)
-        details = self._details(hook, document, path, result)
+        details = self._details(hook, document, path, result, observed_at=observed_at)
         if self.audit_log:
             audit_target = self.target_path(hook.vendor, self.audit_log_filename)
             audit = store_verified(
@@ -162,9 +165,25 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
             )
 
     def _details(
-        self, hook: ESignHook, document: DocumentInfo, path: str, result: DownloadResult
+        self,
+        hook: ESignHook,
+        document: DocumentInfo,
+        path: str,
+        result: DownloadResult,
+        *,
+        observed_at: str | None = None,
     ) -> dict[str, Any]:
-        """The event and XCom payload: one flat, JSON-native record per stored document."""
+        """The event and XCom payload: one flat, JSON-native record per stored document.
+
+        :param observed_at: When this task saw the document completed (ISO 8601, UTC): the record's
+            ``completed_at`` where the vendor reports none, marked ``completed_at_source: "observed"``.
+        """
+        completed_at = document.completed_at
+        completed_at_source: str | None = "vendor"
+        if completed_at is None:
+            # An upper bound, not the signing time: the download proved completion by then.
+            completed_at = observed_at
+            completed_at_source = "observed" if observed_at else None
         return {
             "document_id": str(self.document_id),
             "vendor": hook.vendor,
@@ -182,7 +201,8 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
                 for signer in document.signers
             ],
             "created_at": document.created_at,
-            "completed_at": document.completed_at,
+            "completed_at": completed_at,
+            "completed_at_source": completed_at_source,
             "metadata": dict(document.metadata),
             "path": path,
             "size": result.size,

@@ -38,4 +38,12 @@ class ESignBaseInfo(VendorInfo):
             "description": "Verifies eSignBase webhooks (X-Signature-Secret).",
             "schema": {"type": ["string", "null"], "format": "password"},
         },
+        "webhooks_enabled": {
+            "label": "Receive webhooks",
+            "description": (
+                "Opt in to the webhook endpoint <API server>/esign/webhooks/<conn_id> (off: it answers "
+                "404). Deliveries must carry the webhook secret; see docs/howto/webhooks.md."
+            ),
+            "schema": {"type": ["boolean", "null"], "default": False},
+        },
     }
