@@ -35,7 +35,7 @@ PER_MINUTE = 6
 def limited(esign_sandbox_clean, monkeypatch, tmp_path):
     """Connections on the sandbox with a real (local) rate limit and a schedule of their own."""
     esign_sandbox_clean.configure(sign_delay=None, send_delay=0, pdf_delay=0)
-    monkeypatch.setenv("AIRFLOW_ESIGN_RATELIMIT_DIR", str(tmp_path / "ratelimit"))
+    monkeypatch.setenv("AIRFLOW__ESIGN__RATELIMIT_DIR", str(tmp_path / "ratelimit"))
     for name, value in esign_sandbox_clean.airflow_connections(rate_limit_per_minute=PER_MINUTE).items():
         monkeypatch.setenv(name, value)
     return esign_sandbox_clean
