@@ -140,4 +140,6 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [{"integration-name": "E-Signature", "python-modules": SENSOR_MODULES}],
         "triggers": [{"integration-name": "E-Signature", "python-modules": TRIGGER_MODULES}],
         "extra-links": [f"{PACKAGE}.links.ESignDocumentLink"],
+        # Airflow 3.2+ adds these to its CLI (`airflow esign ...`); older versions ignore the key.
+        "cli": [f"{PACKAGE}.esignbase_auth.get_cli_commands"],
     }

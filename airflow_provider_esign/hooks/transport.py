@@ -20,6 +20,7 @@ from airflow_provider_esign.hooks.pipeline import (
     Effect,
     Lock,
     Mask,
+    Offload,
     Pipeline,
     RateLimitPenalty,
     RateLimitWait,
@@ -140,6 +141,8 @@ class SyncExecutor:
             CREDENTIALS.thread_lock(effect.key).acquire()
         elif isinstance(effect, Unlock):
             CREDENTIALS.thread_lock(effect.key).release()
+        elif isinstance(effect, Offload):
+            return effect.function()
         return None
 
     def _send(self, effect: Send) -> ApiResponse:
@@ -258,6 +261,8 @@ class AsyncExecutor:
             await CREDENTIALS.async_lock(effect.key).acquire()
         elif isinstance(effect, Unlock):
             CREDENTIALS.async_lock(effect.key).release()
+        elif isinstance(effect, Offload):
+            return await asyncio.to_thread(effect.function)
         return None
 
     async def _send(self, effect: Send) -> ApiResponse:
