@@ -46,6 +46,24 @@ _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL
 _RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
 
 
+_CLIENTS: dict[str, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _redis_client(url: str) -> Any:
+    """One client (one connection pool) per Redis URL and process; redis-py clients are thread-safe."""
+    with _CLIENTS_LOCK:
+        if url not in _CLIENTS:
+            try:
+                from redis import Redis
+            except ImportError:
+                raise ESignValidationError(
+                    "refresh_token_store", "a redis:// URL needs the 'redis' package (pip install redis)"
+                ) from None
+            _CLIENTS[url] = Redis.from_url(url, socket_timeout=10)
+        return _CLIENTS[url]
+
+
 class GrantStoreError(ESignError):
     """The grant store could not be read or written (Redis unreachable, Fernet key missing)."""
 
@@ -150,19 +168,10 @@ class RedisGrantStore:
         self.url = url
         self.key = key
         self.lock_key = f"{key}:lock"
-        self._client: Any = None
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            try:
-                from redis import Redis
-            except ImportError:
-                raise ESignValidationError(
-                    "refresh_token_store", "a redis:// URL needs the 'redis' package (pip install redis)"
-                ) from None
-            self._client = Redis.from_url(self.url, socket_timeout=10)
-        return self._client
+        return _redis_client(self.url)
 
     def _call(self, what: str, fn: Any, *args: Any) -> Any:
         try:

@@ -193,6 +193,7 @@ def _refresh_locked(grant: Grant, clock: Any, rejected: str | None) -> GrantFlow
     if creds is not None:
         return creds
     refresh_token = grant.sealer.open(record["sealed"])["refresh_token"]
+    yield Mask((refresh_token,))
     response: ApiResponse = yield refresh_request(grant.settings, refresh_token)
     if response.status_code >= 400:
         error, description = oauth_error(response)

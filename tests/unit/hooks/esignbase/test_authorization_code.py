@@ -359,3 +359,42 @@ def test_a_dead_holders_lease_lapses_and_a_live_one_is_renewed(redis_url):
         time.sleep(0.02)
     assert other is not None
     other.release()
+
+
+def test_airflow_cli_shows_the_grant_without_its_tokens(grant_env, redis_url):
+    """The provider's ``cli`` entry (Airflow 3.2+) makes ``airflow esign ...`` work."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.unit.hooks.esignbase.grant_helpers import FERNET_KEY
+
+    authorized(grant_env)
+    record = stored_record(redis_url)
+    airflow = Path(sys.executable).with_name("airflow")
+    result = subprocess.run(
+        [str(airflow), "esign", "esignbase-status", "--conn-id", CONN],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, AIRFLOW__CORE__FERNET_KEY=FERNET_KEY),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "status=active" in result.stdout and f"generation={record['generation']}" in result.stdout
+    assert record["sealed"] not in result.stdout + result.stderr
+
+
+def test_an_unreachable_store_is_a_retryable_error_without_its_password(grant_env, monkeypatch):
+    from airflow_provider_esign.exceptions import ESignPermanentError
+    from tests.deployment.services import free_port as port
+
+    url = f"redis://:hunter2@127.0.0.1:{port()}/0"
+    cfg = grant_env._config_for_connections()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ESIGNBASE_NOREDIS", grant_connection(grant_env.url, url, cfg.esignbase_redirect_uris[0])
+    )
+    with pytest.raises(GrantStoreError) as caught:
+        ESignBaseHook("esignbase_noredis", max_attempts=1).get_credits()
+    assert "hunter2" not in str(caught.value) and "read failed" in str(caught.value)
+    assert not isinstance(caught.value, ESignPermanentError)  # Redis may come back: task retries apply
