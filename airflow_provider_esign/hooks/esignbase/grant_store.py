@@ -22,7 +22,7 @@ import hashlib
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_esign.exceptions import ESignError, ESignValidationError
@@ -131,21 +131,27 @@ class Sealer:
         return {k: str(v) for k, v in payload.items()}
 
 
+#: A holder renews its lease for at most this long: a refresh is one HTTP call (plus connect retries),
+#: so a lock held longer was leaked by a holder that never released it, and must lapse by itself.
+MAX_HOLD_SECONDS = 900.0
+
+
 @dataclass
 class Lease:
     """A held lock: renewed in the background while the holder lives, so only a dead holder's lapses."""
 
-    store: RedisGrantStore
+    store: RedisGrantStore = field(repr=False)
     holder: str
     lease_ms: int
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
+        self._until = time.monotonic() + MAX_HOLD_SECONDS
         self._thread = threading.Thread(target=self._renew_loop, name="esignbase-grant-lease", daemon=True)
         self._thread.start()
 
     def _renew_loop(self) -> None:
-        while not self._stop.wait(self.lease_ms / 3000.0):
+        while not self._stop.wait(self.lease_ms / 3000.0) and time.monotonic() < self._until:
             try:
                 if not self.store.renew(self.holder, self.lease_ms):
                     return

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -69,9 +69,10 @@ class Grant:
     """One connection's authorization-code grant: its store, seal and lock settings."""
 
     conn_id: str
-    settings: ConnectionSettings
-    store: RedisGrantStore
-    sealer: Sealer
+    # Out of the repr: the settings hold the client secret, the store URL may hold a Redis password.
+    settings: ConnectionSettings = field(repr=False)
+    store: RedisGrantStore = field(repr=False)
+    sealer: Sealer = field(repr=False)
     lease_seconds: float
     lock_wait_seconds: float
 

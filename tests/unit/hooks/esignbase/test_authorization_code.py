@@ -398,3 +398,36 @@ def test_an_unreachable_store_is_a_retryable_error_without_its_password(grant_en
         ESignBaseHook("esignbase_noredis", max_attempts=1).get_credits()
     assert "hunter2" not in str(caught.value) and "read failed" in str(caught.value)
     assert not isinstance(caught.value, ESignPermanentError)  # Redis may come back: task retries apply
+
+
+def test_a_leaked_lease_stops_being_renewed(redis_url, monkeypatch):
+    """A holder that never releases (a bug, a hung thread) keeps the lock at most MAX_HOLD_SECONDS."""
+    import time
+
+    from airflow_provider_esign.hooks.esignbase import grant_store
+
+    monkeypatch.setattr(grant_store, "MAX_HOLD_SECONDS", 0.3)
+    store = grant_store.RedisGrantStore(redis_url, "airflow-esign:esignbase-grant:leak-test")
+    leaked = store.try_acquire("leaked", 300)
+    assert leaked is not None
+    leaked._thread.join(10)  # the renewer gives up after MAX_HOLD_SECONDS ...
+    assert not leaked._thread.is_alive()
+    taken = None
+    deadline = time.monotonic() + 10
+    while taken is None and time.monotonic() < deadline:  # ... and the lease then lapses
+        taken = store.try_acquire("next", 300)
+        time.sleep(0.02)
+    assert taken is not None
+    taken.release()
+
+
+def test_reprs_hold_no_secret(grant_env, redis_url):
+    authorized(grant_env)
+    grant = Grant.from_settings(ESignBaseHook(CONN).settings)
+    lease = grant.store.try_acquire("repr-test", 1000)
+    try:
+        shown = repr(grant) + repr(lease) + repr(grant.store) + repr(grant.sealer)
+    finally:
+        lease.release()
+    cfg = grant_env._config_for_connections()
+    assert cfg.esignbase_client_secret not in shown and redis_url not in shown
