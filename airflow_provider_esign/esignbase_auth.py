@@ -14,6 +14,7 @@ Nothing prints or logs a token or a code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.server
 import secrets
 import sys
@@ -21,7 +22,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from airflow_provider_esign.exceptions import ESignError, ESignValidationError
@@ -158,16 +159,25 @@ def exchange_code(settings: Any, code: str, redirect_uri: str) -> dict[str, Any]
     return dict(body)
 
 
-def store_grant(settings: Any, tokens: dict[str, Any]) -> int:
-    """Store a new grant (replacing any earlier one) under the grant's lock; returns its generation."""
-    grant = grants.Grant.from_settings(settings)
+@contextlib.contextmanager
+def _locked(grant: grants.Grant) -> Iterator[None]:
+    """Hold the grant's refresh lock: no worker refreshes while the command replaces or revokes it."""
     holder = uuid.uuid4().hex
     deadline = time.monotonic() + grant.lock_wait_seconds
     while (lease := grant.store.try_acquire(holder, int(grant.lease_seconds * 1000))) is None:
         if time.monotonic() > deadline:
-            raise AuthorizationFailed("timed out waiting for the grant's refresh lock; nothing was stored")
+            raise AuthorizationFailed("timed out waiting for the grant's refresh lock; nothing was changed")
         time.sleep(0.1)
     try:
+        yield
+    finally:
+        lease.release()
+
+
+def store_grant(settings: Any, tokens: dict[str, Any]) -> int:
+    """Store a new grant (replacing any earlier one) under the grant's lock; returns its generation."""
+    grant = grants.Grant.from_settings(settings)
+    with _locked(grant):
         current = grant.store.read()
         generation = int(current["generation"]) if current else 0
         record = grant_store.new_record(
@@ -180,8 +190,6 @@ def store_grant(settings: Any, tokens: dict[str, Any]) -> int:
         if not grant.store.write(record, generation):
             raise AuthorizationFailed("the grant changed while it was being stored; run the command again")
         return generation + 1
-    finally:
-        lease.release()
 
 
 def authorize(
@@ -223,11 +231,16 @@ def authorize(
 
 
 def revoke(conn_id: str, *, out: Callable[[str], None] = print) -> None:
-    """Revoke the stored refresh token at eSignBase and mark the stored grant revoked."""
-    import requests
-
+    """Revoke the stored refresh token at eSignBase and mark the stored grant revoked (under its lock)."""
     settings = _settings(conn_id)
     grant = grants.Grant.from_settings(settings)
+    with _locked(grant):
+        _revoke_locked(grant, settings, conn_id, out)
+
+
+def _revoke_locked(grant: grants.Grant, settings: Any, conn_id: str, out: Callable[[str], None]) -> None:
+    import requests
+
     record = grant.store.read()
     if record is None or "sealed" not in record:
         out(f"No stored grant for connection {conn_id!r}; nothing to revoke.")
