@@ -339,21 +339,29 @@ def test_a_grant_sealed_for_another_connection_does_not_open(grant_env, redis_ur
 def test_a_dead_holders_lease_lapses_and_a_live_one_is_renewed(redis_url):
     import time
 
+    import redis
+
     from airflow_provider_esign.hooks.esignbase.grant_store import RedisGrantStore
 
+    client = redis.Redis.from_url(redis_url)
     store = RedisGrantStore(redis_url, "airflow-esign:esignbase-grant:lease-test")
-    live = store.try_acquire("live", 300)
-    assert live is not None
-    # Renewed every 100 ms while held: after several lease lengths it still excludes others.
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:
-        assert store.try_acquire("other", 300) is None
-        time.sleep(0.05)
+    live = store.try_acquire("live", 5000)
+    assert live is not None and store.try_acquire("other", 5000) is None
+    # The holder's renewer pushes the expiry out again (every third of the lease): watch the TTL rise.
+    previous, renewed = client.pttl(store.lock_key), False
+    deadline = time.monotonic() + 30
+    while not renewed and time.monotonic() < deadline:
+        current = client.pttl(store.lock_key)
+        renewed, previous = current > previous, current
+        time.sleep(0.01)
+    assert renewed and client.get(store.lock_key) == b"live"
     live.release()
+    assert client.get(store.lock_key) is None
     dead = store.try_acquire("dead", 300)
+    assert dead is not None
     dead._stop.set()  # its process died: nobody renews it
     other = None
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while other is None and time.monotonic() < deadline:
         other = store.try_acquire("other", 300)
         time.sleep(0.02)
