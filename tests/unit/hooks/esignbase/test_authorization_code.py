@@ -439,3 +439,35 @@ def test_reprs_hold_no_secret(grant_env, redis_url):
         lease.release()
     cfg = grant_env._config_for_connections()
     assert cfg.esignbase_client_secret not in shown and redis_url not in shown
+
+
+def test_consent_needs_the_pages_single_use_ticket_and_a_known_client(grant_env):
+    """A POST that did not come from the consent page the user saw issues no code."""
+    import re
+
+    cfg = grant_env._config_for_connections()
+    url = grant_env.url + "/esignbase/oauth2/authorize"
+    params = {
+        "client_id": cfg.esignbase_client_id,
+        "response_type": "code",
+        "redirect_uri": cfg.esignbase_redirect_uris[0],
+        "scope": "all",
+        "state": "s",
+    }
+    forged = requests.post(url, data={"decision": "approve"}, allow_redirects=False, timeout=10)
+    assert forged.status_code == 400 and "location" not in forged.headers
+    unknown = requests.get(
+        url, params={**params, "client_id": "someone-else"}, allow_redirects=False, timeout=10
+    )
+    assert unknown.status_code == 400 and "unknown client_id" in unknown.text
+    page = requests.get(url, params=params, timeout=10)
+    ticket = re.search(r"name='consent_token' value='([^']+)'", page.text).group(1)
+    first = requests.post(
+        url, data={"consent_token": ticket, "decision": "approve"}, allow_redirects=False, timeout=10
+    )
+    again = requests.post(
+        url, data={"consent_token": ticket, "decision": "approve"}, allow_redirects=False, timeout=10
+    )
+    assert first.status_code == 302 and "code=" in first.headers["location"]
+    assert again.status_code == 400 and "location" not in again.headers
+    assert [e["event"] for e in grant_events(grant_env)["events"]] == ["consent_approved"]
