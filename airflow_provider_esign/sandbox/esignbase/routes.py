@@ -1,7 +1,8 @@
 """
 eSignBase REST API emulation: the routes (``/esignbase/oauth2/...`` and ``/esignbase/api/...``).
 
-OAuth2 client credentials with 5-minute bearer tokens and scopes, template-driven documents with exactly
+OAuth2 client credentials with 5-minute bearer tokens and scopes (the Authorization Code grant's consent
+page, codes and rotating refresh tokens are in :mod:`.oauth`), template-driven documents with exactly
 one recipient per role, credits, the documented status ladder, ranged downloads and the "Document
 Completed Hook". Error bodies are undocumented; OAuth errors use RFC 6749 codes and the rest use
 ``{"error": <code>, "message": <text>}``.
