@@ -8,18 +8,26 @@ PyPI with ``executable_path`` (never ``playwright install``). Screenshots: docs/
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from tests.deployment.services import ensure_binary, free_port, redis_server, stop
 from tests.e2e.conftest import run_dag
-from tests.unit.hooks.esignbase.grant_helpers import FERNET_KEY, grant_connection, use_fernet_key
+from tests.unit.hooks.esignbase.grant_helpers import (
+    FERNET_KEY,
+    clear_fernet_cache,
+    grant_connection,
+    use_fernet_key,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -42,11 +50,13 @@ def redis_url() -> Iterator[str]:
         yield server.url
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+@contextlib.contextmanager
+def chromium(profile: Path) -> Iterator[Any]:
+    """A headless Chromium (the OS package) with a fresh profile. Playwright's sync API keeps an event
+    loop on this thread while it is open, so a DAG that runs a trigger in-process (dag.test) must run
+    after it is closed."""
     executable = ensure_binary("chromium", "chromium")
     playwright_api = pytest.importorskip("playwright.sync_api")
-    profile = tmp_path_factory.mktemp("chromium-profile")
     with playwright_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(profile), executable_path=executable, headless=True, args=CHROMIUM_ARGS
@@ -55,6 +65,12 @@ def browser(tmp_path_factory):
             yield context
         finally:
             context.close()
+
+
+@pytest.fixture
+def browser(tmp_path_factory):
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
 
 
 @pytest.fixture
@@ -67,7 +83,8 @@ def user_grant(sandbox, redis_url, monkeypatch):
     redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
     sandbox.configure(esignbase_redirect_uris=[redirect_uri])
     monkeypatch.setenv(f"AIRFLOW_CONN_{CONN.upper()}", grant_connection(sandbox.url, redis_url, redirect_uri))
-    return sandbox, redirect_uri
+    yield sandbox, redirect_uri
+    clear_fernet_cache()
 
 
 class AuthorizeCommand:
@@ -115,20 +132,36 @@ def grant_events(sandbox) -> list[str]:
     return [e["event"] for e in body["events"]]
 
 
-def test_approve_in_chromium_then_a_dag_sends_waits_and_stores_with_the_grant(user_grant, browser, tmp_path):
+def sign_once_the_trigger_polls(sandbox, done: threading.Event) -> None:
+    """Sign the DAG's document only after its second status read: the sensor's own check comes first,
+    so the second one is the deferred trigger's (async path, in the triggerer's place), which then
+    sees the document complete."""
+    while not done.wait(0.05):
+        documents = sandbox.documents("esignbase")
+        if not documents:
+            continue
+        doc_id = documents[0]["id"]
+        reads = sandbox.requests(vendor="esignbase", method="GET", path=f"/esignbase/api/document/{doc_id}")
+        if len(reads) >= 2:
+            sandbox.sign("esignbase", doc_id)
+            return
+
+
+def test_approve_in_chromium_then_a_dag_sends_waits_and_stores_with_the_grant(user_grant, tmp_path):
     sandbox, _ = user_grant
+    sandbox.configure(sign_delay=None)  # nobody signs until the trigger is polling
     command = AuthorizeCommand()
-    page = browser.new_page()
-    page.goto(command.url)
-    assert "Authorize access to your eSignBase account" in page.inner_text("h1")
-    assert page.inner_text("#client") == "sandbox-client"
-    assert page.inner_text("#scopes").split() == ["all", "sandbox"]
-    page.screenshot(path=str(SHOTS / "esignbase-consent.png"))
-    page.click("#approve")
-    page.wait_for_selector("#result")
-    assert "Authorization received" in page.inner_text("#result")
-    page.screenshot(path=str(SHOTS / "esignbase-consent-approved.png"))
-    page.close()
+    with chromium(tmp_path / "profile") as browser:
+        page = browser.new_page()
+        page.goto(command.url)
+        assert "Authorize access to your eSignBase account" in page.inner_text("h1")
+        assert page.inner_text("#client") == "sandbox-client"
+        assert page.inner_text("#scopes").split() == ["all", "sandbox"]
+        page.screenshot(path=str(SHOTS / "esignbase-consent.png"))
+        page.click("#approve")
+        page.wait_for_selector("#result")
+        assert "Authorization received" in page.inner_text("#result")
+        page.screenshot(path=str(SHOTS / "esignbase-consent-approved.png"))
     code, out, err = command.finish()
     assert code == 0, err
     assert "Stored the eSignBase grant for connection 'esignbase_user_grant' (generation 1)" in out
@@ -138,9 +171,16 @@ def test_approve_in_chromium_then_a_dag_sends_waits_and_stores_with_the_grant(us
     requests.post(
         sandbox.url + "/_sandbox/esignbase/oauth/expire-access-tokens", timeout=10
     ).raise_for_status()
-    run = run_dag("e2e_esignbase_user_grant", destination=str(tmp_path))
+    done = threading.Event()
+    signer = threading.Thread(target=sign_once_the_trigger_polls, args=(sandbox, done), daemon=True)
+    signer.start()
+    try:
+        run = run_dag("e2e_esignbase_user_grant", destination=str(tmp_path / "out"))
+    finally:
+        done.set()
+        signer.join(10)
     assert run.state == "success"
-    (pdf,) = list(tmp_path.rglob("*.pdf"))
+    (pdf,) = list((tmp_path / "out").rglob("*.pdf"))
     assert pdf.read_bytes().startswith(b"%PDF-")
     events = grant_events(sandbox)
     assert events.count("rotated") >= 1 and "reuse_detected" not in events

@@ -25,6 +25,7 @@ from tests.deployment.services import free_port, redis_server
 from tests.unit.hooks.esignbase.grant_helpers import (
     FERNET_KEY,
     AuthorizeRun,
+    clear_fernet_cache,
     consent,
     grant_connection,
     use_fernet_key,
@@ -59,7 +60,8 @@ def shared_grant(esign_sandbox_clean, redis_url, monkeypatch):
     run.join()
     assert run.error is None, run.error
     env = dict(os.environ, AIRFLOW__CORE__FERNET_KEY=FERNET_KEY, PYTHONPATH=str(ROOT))
-    return esign_sandbox_clean, env
+    yield esign_sandbox_clean, env
+    clear_fernet_cache()
 
 
 class Worker:

@@ -15,17 +15,26 @@ FERNET_KEY = Fernet.generate_key().decode()
 
 
 def use_fernet_key(monkeypatch: Any, key: str = FERNET_KEY) -> None:
-    """Airflow's Fernet key for the test (get_fernet caches: clear it around the change)."""
+    """Airflow's Fernet key for the test. ``get_fernet`` caches its answer: the caller's fixture calls
+    :func:`clear_fernet_cache` at teardown too, so later tests see no key again."""
     monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", key)
-    _clear_fernet_cache()
+    clear_fernet_cache()
 
 
-def _clear_fernet_cache() -> None:
+def clear_fernet_cache() -> None:
+    """Forget the Fernet objects Airflow (Task SDK and core) built from an earlier key."""
     try:
-        from airflow.sdk.crypto import get_fernet
-    except ImportError:
-        from airflow.models.crypto import get_fernet  # type: ignore[no-redef]
-    get_fernet.cache_clear()
+        from airflow.sdk.crypto import get_fernet as sdk_get_fernet
+
+        sdk_get_fernet.cache_clear()
+    except ImportError:  # Task SDK < 1.2 has no crypto module
+        pass
+    from airflow.models import crypto
+
+    if hasattr(crypto.get_fernet, "cache_clear"):
+        crypto.get_fernet.cache_clear()
+    else:  # Airflow 3.1 keeps it in a module global
+        crypto._fernet = None  # type: ignore[attr-defined]
 
 
 def grant_connection(sandbox_url: str, store_url: str, redirect_uri: str, **extra: Any) -> str:

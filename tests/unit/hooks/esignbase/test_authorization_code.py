@@ -17,7 +17,13 @@ from airflow_provider_esign.hooks.esignbase import ESignBaseHook
 from airflow_provider_esign.hooks.esignbase.grant_store import GrantStoreError
 from airflow_provider_esign.hooks.esignbase.grants import ESignGrantGoneError, Grant
 from tests.deployment.services import free_port, redis_server
-from tests.unit.hooks.esignbase.grant_helpers import AuthorizeRun, consent, grant_connection, use_fernet_key
+from tests.unit.hooks.esignbase.grant_helpers import (
+    AuthorizeRun,
+    clear_fernet_cache,
+    consent,
+    grant_connection,
+    use_fernet_key,
+)
 
 CONN = "esignbase_user"
 
@@ -42,7 +48,8 @@ def grant_env(esign_sandbox_clean, redis_url, monkeypatch):
     monkeypatch.setenv(
         f"AIRFLOW_CONN_{CONN.upper()}", grant_connection(esign_sandbox_clean.url, redis_url, redirect_uri)
     )
-    return esign_sandbox_clean
+    yield esign_sandbox_clean
+    clear_fernet_cache()
 
 
 def authorized(sandbox) -> AuthorizeRun:
