@@ -141,4 +141,6 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [{"integration-name": "E-Signature", "python-modules": TRIGGER_MODULES}],
         "extra-links": [f"{PACKAGE}.links.ESignDocumentLink"],
         "config": config.CONFIG,
+        # Airflow 3.2+ adds these to its CLI (`airflow esign ...`); older versions ignore the key.
+        "cli": [f"{PACKAGE}.esignbase_auth.get_cli_commands"],
     }

@@ -115,7 +115,15 @@ class Unlock:
     key: str
 
 
-Effect = Send | ReadChunk | Close | Sleep | RateLimitWait | RateLimitPenalty | Resolve | Mask | Lock | Unlock
+@dataclass(frozen=True)
+class Offload:
+    """Call a blocking ``function`` (a shared store, a cross-host lock): directly in blocking code, in a
+    worker thread in async code, so the triggerer's event loop never waits on it."""
+
+    function: Callable[[], Any]
+
+
+Effect = Send | ReadChunk | Close | Sleep | RateLimitWait | RateLimitPenalty | Resolve | Mask | Lock | Unlock | Offload
 Pipeline = Generator[Effect, Any, T]
 
 
@@ -123,11 +131,15 @@ Pipeline = Generator[Effect, Any, T]
 # The pipeline
 # --------------------------------------------------------------------------------------------------
 def run(hook: ESignHook, settings: ConnectionSettings, flow: Flow[T]) -> Pipeline[T]:
-    """Drive a vendor flow: every request it yields goes through :func:`call`."""
+    """Drive a vendor flow: every request it yields goes through :func:`call`; an effect it yields (a
+    login flow's :class:`Sleep` or :class:`Offload`) goes to the executor as it is."""
     try:
         request = next(flow)
         while True:
-            response = yield from call(hook, settings, request)
+            if isinstance(request, ApiRequest):
+                response = yield from call(hook, settings, request)
+            else:
+                response = yield request
             request = flow.send(response)
     except StopIteration as stop:
         return stop.value

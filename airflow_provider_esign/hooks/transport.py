@@ -22,6 +22,7 @@ from airflow_provider_esign.hooks.pipeline import (
     Effect,
     Lock,
     Mask,
+    Offload,
     Pipeline,
     RateLimitPenalty,
     RateLimitWait,
@@ -158,6 +159,8 @@ class SyncExecutor:
             CREDENTIALS.thread_lock(effect.key).acquire()
         elif isinstance(effect, Unlock):
             CREDENTIALS.thread_lock(effect.key).release()
+        elif isinstance(effect, Offload):
+            return effect.function()
         return None
 
     def _send(self, effect: Send) -> ApiResponse:
@@ -282,6 +285,8 @@ class AsyncExecutor:
             await CREDENTIALS.async_lock(effect.key).acquire()
         elif isinstance(effect, Unlock):
             CREDENTIALS.async_lock(effect.key).release()
+        elif isinstance(effect, Offload):
+            return await asyncio.to_thread(effect.function)
         return None
 
     async def _send(self, effect: Send) -> ApiResponse:

@@ -20,9 +20,10 @@ REDACTED = "***"
 SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-signature-secret"}
 )
-#: Body / query keys whose value is a credential (matched case-insensitively anywhere in the key name).
+#: Body / query keys whose value is a credential (matched case-insensitively anywhere in the key name);
+#: ``code`` is an OAuth2 authorization code, which buys tokens until it is exchanged.
 _SECRET_KEY = re.compile(
-    r"pass(word)?|secret|api_?key|token|authori[sz]ation|(^|[-_])signature$|credential", re.I
+    r"pass(word)?|secret|api_?key|token|authori[sz]ation|(^|[-_])signature$|credential|^code$", re.I
 )
 #: Strings longer than this (base64 PDFs) are shortened in the journal.
 MAX_STRING = 256

@@ -4,6 +4,11 @@ Connection: ``login`` = OAuth2 client id, ``password`` = client secret, ``host``
 (default ``https://app.esignbase.com``); extra ``scopes`` (space separated, default ``all``),
 ``sandbox`` (adds the ``sandbox`` scope: no credits used) and ``webhook_secret`` (the Document
 Completed Hook secret, for the webhook receiver).
+
+Extra ``grant_type``: ``client_credentials`` (default: the integration owns the account) or
+``authorization_code`` (acting for an eSignBase user who approved access; the refresh token lives in
+the Redis store named by extra ``refresh_token_store``, see :mod:`.grants` and
+``docs/howto/esignbase-authorization-code.md``).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from airflow_provider_esign.hooks.base import (
     quote_id,
     single_request,
 )
-from airflow_provider_esign.hooks.esignbase import rules, wire
+from airflow_provider_esign.hooks.esignbase import grants, rules, wire
 from airflow_provider_esign.hooks.esignbase.info import ESignBaseInfo
 from airflow_provider_esign.hooks.esignbase.wire import (
     IDEMPOTENCY_METADATA_KEY,
@@ -90,6 +95,8 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
 
     #: The Document Completed Hook sends the shared secret in this header.
     webhook_secret_header: ClassVar[str] = "x-signature-secret"
+    #: SHA-256 of the access token eSignBase just refused (authorization_code grant), for the next login.
+    _rejected_access: str | None = None
 
     # ---------------------------------------------------------------- connection and auth
     def _validate_settings(self, settings: ConnectionSettings) -> None:
@@ -102,10 +109,19 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
 
     def _login_flow(self) -> Flow[Credentials]:
         settings = self._flow_settings()
+        if grants.grant_type(settings) == grants.AUTHORIZATION_CODE:
+            rejected, self._rejected_access = self._rejected_access, None
+            flow = grants.access_flow(grants.Grant.from_settings(settings), self._clock, rejected)
+            return (yield from flow)
         response = yield wire.token_request(settings)
         token, lifetime = wire.token_answer(response.json(), conn_id=self.conn_id)
         # Refresh ahead of expiry so a request never leaves with a token about to lapse.
         return Credentials({"access_token": token}, self._clock() + max(lifetime - TOKEN_REFRESH_MARGIN, 1.0))
+
+    def _before_reauthenticate(self, request: ApiRequest, creds: Credentials | None) -> None:
+        # The refused token's digest: a shared grant refreshes only if no process did so already.
+        self._rejected_access = grants.rejected_digest(creds)
+        super()._before_reauthenticate(request, creds)
 
     def _apply_auth(self, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
         if creds is None:

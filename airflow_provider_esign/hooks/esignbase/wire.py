@@ -51,15 +51,19 @@ def scopes(settings: ConnectionSettings) -> list[str]:
     return values
 
 
+def basic_auth(settings: ConnectionSettings) -> str:
+    """The ``Authorization`` header value of the OAuth2 client (HTTP Basic, client id and secret)."""
+    return "Basic " + base64.b64encode(f"{settings.login}:{settings.password}".encode()).decode()
+
+
 def token_request(settings: ConnectionSettings) -> ApiRequest:
     """The client-credentials token request (HTTP Basic client authentication)."""
-    basic = base64.b64encode(f"{settings.login}:{settings.password}".encode()).decode()
     return ApiRequest(
         "POST",
         "oauth2/token",
         operation="get_access_token",
         data={"grant_type": "client_credentials", "scope": " ".join(scopes(settings))},
-        headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+        headers={"Authorization": basic_auth(settings), "Accept": "application/json"},
         auth=False,
         check_answer=token_shape,
     )

@@ -73,3 +73,20 @@ def test_a_303_after_a_post_is_fetched_with_get_and_credentials_only_on_the_same
     redirected = result.last_request
     assert redirected.method == "GET" and redirected.body is None
     assert ("Authorization" in redirected.headers) is keeps_token
+
+
+async def test_offload_runs_a_blocking_call_off_the_event_loop(hook):
+    """A login flow's blocking store call (the eSignBase grant store) never runs on the triggerer's
+    event loop: the async executor hands it to a worker thread; the sync executor calls it inline."""
+    import threading
+
+    from airflow_provider_esign.hooks.pipeline import Offload
+    from airflow_provider_esign.hooks.transport import AsyncExecutor, SyncExecutor
+
+    def pipeline():
+        thread = yield Offload(lambda: threading.get_ident())
+        return thread
+
+    loop_thread = threading.get_ident()
+    assert await AsyncExecutor(hook).run(pipeline()) != loop_thread
+    assert SyncExecutor(hook).run(pipeline()) == loop_thread
