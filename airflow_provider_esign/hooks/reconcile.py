@@ -45,7 +45,7 @@ def send_once(
             hook.log.info("Adopting document %s sent by an earlier attempt", existing.document_id)
             return existing
     if idempotency_key:
-        yield from run(hook, settings, hook._before_create_flow(prepared, checkpoint))
+        yield from run(hook, settings, hook._before_create_flow(prepared, checkpoint, idempotency_key))
     policy = hook.retry_policy
     started = hook._clock()
     attempt = 0

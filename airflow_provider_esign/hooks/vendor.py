@@ -132,7 +132,9 @@ class VendorInterface(VendorInfo, abc.ABC):
     def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
         """Create and send the document: exactly one non-idempotent create call, marked with the key."""
 
-    def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
+    def _before_create_flow(
+        self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
+    ) -> Flow[None]:
         """Record what reconciliation needs before the create call (WeSignature's baseline)."""
         return None
         yield  # a generator that makes no call

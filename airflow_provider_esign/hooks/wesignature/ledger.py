@@ -1,0 +1,347 @@
+"""The WeSignature send ledger: one pre-send baseline per account and time window, shared by processes.
+
+WeSignature has no idempotency field, so an exactly-once send records, before its create call, which
+listed documents already match its fingerprint (file name + signer emails); after an ambiguous failure
+it adopts a match that was not there. The account's list has no pagination and no filter, so taking
+that baseline per send costs a whole-account download per send. The ledger shares it: one snapshot of
+the account (each document's fingerprint digest and guid) serves every keyed send on the same account
+for ``window`` seconds, in every process that shares the ledger's storage (the rate limiter's: a
+SQLite file per account on the host, or Redis across hosts).
+
+A shared, older snapshot does not know the documents created since it was taken, so the ledger also
+records each keyed send:
+
+* its *intent* (key, fingerprint, baseline) before its create call;
+* its *claim*: the guid its create returned, or the guid it adopted. A guid is claimed by one key only
+  (an atomic insert), so two sends can never adopt the same document.
+
+A reconciling send excludes every guid claimed by another key. When a match is unclaimed while another
+send with the same fingerprint is still open (its create may have landed but not yet been claimed), the
+documents cannot be told apart: the send then fails rather than adopt a document it may not have
+created (a later try finds the other send's claim). What stays assumed is written in
+``docs/performance-peers.md``: within the window, no document with the same file name and signers is
+created on the account other than by the provider's keyed sends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from airflow_provider_esign.exceptions import ESignError
+
+#: Default of the ``baseline_window_seconds`` option: how long one account snapshot is shared.
+DEFAULT_WINDOW = 60.0
+#: How long a send's intent and claim are kept (a task retried days later still finds its own claim).
+RETENTION_SECONDS = 7 * 24 * 3600.0
+
+
+class LedgerError(ESignError):
+    """The shared send ledger could not be read or written."""
+
+
+def fingerprint_key(name: str, emails: Iterable[str]) -> str:
+    """A short digest of a fingerprint (normalised file name, signer emails)."""
+    raw = name + "\n" + "\n".join(sorted(emails))
+    return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
+
+
+class SendLedger:
+    """Interface of a ledger store (see the module docstring); times are the store's clock, seconds."""
+
+    def now(self) -> float:
+        raise NotImplementedError
+
+    def baseline(self, fps: list[str], now: float, window: float) -> list[str] | None:
+        """The snapshot's guids under ``fps``, or None when no snapshot is younger than ``window``."""
+        raise NotImplementedError
+
+    def save_snapshot(self, taken_at: float, entries: Iterable[tuple[str, str]]) -> None:
+        """Replace the snapshot with ``(fingerprint key, guid)`` pairs listed from ``taken_at`` on."""
+        raise NotImplementedError
+
+    def begin(self, key: str, fp: str, baseline: list[str], now: float) -> None:
+        """Record a send's intent (before its create call); a later try of the same key replaces it."""
+        raise NotImplementedError
+
+    def recorded_baseline(self, key: str) -> list[str] | None:
+        """The baseline an earlier try of ``key`` recorded, if any."""
+        raise NotImplementedError
+
+    def owned(self, key: str) -> str | None:
+        """The guid ``key`` has claimed, if any."""
+        raise NotImplementedError
+
+    def claim(self, key: str, fp: str, guid: str, now: float) -> bool:
+        """Claim ``guid`` for ``key`` (atomic); False when another key holds it."""
+        raise NotImplementedError
+
+    def others(self, fps: list[str], key: str, now: float) -> tuple[set[str], int]:
+        """Guids claimed by other keys under ``fps``, and how many other sends under ``fps`` are open."""
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------- local: one SQLite file
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v REAL)",
+    "CREATE TABLE IF NOT EXISTS snapshot (fp TEXT, guid TEXT)",
+    "CREATE INDEX IF NOT EXISTS snapshot_fp ON snapshot (fp)",
+    "CREATE TABLE IF NOT EXISTS sends (key TEXT PRIMARY KEY, fp TEXT, baseline TEXT, started REAL,"
+    " guid TEXT UNIQUE)",
+    "CREATE INDEX IF NOT EXISTS sends_fp ON sends (fp)",
+)
+
+
+class SQLiteLedger(SendLedger):
+    """The ledger in a SQLite file shared by the processes of one host (``BEGIN IMMEDIATE`` writes).
+
+    :param path: The file (created with mode 0600).
+    :param clock: The clock of ``now``: wall time, since the file outlives a reboot (which restarts
+        the monotonic clock); a snapshot stamped in the future is never taken as fresh.
+    """
+
+    def __init__(self, path: str, clock: Callable[[], float] | None = None) -> None:
+        self.path = path
+        self._clock = clock or (lambda: time.time())  # looked up per call: tests can move it
+        self._lock = threading.Lock()
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            with self._write():
+                for statement in _SCHEMA:
+                    self._conn.execute(statement)
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerError(f"local WeSignature send ledger unusable: {exc}") from None
+
+    @contextlib.contextmanager
+    def _write(self) -> Any:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise LedgerError(f"local WeSignature send ledger unusable: {exc}") from None
+
+    def now(self) -> float:
+        return self._clock()
+
+    def baseline(self, fps: list[str], now: float, window: float) -> list[str] | None:
+        row = self._read("SELECT v FROM meta WHERE k = 'taken_at'")
+        if not row or not (now - window <= row[0][0] <= now):
+            return None
+        marks = ",".join("?" * len(fps))
+        return sorted(g for (g,) in self._read(f"SELECT guid FROM snapshot WHERE fp IN ({marks})", tuple(fps)))
+
+    def save_snapshot(self, taken_at: float, entries: Iterable[tuple[str, str]]) -> None:
+        rows = list(entries)
+        with self._write() as conn:
+            current = conn.execute("SELECT v FROM meta WHERE k = 'taken_at'").fetchone()
+            if current and current[0] >= taken_at:
+                return  # another process saved a newer one meanwhile
+            conn.execute("DELETE FROM snapshot")
+            conn.executemany("INSERT INTO snapshot (fp, guid) VALUES (?, ?)", rows)
+            conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('taken_at', ?)", (taken_at,))
+            conn.execute("DELETE FROM sends WHERE started < ?", (taken_at - RETENTION_SECONDS,))
+
+    def begin(self, key: str, fp: str, baseline: list[str], now: float) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO sends (key, fp, baseline, started) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO"
+                " UPDATE SET fp = excluded.fp, baseline = excluded.baseline, started = excluded.started",
+                (key, fp, json.dumps(baseline), now),
+            )
+
+    def recorded_baseline(self, key: str) -> list[str] | None:
+        row = self._read("SELECT baseline FROM sends WHERE key = ?", (key,))
+        return json.loads(row[0][0]) if row and row[0][0] is not None else None
+
+    def owned(self, key: str) -> str | None:
+        row = self._read("SELECT guid FROM sends WHERE key = ?", (key,))
+        return row[0][0] if row else None
+
+    def claim(self, key: str, fp: str, guid: str, now: float) -> bool:
+        with self._write() as conn:
+            holder = conn.execute("SELECT key FROM sends WHERE guid = ?", (guid,)).fetchone()
+            if holder is not None:
+                return bool(holder[0] == key)
+            conn.execute(
+                "INSERT INTO sends (key, fp, started, guid) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO"
+                " UPDATE SET guid = excluded.guid",
+                (key, fp, now, guid),
+            )
+            return True
+
+    def others(self, fps: list[str], key: str, now: float) -> tuple[set[str], int]:
+        marks = ",".join("?" * len(fps))
+        rows = self._read(
+            f"SELECT guid FROM sends WHERE fp IN ({marks}) AND key != ? AND started >= ?",
+            (*fps, key, now - RETENTION_SECONDS),
+        )
+        return {g for (g,) in rows if g is not None}, sum(g is None for (g,) in rows)
+
+
+# ---------------------------------------------------------------------- Redis: shared by hosts
+class RedisLedger(SendLedger):
+    """The ledger in Redis (``SET NX`` claims, times from the server's ``TIME``).
+
+    :param client: A ``redis.Redis`` client.
+    :param prefix: Key prefix of this account.
+    """
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._r = client
+        self._p = prefix
+
+    def _call(self, work: Callable[[], Any]) -> Any:
+        try:
+            return work()
+        except Exception as exc:
+            if type(exc).__module__.startswith("redis"):
+                raise LedgerError(f"WeSignature send ledger storage unreachable ({type(exc).__name__})") from None
+            raise
+
+    def now(self) -> float:
+        seconds, micros = self._call(self._r.time)
+        return int(seconds) + int(micros) / 1e6
+
+    def baseline(self, fps: list[str], now: float, window: float) -> list[str] | None:
+        taken = self._call(lambda: self._r.get(f"{self._p}:taken_at"))
+        if taken is None or not (now - window <= float(taken) <= now):
+            return None
+        values = self._call(lambda: self._r.hmget(f"{self._p}:snapshot", fps))
+        return sorted({g for v in values if v for g in json.loads(v)})
+
+    def save_snapshot(self, taken_at: float, entries: Iterable[tuple[str, str]]) -> None:
+        grouped: dict[str, list[str]] = {}
+        for fp, guid in entries:
+            grouped.setdefault(fp, []).append(guid)
+        draft = f"{self._p}:snapshot:{os.getpid()}:{threading.get_ident()}"
+
+        def save() -> None:
+            taken = self._r.get(f"{self._p}:taken_at")
+            if taken is not None and float(taken) >= taken_at:
+                return
+            pipe = self._r.pipeline(transaction=True)
+            pipe.delete(draft)
+            if grouped:
+                pipe.hset(draft, mapping={fp: json.dumps(g) for fp, g in grouped.items()})
+                pipe.rename(draft, f"{self._p}:snapshot")
+            else:
+                pipe.delete(f"{self._p}:snapshot")
+            pipe.set(f"{self._p}:taken_at", repr(taken_at), ex=int(RETENTION_SECONDS))
+            pipe.expire(f"{self._p}:snapshot", int(RETENTION_SECONDS))
+            pipe.execute()
+
+        self._call(save)
+
+    def _send(self, key: str) -> str:
+        return f"{self._p}:send:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+    def begin(self, key: str, fp: str, baseline: list[str], now: float) -> None:
+        def write() -> None:
+            pipe = self._r.pipeline(transaction=True)
+            pipe.hset(self._send(key), mapping={"key": key, "fp": fp, "baseline": json.dumps(baseline)})
+            pipe.expire(self._send(key), int(RETENTION_SECONDS))
+            pipe.sadd(f"{self._p}:fp:{fp}", key)
+            pipe.expire(f"{self._p}:fp:{fp}", int(RETENTION_SECONDS))
+            pipe.execute()
+
+        self._call(write)
+
+    def recorded_baseline(self, key: str) -> list[str] | None:
+        value = self._call(lambda: self._r.hget(self._send(key), "baseline"))
+        return json.loads(value) if value else None
+
+    def owned(self, key: str) -> str | None:
+        value = self._call(lambda: self._r.hget(self._send(key), "guid"))
+        return value.decode() if isinstance(value, bytes) else value
+
+    def claim(self, key: str, fp: str, guid: str, now: float) -> bool:
+        def write() -> bool:
+            claim = f"{self._p}:guid:{guid}"
+            if not self._r.set(claim, key, nx=True, ex=int(RETENTION_SECONDS)):
+                holder = self._r.get(claim)
+                return (holder.decode() if isinstance(holder, bytes) else holder) == key
+            pipe = self._r.pipeline(transaction=True)
+            pipe.hset(self._send(key), mapping={"key": key, "fp": fp, "guid": guid})
+            pipe.expire(self._send(key), int(RETENTION_SECONDS))
+            pipe.sadd(f"{self._p}:fp:{fp}", key)
+            pipe.expire(f"{self._p}:fp:{fp}", int(RETENTION_SECONDS))
+            pipe.execute()
+            return True
+
+        return bool(self._call(write))
+
+    def others(self, fps: list[str], key: str, now: float) -> tuple[set[str], int]:
+        def read() -> tuple[set[str], int]:
+            keys = {k.decode() if isinstance(k, bytes) else k for fp in fps for k in self._r.smembers(f"{self._p}:fp:{fp}")}
+            keys.discard(key)
+            claimed, open_sends = set(), 0
+            for other in keys:
+                guid = self._r.hget(self._send(other), "guid")
+                if guid:
+                    claimed.add(guid.decode() if isinstance(guid, bytes) else guid)
+                elif self._r.exists(self._send(other)):
+                    open_sends += 1
+            return claimed, open_sends
+
+        return self._call(read)  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------------- opening one
+_LEDGERS: dict[tuple[str, ...], SendLedger] = {}
+_LEDGERS_LOCK = threading.Lock()
+
+
+def open_ledger(account: str, storage: str, folder: str) -> SendLedger:
+    """The ledger of one WeSignature account, one per process and storage.
+
+    :param account: What identifies the account (vendor, base URL, user).
+    :param storage: ``"local"`` or a Redis URL (the rate limiter's storage option).
+    :param folder: Where the local file lives (the rate limiter's folder).
+    """
+    digest = hashlib.sha256(account.encode()).hexdigest()[:24]
+    cache_key = (storage, folder, digest)
+    with _LEDGERS_LOCK:
+        if cache_key not in _LEDGERS:
+            if storage == "local":
+                _LEDGERS[cache_key] = SQLiteLedger(os.path.join(folder, f"wesignature-sends-{digest}.sqlite3"))
+            else:
+                from airflow_provider_esign.ratelimit import _redis_client
+
+                _LEDGERS[cache_key] = RedisLedger(_redis_client(storage), f"airflow-esign:wesignature:{digest}")
+        return _LEDGERS[cache_key]
+
+
+def forget_ledgers() -> None:
+    """Close this process's ledger connections (a test's fresh state directory opens new ones)."""
+    with _LEDGERS_LOCK:
+        _LEDGERS.clear()
+
+
+def _forget_after_fork() -> None:
+    global _LEDGERS_LOCK
+    _LEDGERS.clear()
+    _LEDGERS_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX: a forked child must not share its parent's connections
+    os.register_at_fork(after_in_child=_forget_after_fork)
