@@ -23,8 +23,8 @@ import errno
 import hashlib
 import logging
 import os
-import tempfile
 import secrets
+import tempfile
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 

@@ -8,7 +8,7 @@ Flows are generators of :class:`~airflow_provider_esign.hooks.api.ApiRequest` (s
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Collection, Mapping, MutableMapping
 from typing import IO, Any, ClassVar
 
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, DownloadSource, Flow, Page
@@ -89,6 +89,12 @@ class VendorInterface(VendorInfo, abc.ABC):
     def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
         """Read one page of the document list (``cursor`` None: the first; an int: that offset,
         where :attr:`list_at_offset`)."""
+
+    def _batch_page_flow(self, cursor: Any, filters: dict[str, Any], wanted: Collection[str]) -> Flow[Page]:
+        """One list page of a batch read, which uses only the documents in ``wanted``. Default: the
+        whole page (:meth:`_list_page_flow`); a vendor whose "page" is the whole account converts only
+        the wanted documents (WeSignature). Order detection then sees only those."""
+        return (yield from self._list_page_flow(cursor, filters))
 
     def batch_list_filters(self, filters: dict[str, Any]) -> dict[str, Any]:
         """The list filters a batch read uses, so the list also shows tracked documents that left

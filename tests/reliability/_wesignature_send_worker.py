@@ -18,7 +18,9 @@ def send(key: str, adopt_existing: bool = False) -> str:
     from airflow_provider_esign.hooks.wesignature import WeSignatureHook
 
     hook = WeSignatureHook("wesignature_default", **FAST)
-    return hook.send_document(_request(), idempotency_key=key, checkpoint={}, adopt_existing=adopt_existing).document_id
+    return hook.send_document(
+        _request(), idempotency_key=key, checkpoint={}, adopt_existing=adopt_existing
+    ).document_id
 
 
 def create_then_die(key: str) -> str:

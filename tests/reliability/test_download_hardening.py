@@ -71,7 +71,9 @@ def test_206_from_byte_zero_with_the_whole_file_replaces_the_partial_one(hook, r
 def test_206_from_byte_zero_is_never_spliced_into_a_verified_pdf(hook, requests_mock, tmp_path):
     # A server that answers every Range with the file's *start*, sized like the requested rest: the
     # splice PDF[:CUT] + PDF[:N-CUT] has exactly the announced length and the PDF magic.
-    serve(requests_mock, cut_first_then(lambda start: (206, f"bytes 0-{N - start - 1}/{N}", PDF[: N - start])))
+    serve(
+        requests_mock, cut_first_then(lambda start: (206, f"bytes 0-{N - start - 1}/{N}", PDF[: N - start]))
+    )
     target = tmp_path / "out" / "doc-1.pdf"
     from airflow.sdk import ObjectStoragePath
 
@@ -213,7 +215,10 @@ def test_cleanup_of_a_long_name_leaves_other_targets_temporary_files_alone(tmp_p
 
     from airflow_provider_esign.storage import temp_prefix
 
-    mine, theirs = "contract-of-customer-number-0000000000-" + "a.pdf", "contract-of-customer-number-0000000000-" + "b.pdf"
+    mine, theirs = (
+        "contract-of-customer-number-0000000000-" + "a.pdf",
+        "contract-of-customer-number-0000000000-" + "b.pdf",
+    )
     running = tmp_path / f"{temp_prefix(theirs)}k1ll3d.part"  # another task's download in progress
     running.write_bytes(b"%PDF-1.7 half")
     stale = tmp_path / f"{temp_prefix(mine)}k1ll3d.part"

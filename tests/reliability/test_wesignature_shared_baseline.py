@@ -10,9 +10,8 @@ import pytest
 import requests
 
 from airflow_provider_esign.exceptions import ESignApiError
-from airflow_provider_esign.hooks.wesignature import BASELINE_KEY, WeSignatureHook
+from airflow_provider_esign.hooks.wesignature import BASELINE_KEY, WeSignatureHook, wire
 from airflow_provider_esign.hooks.wesignature import ledger as ledger_module
-from airflow_provider_esign.hooks.wesignature import wire
 from airflow_provider_esign.models import SendRequest, Signer
 from tests.reliability import _wesignature_send_worker as worker
 
@@ -32,7 +31,10 @@ def listing(*items: dict) -> dict:
 
 
 def created(guid: str) -> dict:
-    return {"status": "success", "data": {"guid": guid, "signature_type": "they-sign", "document_status": "draft"}}
+    return {
+        "status": "success",
+        "data": {"guid": guid, "signature_type": "they-sign", "document_status": "draft"},
+    }
 
 
 def request(name: str = "contract.pdf") -> SendRequest:
@@ -93,13 +95,20 @@ def test_window_zero_keeps_the_per_send_baseline(make_connection, requests_mock,
     assert lists.call_count == 2
 
 
-def test_document_created_by_another_keyed_send_after_the_snapshot_is_never_adopted(hook, requests_mock, wall):
+def test_document_created_by_another_keyed_send_after_the_snapshot_is_never_adopted(
+    hook, requests_mock, wall
+):
     # Send "b" (same file, same signers) created "doc-b" after the snapshot "a" shares.
     requests_mock.post(
         LIST_URL, [{"json": listing(item("old"))}, {"json": listing(item("old"), item("doc-b"))}]
     )
     sends = requests_mock.post(
-        SEND_URL, [{"json": created("doc-b")}, {"exc": requests.exceptions.ConnectionError}, {"json": created("doc-a")}]
+        SEND_URL,
+        [
+            {"json": created("doc-b")},
+            {"exc": requests.exceptions.ConnectionError},
+            {"json": created("doc-a")},
+        ],
     )
     hook.send_document(request(), idempotency_key="b", checkpoint={})
     checkpoint: dict = {}
@@ -110,7 +119,9 @@ def test_document_created_by_another_keyed_send_after_the_snapshot_is_never_adop
 
 
 def test_unclaimed_match_while_an_identical_send_is_open_is_not_adopted(hook, requests_mock, wall):
-    requests_mock.post(LIST_URL, [{"json": listing(item("old"))}, {"json": listing(item("old"), item("doc-x"))}])
+    requests_mock.post(
+        LIST_URL, [{"json": listing(item("old"))}, {"json": listing(item("old"), item("doc-x"))}]
+    )
     sends = requests_mock.post(SEND_URL, exc=requests.exceptions.ReadTimeout)
     # Another process's send with the same fingerprint has begun (its create may have made doc-x).
     hook.settings  # noqa: B018
@@ -124,7 +135,9 @@ def test_two_sends_never_adopt_the_same_document(hook, requests_mock, wall):
     requests_mock.post(LIST_URL, json=listing(item("old"), item("doc-1")))
     requests_mock.post(SEND_URL, json=created("unused"))
     # Both retried tries find the same new match against the same baseline; only the first gets it.
-    first = hook.send_document(request(), idempotency_key="k1", checkpoint={BASELINE_KEY: ["old"]}, adopt_existing=True)
+    first = hook.send_document(
+        request(), idempotency_key="k1", checkpoint={BASELINE_KEY: ["old"]}, adopt_existing=True
+    )
     assert first.document_id == "doc-1"
     second = hook.send_document(
         request(), idempotency_key="k2", checkpoint={BASELINE_KEY: ["old"]}, adopt_existing=True

@@ -37,7 +37,12 @@ from airflow_provider_esign.hooks.base import (
 from airflow_provider_esign.hooks.wesignature import rules, wire
 from airflow_provider_esign.hooks.wesignature.flows import WeSignatureFlows
 from airflow_provider_esign.hooks.wesignature.info import WeSignatureInfo
-from airflow_provider_esign.hooks.wesignature.ledger import DEFAULT_WINDOW, LedgerError, SendLedger, open_ledger
+from airflow_provider_esign.hooks.wesignature.ledger import (
+    DEFAULT_WINDOW,
+    LedgerError,
+    SendLedger,
+    open_ledger,
+)
 from airflow_provider_esign.hooks.wesignature.wire import (
     BASELINE_KEY,
     COMPLETED,

@@ -148,7 +148,9 @@ class SQLiteLedger(SendLedger):
         if not row or not (now - window <= row[0][0] <= now):
             return None
         marks = ",".join("?" * len(fps))
-        return sorted(g for (g,) in self._read(f"SELECT guid FROM snapshot WHERE fp IN ({marks})", tuple(fps)))
+        return sorted(
+            g for (g,) in self._read(f"SELECT guid FROM snapshot WHERE fp IN ({marks})", tuple(fps))
+        )
 
     def save_snapshot(self, taken_at: float, entries: Iterable[tuple[str, str]]) -> None:
         rows = list(entries)
@@ -215,7 +217,9 @@ class RedisLedger(SendLedger):
             return work()
         except Exception as exc:
             if type(exc).__module__.startswith("redis"):
-                raise LedgerError(f"WeSignature send ledger storage unreachable ({type(exc).__name__})") from None
+                raise LedgerError(
+                    f"WeSignature send ledger storage unreachable ({type(exc).__name__})"
+                ) from None
             raise
 
     def now(self) -> float:
@@ -292,7 +296,11 @@ class RedisLedger(SendLedger):
 
     def others(self, fps: list[str], key: str, now: float) -> tuple[set[str], int]:
         def read() -> tuple[set[str], int]:
-            keys = {k.decode() if isinstance(k, bytes) else k for fp in fps for k in self._r.smembers(f"{self._p}:fp:{fp}")}
+            keys = {
+                k.decode() if isinstance(k, bytes) else k
+                for fp in fps
+                for k in self._r.smembers(f"{self._p}:fp:{fp}")
+            }
             keys.discard(key)
             claimed, open_sends = set(), 0
             for other in keys:
@@ -323,11 +331,15 @@ def open_ledger(account: str, storage: str, folder: str) -> SendLedger:
     with _LEDGERS_LOCK:
         if cache_key not in _LEDGERS:
             if storage == "local":
-                _LEDGERS[cache_key] = SQLiteLedger(os.path.join(folder, f"wesignature-sends-{digest}.sqlite3"))
+                _LEDGERS[cache_key] = SQLiteLedger(
+                    os.path.join(folder, f"wesignature-sends-{digest}.sqlite3")
+                )
             else:
                 from airflow_provider_esign.ratelimit import _redis_client
 
-                _LEDGERS[cache_key] = RedisLedger(_redis_client(storage), f"airflow-esign:wesignature:{digest}")
+                _LEDGERS[cache_key] = RedisLedger(
+                    _redis_client(storage), f"airflow-esign:wesignature:{digest}"
+                )
         return _LEDGERS[cache_key]
 
 
