@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import IO, TYPE_CHECKING, Any
 
@@ -60,8 +61,41 @@ class _Transfer:
     restarted: int = 0
     #: The last :data:`EOF_WINDOW` bytes received (for the trailer check).
     tail: bytes = b""
+    #: The write and the hash of the previous chunk, running while the next one is read.
+    _pending: tuple[Future[Any], ...] = ()
+    _workers: tuple[ThreadPoolExecutor, ThreadPoolExecutor] | None = None
+
+    def take(self, chunk: bytes) -> None:
+        """Write and hash ``chunk`` on two worker threads while the next chunk is read from the socket
+        (file writes and SHA-256 over large buffers release the GIL, so the three overlap). One chunk
+        in flight at most: memory stays at two chunks."""
+        self.drain()
+        if self._workers is None:
+            self._workers = (
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="esign-download-write"),
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="esign-download-hash"),
+            )
+        writer, hasher = self._workers
+        self._pending = (writer.submit(self.out.write, chunk), hasher.submit(self.hasher.update, chunk))
+        self.written += len(chunk)
+        self.tail = (self.tail + chunk[-EOF_WINDOW:])[-EOF_WINDOW:]
+
+    def drain(self) -> None:
+        """Wait for the chunk in flight (raises what writing or hashing it raised)."""
+        pending, self._pending = self._pending, ()
+        for future in pending:
+            future.result()
+
+    def close(self) -> None:
+        try:
+            self.drain()
+        finally:
+            for worker in self._workers or ():
+                worker.shutdown(wait=True)
+            self._workers = None
 
     def restart(self) -> None:
+        self.drain()
         self.out.seek(0)
         self.out.truncate()
         self.hasher, self.written, self.tail = hashlib.sha256(), 0, b""
@@ -89,9 +123,12 @@ def download(
         ok_statuses=source.not_ready_statuses,
     )
     transfer = _Transfer(out)
-    yield from retrying(
-        hook, request, lambda: _attempt(hook, settings, source, request, transfer, chunk_size)
-    )
+    try:
+        yield from retrying(
+            hook, request, lambda: _attempt(hook, settings, source, request, transfer, chunk_size)
+        )
+    finally:
+        transfer.close()
     return _verify(source, transfer, transfer.hasher.digest())
 
 
@@ -137,10 +174,8 @@ def _attempt(
         while chunk := (yield ReadChunk(response, chunk_size)):
             if transfer.written == 0 and not chunk.startswith(PDF_MAGIC[: len(chunk)]):
                 _not_a_pdf(source, response)
-            transfer.out.write(chunk)
-            transfer.hasher.update(chunk)
-            transfer.written += len(chunk)
-            transfer.tail = (transfer.tail + chunk[-EOF_WINDOW:])[-EOF_WINDOW:]
+            transfer.take(chunk)
+        transfer.drain()
     finally:
         yield Close(response)
     if transfer.total is not None and transfer.written < transfer.total:

@@ -266,6 +266,15 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         yield  # pragma: no cover
 
     def _download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
+        # The guid-filtered list item carries the status, the download_link (present only once the
+        # document is completed, per the API reference) and the names the status answer lacks: when it
+        # says completed and has the link, it is all the download needs (one call, not two).
+        item = yield from self._sent_item_flow(document_id, "download_document")
+        listed = self.parse_document(item, document_id) if item else None
+        link = (item or {}).get("download_link")
+        if listed is not None and link and listed.status is DocumentStatus.COMPLETED:
+            return self._link_source(link, listed)
+        # Otherwise the status API decides (its numeric status is the documented one).
         body = yield from self._status_flow(document_id, "download_document")
         raw_data = body.get("data")
         data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
@@ -277,24 +286,19 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
                 f"WeSignature document {document_id} has status {doc.raw_status!r}; the signed PDF is "
                 f"available once it is {COMPLETED!r} (completed)"
             )
-        link = data.get("download_link")
-        details = None
-        if not link:
-            # The status answer's link field is undocumented; the sent-documents list has it (and the
-            # names the status answer lacks, so the download's caller needs no further read).
-            item = yield from self._sent_item_flow(document_id, "download_document")
-            link = (item or {}).get("download_link")
-            if item:
-                details = wire.with_listed_details(doc, self.parse_document(item, document_id))
+        link = data.get("download_link") or link
         if not link:
             raise DocumentNotReadyError(
                 f"WeSignature document {document_id} is completed but has no download_link"
             )
+        return self._link_source(link, wire.with_listed_details(doc, listed) if listed else None)
+
+    def _link_source(self, link: Any, document: DocumentInfo | None) -> DownloadSource:
         settings = self._flow_settings()
         # The link's authentication is undocumented: it is fetched without credentials, and an HTML
         # answer (a login page) is reported as not ready.
         return DownloadSource(
-            url=urljoin(settings.base_url, str(link)), auth=False, supports_range=False, document=details
+            url=urljoin(settings.base_url, str(link)), auth=False, supports_range=False, document=document
         )
 
     def _sent_item_flow(self, document_id: str, operation: str) -> Flow[dict[str, Any] | None]:
