@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -99,6 +100,32 @@ _SCHEMA = (
 )
 
 
+def _create_once(path: str) -> None:
+    """Create the ledger file fully set up (WAL mode, tables, mode 0600) before any process opens it:
+    built under a private name and published with ``os.link``, which fails if another process
+    published first (see ``ratelimit._create_once`` for why switching a shared new file to WAL races)."""
+    if os.path.exists(path):
+        return
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    descriptor, draft = tempfile.mkstemp(dir=folder, prefix=".draft-", suffix=".sqlite3")
+    os.close(descriptor)
+    try:
+        conn = sqlite3.connect(draft, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            for statement in _SCHEMA:
+                conn.execute(statement)
+        finally:
+            conn.close()
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        for leftover in (draft, f"{draft}-wal", f"{draft}-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
+
+
 class SQLiteLedger(SendLedger):
     """The ledger in a SQLite file shared by the processes of one host (``BEGIN IMMEDIATE`` writes).
 
@@ -112,13 +139,11 @@ class SQLiteLedger(SendLedger):
         self._clock = clock or (lambda: time.time())  # looked up per call: tests can move it
         self._lock = threading.Lock()
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with contextlib.suppress(FileExistsError):
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            _create_once(path)
             self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            with self._write():
-                for statement in _SCHEMA:
-                    self._conn.execute(statement)
+            # WAL with NORMAL sync: a commit survives the process being killed (what happens to task
+            # workers) without an fsync per send; a power loss may lose the last commits.
+            self._conn.execute("PRAGMA synchronous=NORMAL")
         except (OSError, sqlite3.Error) as exc:
             raise LedgerError(f"local WeSignature send ledger unusable: {exc}") from None
 
