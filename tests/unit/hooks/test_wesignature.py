@@ -24,7 +24,6 @@ from airflow_provider_esign.exceptions import (
     ESignUnsupportedError,
     ESignValidationError,
 )
-from airflow_provider_esign.hooks.base import DownloadSource
 from airflow_provider_esign.hooks.wesignature import BASELINE_KEY, WeSignatureHook, document_links
 from airflow_provider_esign.models import DocumentStatus, SendRequest, Signer, SignerStatus
 
