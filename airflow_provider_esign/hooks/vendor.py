@@ -145,6 +145,10 @@ class VendorInterface(VendorInfo, abc.ABC):
         return None
         yield  # a generator that makes no call
 
+    def _create_refused(self, idempotency_key: str | None) -> None:
+        """Runs when the vendor answered a create with an error (no document was made)."""
+        return None
+
     def _after_send_rejected(self, request: SendRequest) -> None:
         """Runs when the vendor rejected a send as invalid (drop caches the rejection may expose)."""
         return None

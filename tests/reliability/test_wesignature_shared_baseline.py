@@ -9,7 +9,7 @@ import multiprocessing
 import pytest
 import requests
 
-from airflow_provider_esign.exceptions import ESignApiError
+from airflow_provider_esign.exceptions import ESignApiError, ESignBadRequestError
 from airflow_provider_esign.hooks.wesignature import BASELINE_KEY, WeSignatureHook, wire
 from airflow_provider_esign.hooks.wesignature import ledger as ledger_module
 from airflow_provider_esign.models import SendRequest, Signer
@@ -217,3 +217,12 @@ def test_hosts_share_the_baseline_through_redis(sandbox, monkeypatch, redis_url,
     lists, creates = lists_and_creates(sandbox)
     assert (lists, creates) == (1, 2)
     assert len(set(results)) == 2
+
+
+def test_a_refused_create_closes_its_intent(hook, requests_mock, wall):
+    requests_mock.post(LIST_URL, json=listing(item("old")))
+    requests_mock.post(SEND_URL, json={"status": "400", "message": "Parameters missing"})
+    with pytest.raises(ESignBadRequestError):
+        hook.send_document(request(), idempotency_key="refused", checkpoint={})
+    fps = wire.fingerprint_keys(wire.fingerprint(request()))
+    assert hook._ledger().others(fps, "someone-else", wall.now) == (set(), 0)  # nothing left open

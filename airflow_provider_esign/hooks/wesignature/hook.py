@@ -184,6 +184,16 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         checkpoint[BASELINE_KEY] = sorted(set(baseline) | claimed)
         ledger.begin(idempotency_key, fps[0], checkpoint[BASELINE_KEY], now)
 
+    def _create_refused(self, idempotency_key: str | None) -> None:
+        # The vendor answered the create with an error: it made no document, so this send's intent
+        # no longer stands in the way of identical sends' adoptions.
+        ledger = self._ledger() if idempotency_key else None
+        if ledger is not None and idempotency_key is not None:
+            try:
+                ledger.abandon(idempotency_key)
+            except LedgerError as exc:
+                self.log.warning("Could not close this send's entry in the shared send ledger: %s", exc)
+
     def _claim_created(self, request: SendRequest, idempotency_key: str | None, guid: str) -> None:
         """File the guid a keyed send's create returned under its key in the shared ledger."""
         ledger = self._ledger() if idempotency_key else None

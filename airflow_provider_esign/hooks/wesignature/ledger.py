@@ -88,6 +88,10 @@ class SendLedger:
         """Guids claimed by other keys under ``fps``, and how many other sends under ``fps`` are open."""
         raise NotImplementedError
 
+    def abandon(self, key: str) -> None:
+        """Close an intent that made no document (the vendor refused the create)."""
+        raise NotImplementedError
+
 
 # ---------------------------------------------------------------------- local: one SQLite file
 _SCHEMA = (
@@ -224,6 +228,10 @@ class SQLiteLedger(SendLedger):
         )
         return {g for (g,) in rows if g is not None}, sum(g is None for (g,) in rows)
 
+    def abandon(self, key: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM sends WHERE key = ? AND guid IS NULL", (key,))
+
 
 # ---------------------------------------------------------------------- Redis: shared by hosts
 class RedisLedger(SendLedger):
@@ -337,6 +345,13 @@ class RedisLedger(SendLedger):
             return claimed, open_sends
 
         return self._call(read)  # type: ignore[no-any-return]
+
+    def abandon(self, key: str) -> None:
+        def write() -> None:
+            if not self._r.hget(self._send(key), "guid"):
+                self._r.delete(self._send(key))
+
+        self._call(write)
 
 
 # ---------------------------------------------------------------------- opening one
