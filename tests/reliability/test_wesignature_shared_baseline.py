@@ -226,3 +226,25 @@ def test_a_refused_create_closes_its_intent(hook, requests_mock, wall):
         hook.send_document(request(), idempotency_key="refused", checkpoint={})
     fps = wire.fingerprint_keys(wire.fingerprint(request()))
     assert hook._ledger().others(fps, "someone-else", wall.now) == (set(), 0)  # nothing left open
+
+
+def test_the_snapshot_is_written_in_batches_while_the_list_streams_in(hook, requests_mock, wall, monkeypatch):
+    """Memory stays at one batch of the account, not the account: a batch is staged as it fills."""
+    monkeypatch.setattr(ledger_module.SnapshotWriter, "BATCH", 10)
+    staged: list[int] = []
+    original = ledger_module.SQLiteLedger._stage
+    monkeypatch.setattr(
+        ledger_module.SQLiteLedger,
+        "_stage",
+        lambda self, token, rows: (staged.append(len(rows)), original(self, token, rows)),
+    )
+    requests_mock.post(
+        LIST_URL, json=listing(*[item(f"old-{i}", name=f"n{i}.pdf") for i in range(34)], item("mine"))
+    )
+    requests_mock.post(SEND_URL, json=created("new"))
+    checkpoint: dict = {}
+    hook.send_document(request(), idempotency_key="k", checkpoint=checkpoint)
+    assert staged == [10, 10, 10, 5]
+    assert checkpoint[BASELINE_KEY] == ["mine"]
+    fps = wire.fingerprint_keys(wire.fingerprint(request("n3.pdf")))
+    assert hook._ledger().baseline(fps, wall.now, 60) == ["old-3"]  # the whole account was published

@@ -176,9 +176,18 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         now = ledger.now()
         baseline = ledger.baseline(fps, now, self._baseline_window())
         if baseline is None:  # no snapshot of this window yet: take one for every send that follows
-            entries = yield from self._sent_documents_flow(None, "send_document", wire.ledger_entry)
-            ledger.save_snapshot(now, entries)
-            baseline = sorted({guid for fp, guid in entries if fp in fps})
+            # Written to the ledger in batches while the list streams in: only this send's matches
+            # are kept in memory.
+            writer = ledger.snapshot_writer(now, fps)
+            try:
+                found = yield from self._sent_documents_flow(
+                    None, "send_document", lambda item: writer.add(wire.ledger_entry(item))
+                )
+                writer.commit()
+            except BaseException:
+                writer.abort()
+                raise
+            baseline = sorted(set(found))
         # Documents other keyed sends created since the snapshot are theirs, not new matches of ours.
         claimed, _ = ledger.others(fps, idempotency_key, now)
         checkpoint[BASELINE_KEY] = sorted(set(baseline) | claimed)

@@ -64,8 +64,25 @@ class SendLedger:
         """The snapshot's guids under ``fps``, or None when no snapshot is younger than ``window``."""
         raise NotImplementedError
 
+    def snapshot_writer(self, taken_at: float, fps: list[str]) -> SnapshotWriter:
+        """A new snapshot, written in batches while the account's list streams in (memory stays at one
+        batch, whatever the account's size) and published at once by :meth:`SnapshotWriter.commit`."""
+        return SnapshotWriter(self, taken_at, fps)
+
     def save_snapshot(self, taken_at: float, entries: Iterable[tuple[str, str]]) -> None:
         """Replace the snapshot with ``(fingerprint key, guid)`` pairs listed from ``taken_at`` on."""
+        writer = self.snapshot_writer(taken_at, [])
+        for entry in entries:
+            writer.add(entry)
+        writer.commit()
+
+    def _stage(self, token: str, rows: list[tuple[str, str]]) -> None:
+        raise NotImplementedError
+
+    def _publish(self, token: str, taken_at: float) -> None:
+        raise NotImplementedError
+
+    def _drop(self, token: str) -> None:
         raise NotImplementedError
 
     def begin(self, key: str, fp: str, baseline: list[str], now: float) -> None:
@@ -93,6 +110,49 @@ class SendLedger:
         raise NotImplementedError
 
 
+class SnapshotWriter:
+    """Collects one snapshot in batches (see :meth:`SendLedger.snapshot_writer`).
+
+    :param ledger: Where it goes.
+    :param taken_at: When the list it comes from was requested.
+    :param fps: The fingerprint keys of the send taking it: :meth:`add` returns their guids.
+    """
+
+    BATCH = 2000
+
+    def __init__(self, ledger: SendLedger, taken_at: float, fps: list[str]) -> None:
+        self.ledger = ledger
+        self.taken_at = taken_at
+        self.fps = frozenset(fps)
+        self.token = f"{os.getpid()}-{threading.get_ident()}-{time.time_ns()}"
+        self._rows: list[tuple[str, str]] = []
+
+    def add(self, entry: tuple[str, str] | None) -> str | None:
+        """Stage one listed document's ``(fingerprint key, guid)``; its guid if it matches ``fps``."""
+        if entry is None:
+            return None
+        self._rows.append(entry)
+        if len(self._rows) >= self.BATCH:
+            self._flush()
+        return entry[1] if entry[0] in self.fps else None
+
+    def _flush(self) -> None:
+        rows, self._rows = self._rows, []
+        if rows:
+            self.ledger._stage(self.token, rows)
+
+    def commit(self) -> None:
+        """Publish the snapshot (unless another process published a newer one meanwhile)."""
+        self._flush()
+        self.ledger._publish(self.token, self.taken_at)
+
+    def abort(self) -> None:
+        """Drop what was staged (the list failed)."""
+        self._rows = []
+        with contextlib.suppress(LedgerError):
+            self.ledger._drop(self.token)
+
+
 # ---------------------------------------------------------------------- local: one SQLite file
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v REAL)",
@@ -101,6 +161,8 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS sends (key TEXT PRIMARY KEY, fp TEXT, baseline TEXT, started REAL,"
     " guid TEXT UNIQUE)",
     "CREATE INDEX IF NOT EXISTS sends_fp ON sends (fp)",
+    "CREATE TABLE IF NOT EXISTS staging (token TEXT, fp TEXT, guid TEXT, at REAL)",
+    "CREATE INDEX IF NOT EXISTS staging_token ON staging (token)",
 )
 
 
@@ -181,16 +243,31 @@ class SQLiteLedger(SendLedger):
             g for (g,) in self._read(f"SELECT guid FROM snapshot WHERE fp IN ({marks})", tuple(fps))
         )
 
-    def save_snapshot(self, taken_at: float, entries: Iterable[tuple[str, str]]) -> None:
-        rows = list(entries)
+    def _stage(self, token: str, rows: list[tuple[str, str]]) -> None:
+        at = time.time()
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO staging (token, fp, guid, at) VALUES (?, ?, ?, ?)",
+                [(token, f, g, at) for f, g in rows],
+            )
+
+    def _publish(self, token: str, taken_at: float) -> None:
         with self._write() as conn:
             current = conn.execute("SELECT v FROM meta WHERE k = 'taken_at'").fetchone()
-            if current and current[0] >= taken_at:
-                return  # another process saved a newer one meanwhile
-            conn.execute("DELETE FROM snapshot")
-            conn.executemany("INSERT INTO snapshot (fp, guid) VALUES (?, ?)", rows)
-            conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('taken_at', ?)", (taken_at,))
-            conn.execute("DELETE FROM sends WHERE started < ?", (taken_at - RETENTION_SECONDS,))
+            if not current or current[0] < taken_at:  # else another process saved a newer one meanwhile
+                conn.execute("DELETE FROM snapshot")
+                # DISTINCT: a list read again after a cut body staged its first part twice.
+                conn.execute(
+                    "INSERT INTO snapshot (fp, guid) SELECT DISTINCT fp, guid FROM staging WHERE token = ?",
+                    (token,),
+                )
+                conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('taken_at', ?)", (taken_at,))
+                conn.execute("DELETE FROM sends WHERE started < ?", (taken_at - RETENTION_SECONDS,))
+            conn.execute("DELETE FROM staging WHERE token = ? OR at < ?", (token, time.time() - 3600))
+
+    def _drop(self, token: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM staging WHERE token = ?", (token,))
 
     def begin(self, key: str, fp: str, baseline: list[str], now: float) -> None:
         with self._write() as conn:
@@ -260,34 +337,37 @@ class RedisLedger(SendLedger):
         return int(seconds) + int(micros) / 1e6
 
     def baseline(self, fps: list[str], now: float, window: float) -> list[str] | None:
-        taken = self._call(lambda: self._r.get(f"{self._p}:taken_at"))
-        if taken is None or not (now - window <= float(taken) <= now):
+        taken, generation = self._call(lambda: self._r.mget(f"{self._p}:taken_at", f"{self._p}:generation"))
+        if taken is None or generation is None or not (now - window <= float(taken) <= now):
             return None
-        values = self._call(lambda: self._r.hmget(f"{self._p}:snapshot", fps))
-        return sorted({g for v in values if v for g in json.loads(v)})
+        token = generation.decode() if isinstance(generation, bytes) else generation
+        members = self._call(lambda: self._r.sunion([f"{self._p}:snap:{token}:{fp}" for fp in fps]))
+        return sorted(m.decode() if isinstance(m, bytes) else m for m in members)
 
-    def save_snapshot(self, taken_at: float, entries: Iterable[tuple[str, str]]) -> None:
-        grouped: dict[str, list[str]] = {}
-        for fp, guid in entries:
-            grouped.setdefault(fp, []).append(guid)
-        draft = f"{self._p}:snapshot:{os.getpid()}:{threading.get_ident()}"
-
-        def save() -> None:
-            taken = self._r.get(f"{self._p}:taken_at")
-            if taken is not None and float(taken) >= taken_at:
-                return
-            pipe = self._r.pipeline(transaction=True)
-            pipe.delete(draft)
-            if grouped:
-                pipe.hset(draft, mapping={fp: json.dumps(g) for fp, g in grouped.items()})
-                pipe.rename(draft, f"{self._p}:snapshot")
-            else:
-                pipe.delete(f"{self._p}:snapshot")
-            pipe.set(f"{self._p}:taken_at", repr(taken_at), ex=int(RETENTION_SECONDS))
-            pipe.expire(f"{self._p}:snapshot", int(RETENTION_SECONDS))
+    def _stage(self, token: str, rows: list[tuple[str, str]]) -> None:
+        def write() -> None:
+            pipe = self._r.pipeline(transaction=False)
+            for fp, guid in rows:
+                pipe.sadd(f"{self._p}:snap:{token}:{fp}", guid)
+                pipe.expire(f"{self._p}:snap:{token}:{fp}", int(RETENTION_SECONDS))
             pipe.execute()
 
-        self._call(save)
+        self._call(write)
+
+    def _publish(self, token: str, taken_at: float) -> None:
+        def write() -> None:
+            taken = self._r.get(f"{self._p}:taken_at")
+            if taken is not None and float(taken) >= taken_at:
+                return  # another host published a newer one (its sets expire on their own)
+            pipe = self._r.pipeline(transaction=True)
+            pipe.set(f"{self._p}:generation", token, ex=int(RETENTION_SECONDS))
+            pipe.set(f"{self._p}:taken_at", repr(taken_at), ex=int(RETENTION_SECONDS))
+            pipe.execute()
+
+        self._call(write)
+
+    def _drop(self, token: str) -> None:
+        pass  # the staged sets expire on their own
 
     def _send(self, key: str) -> str:
         return f"{self._p}:send:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
