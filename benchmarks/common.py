@@ -57,6 +57,16 @@ class Sizes:
     #: Historical documents per vendor in the account-size figures, and the tracked batch sizes.
     accounts: tuple[int, ...] = (1_000, 10_000, 50_000)
     scale_tracked: tuple[int, ...] = (100, 1_000)
+    #: Peers: mapped-style sends per contender and vendor, in this many alternating blocks.
+    peer_sends: int = 300
+    peer_blocks: int = 4
+    #: Peers: tracked in-flight documents, account sizes, alternated runs of each status read.
+    peer_tracked: int = 300
+    peer_accounts: tuple[int, ...] = (300, 2_300)
+    peer_runs: int = 3
+    #: Peers: the download's size and alternated runs per contender.
+    peer_pdf_bytes: int = 20 * MB
+    peer_download_runs: int = 7
 
 
 FULL = Sizes(
@@ -96,6 +106,13 @@ SMOKE = Sizes(
     import_warmup=False,
     accounts=(300,),
     scale_tracked=(20, 150),
+    peer_sends=6,
+    peer_blocks=2,
+    peer_tracked=5,
+    peer_accounts=(5, 40),
+    peer_runs=1,
+    peer_pdf_bytes=1 * MB,
+    peer_download_runs=1,
 )
 
 

@@ -136,6 +136,7 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         self._sleep = sleep
         self._clock = clock
         self._settings_cache: ConnectionSettings | None = None
+        self._read_connection: Any = None
         self._session: requests.Session | None = None
         self._limiter: RateLimiter | None = None
 
@@ -147,7 +148,8 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
     def settings(self) -> ConnectionSettings:
         """The connection, read once per hook (sync access; never call from a trigger)."""
         if self._settings_cache is None:
-            conn = self.get_connection(self.conn_id)
+            # get_hook() already read the connection to pick the hook class: not read twice per task.
+            conn, self._read_connection = self._read_connection or self.get_connection(self.conn_id), None
             self._settings_cache = self._build_settings(conn, conn.extra_dejson)
             self._validate_settings(self._settings_cache)
         return self._settings_cache

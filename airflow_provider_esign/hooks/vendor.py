@@ -8,7 +8,7 @@ Flows are generators of :class:`~airflow_provider_esign.hooks.api.ApiRequest` (s
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Collection, Mapping, MutableMapping
 from typing import IO, Any, ClassVar
 
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, DownloadSource, Flow, Page
@@ -90,6 +90,12 @@ class VendorInterface(VendorInfo, abc.ABC):
         """Read one page of the document list (``cursor`` None: the first; an int: that offset,
         where :attr:`list_at_offset`)."""
 
+    def _batch_page_flow(self, cursor: Any, filters: dict[str, Any], wanted: Collection[str]) -> Flow[Page]:
+        """One list page of a batch read, which uses only the documents in ``wanted``. Default: the
+        whole page (:meth:`_list_page_flow`); a vendor whose "page" is the whole account converts only
+        the wanted documents (WeSignature). Order detection then sees only those."""
+        return (yield from self._list_page_flow(cursor, filters))
+
     def batch_list_filters(self, filters: dict[str, Any]) -> dict[str, Any]:
         """The list filters a batch read uses, so the list also shows tracked documents that left
         the default listing (Legalesign: archived ones). Default: the caller's filters."""
@@ -146,10 +152,16 @@ class VendorInterface(VendorInfo, abc.ABC):
     def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
         """Create and send the document: exactly one non-idempotent create call, marked with the key."""
 
-    def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
+    def _before_create_flow(
+        self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
+    ) -> Flow[None]:
         """Record what reconciliation needs before the create call (WeSignature's baseline)."""
         return None
         yield  # a generator that makes no call
+
+    def _create_refused(self, idempotency_key: str | None) -> None:
+        """Runs when the vendor answered a create with an error (no document was made)."""
+        return None
 
     def _after_send_rejected(self, request: SendRequest) -> None:
         """Runs when the vendor rejected a send as invalid (drop caches the rejection may expose)."""

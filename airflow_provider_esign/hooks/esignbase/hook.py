@@ -237,7 +237,9 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
             )
         )
 
-    def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
+    def _before_create_flow(
+        self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
+    ) -> Flow[None]:
         # The lower bound of a later lookup (the operator sets it earlier, at the run's start).
         checkpoint.setdefault("first_attempt_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
         return None

@@ -309,7 +309,9 @@ class LegalesignFlows(ESignHook):
         )
         return self.parse_document(wire.created_document(body, document_id, response.json()))
 
-    def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
+    def _before_create_flow(
+        self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
+    ) -> Flow[None]:
         # Lets reconciliation list only recent documents instead of the group's whole history.
         checkpoint.setdefault("first_attempt_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
         return None

@@ -6,7 +6,7 @@ Every call is a ``POST`` with a JSON body carrying ``user_id`` and ``api_key``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import Any
 
@@ -266,4 +266,15 @@ class WeSignatureFlows(ESignHook):
             filters.get("guid"), "list_documents", self.parse_document
         )
         # No pagination is documented; the one answer is taken as complete.
+        return Page(docs, None)
+
+    def _batch_page_flow(self, cursor: Any, filters: dict[str, Any], wanted: Collection[str]) -> Flow[Page]:
+        # The "page" is the whole account: only the tracked documents are converted while it streams
+        # in (the others are dropped as soon as they are parsed).
+        wanted = frozenset(wanted)
+
+        def tracked(item: dict[str, Any]) -> DocumentInfo | None:
+            return self.parse_document(item) if str(item.get("guid")) in wanted else None
+
+        docs = yield from self._sent_documents_flow(filters.get("guid"), "list_documents", tracked)
         return Page(docs, None)

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, malformed
 from airflow_provider_esign.hooks.credentials import Credentials
+from airflow_provider_esign.hooks.wesignature.ledger import fingerprint_key
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequest, SignerInfo, SignerStatus
 
 STATUS_MAP: dict[str, DocumentStatus] = {
@@ -230,6 +231,22 @@ def matches(item: dict[str, Any], fingerprint: tuple[str, frozenset[str]]) -> bo
     listed = {entry_email(e).strip().lower() for e in signer_entries(item)} - {""}
     # An item without signers matches on its name: a miss here would mean a duplicate send.
     return not listed or listed == emails
+
+
+def fingerprint_keys(fingerprint: tuple[str, frozenset[str]]) -> list[str]:
+    """The send ledger's keys a send's matches are filed under: its own, and its name without signers
+    (a listed document without signers matches on its name, see :func:`matches`)."""
+    name, emails = fingerprint
+    return [fingerprint_key(name, emails), fingerprint_key(name, ())]
+
+
+def ledger_entry(item: dict[str, Any]) -> tuple[str, str] | None:
+    """``(fingerprint key, guid)`` of a listed document, as the send ledger's snapshot files it."""
+    if not item.get("guid"):
+        return None
+    name = unquote(str(item.get("document_name") or "")).strip().lower()
+    emails = {entry_email(e).strip().lower() for e in signer_entries(item)} - {""}
+    return fingerprint_key(name, emails), str(item["guid"])
 
 
 def with_listed_details(status: DocumentInfo, listed: DocumentInfo | None) -> DocumentInfo:
