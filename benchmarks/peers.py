@@ -79,7 +79,7 @@ def _fresh(sandbox: SandboxProcess, **config: Any) -> Any:
 
     client = sandbox.fresh(**config)
     forget_ledgers()
-    for path in glob.glob(os.path.join(os.environ["AIRFLOW_ESIGN_RATELIMIT_DIR"], "wesignature-sends-*")):
+    for path in glob.glob(os.path.join(os.environ["AIRFLOW__ESIGN__RATELIMIT_DIR"], "wesignature-sends-*")):
         os.remove(path)
     return client
 

@@ -60,7 +60,7 @@ def _forget_send_ledgers() -> None:
     from airflow_provider_esign.hooks.wesignature.ledger import forget_ledgers
 
     forget_ledgers()
-    for path in glob.glob(os.path.join(os.environ["AIRFLOW_ESIGN_RATELIMIT_DIR"], "wesignature-sends-*")):
+    for path in glob.glob(os.path.join(os.environ["AIRFLOW__ESIGN__RATELIMIT_DIR"], "wesignature-sends-*")):
         os.unlink(path)
 
 

@@ -202,9 +202,7 @@ def redis_url():
 
 @pytest.mark.e2e
 def test_hosts_share_the_baseline_through_redis(sandbox, monkeypatch, redis_url, tmp_path):
-    from airflow_provider_esign.ratelimit import STORAGE_ENV
-
-    monkeypatch.setenv(STORAGE_ENV, redis_url)  # every connection's shared state goes to this Redis
+    monkeypatch.setenv("AIRFLOW__ESIGN__RATELIMIT_STORAGE", redis_url)  # every connection's shared state goes to this Redis
     ledger_module.forget_ledgers()
     import redis
 
@@ -212,7 +210,7 @@ def test_hosts_share_the_baseline_through_redis(sandbox, monkeypatch, redis_url,
     # Each "host" has its own local state folder: only Redis is shared.
     results = []
     for host, key in (("h1", "r1"), ("h2", "r2")):
-        monkeypatch.setenv("AIRFLOW_ESIGN_RATELIMIT_DIR", str(tmp_path / host))
+        monkeypatch.setenv("AIRFLOW__ESIGN__RATELIMIT_DIR", str(tmp_path / host))
         results += in_processes((worker.send, key))
     lists, creates = lists_and_creates(sandbox)
     assert (lists, creates) == (1, 2)
