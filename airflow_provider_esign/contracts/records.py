@@ -1,0 +1,275 @@
+"""What this Airflow sent: the send tasks' contract records in Airflow's XCom table.
+
+``SendDocumentOperator`` pushes one small record per sent document under the XCom key
+``esign_contract`` (connection, vendor, document id, name, signers, status at send time, sent and
+expiry times, vendor link). The page reads only those rows, with the DAG, run, task and map index
+Airflow stores beside every XCom. Records live and die with their task instance: clearing a send task
+removes its record until the retry pushes it again, deleting a DAG run removes its records.
+
+Filters that Airflow's database can answer (DAG permissions, connection, age, text) are applied in
+SQL; sorting and paging happen in SQL too unless they depend on the live status, which only the
+status cache knows. Two narrow queries per page view (the ids of every visible document for the
+header counts, the filtered keys) and one for the full records of the page, whatever the total.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_esign.contracts import CONTRACT_XCOM_KEY
+
+#: Sort keys the database can order by; ``status`` is ordered in Python (live state).
+SQL_SORTS = ("sent", "name", "dag", "connection")
+SORTS = (*SQL_SORTS, "status")
+MAX_PER_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Stub:
+    """One visible document, without its name and signers (what counts and status filters need)."""
+
+    key: tuple[int, str, int]  # the XCom row: (dag_run_id, task_id, map_index)
+    dag_id: str
+    conn_id: str
+    document_id: str
+    send_status: str
+    sent_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Record:
+    """One sent document, as its send task recorded it."""
+
+    key: tuple[int, str, int]
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    sent_at: dt.datetime
+    value: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def conn_id(self) -> str:
+        return str(self.value.get("conn_id") or "")
+
+    @property
+    def document_id(self) -> str:
+        return str(self.value.get("document_id") or "")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The page's filters, validated (see :func:`parse_filters`)."""
+
+    conn_id: str | None = None
+    status: str | None = None
+    older_than_days: float | None = None
+    search: str | None = None
+    dag_id: str | None = None
+    sort: str = "sent"
+    descending: bool = True
+    page: int = 1
+    per_page: int = 50
+
+    @property
+    def needs_live_status(self) -> bool:
+        return self.status is not None or self.sort == "status"
+
+
+def _utc(value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+def _json(value: Any) -> dict[str, Any]:
+    if isinstance(value, (str, bytes)):  # some backends hand JSON columns back as text
+        import json
+
+        value = json.loads(value)
+    return value if isinstance(value, dict) else {}
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class RecordStore:
+    """SQL access to the contract records (Airflow's own session and models)."""
+
+    def __init__(self, now: Any = None) -> None:
+        self._now = now or (lambda: dt.datetime.now(dt.timezone.utc))
+
+    # ------------------------------------------------------------------ query pieces
+    @staticmethod
+    def _columns() -> Any:
+        from airflow.models.xcom import XComModel
+
+        value = XComModel.value
+        return XComModel, value
+
+    def _visible(self, query: Any, dag_ids: Collection[str] | None) -> Any:
+        from airflow.models.xcom import XComModel
+
+        query = query.where(XComModel.key == CONTRACT_XCOM_KEY)
+        if dag_ids is not None:
+            query = query.where(XComModel.dag_id.in_(sorted(dag_ids)))
+        return query
+
+    def _filtered(self, query: Any, filters: Filters) -> Any:
+        from sqlalchemy import String, cast, func, or_
+
+        x, value = self._columns()
+        if filters.conn_id:
+            query = query.where(value["conn_id"].as_string() == filters.conn_id)
+        if filters.dag_id:
+            query = query.where(x.dag_id == filters.dag_id)
+        if filters.older_than_days is not None:
+            bound = self._now() - dt.timedelta(days=filters.older_than_days)
+            query = query.where(x.timestamp < bound)
+        if filters.search:
+            pattern = _like(filters.search)
+            query = query.where(
+                or_(
+                    func.lower(value["name"].as_string()).like(pattern, escape="\\"),
+                    func.lower(cast(value["signers"], String)).like(pattern, escape="\\"),
+                    func.lower(value["document_id"].as_string()).like(pattern, escape="\\"),
+                )
+            )
+        return query
+
+    def _order(self, query: Any, filters: Filters) -> Any:
+        from sqlalchemy import func
+
+        x, value = self._columns()
+        column = {
+            "sent": x.timestamp,
+            "name": func.lower(value["name"].as_string()),
+            "dag": x.dag_id,
+            "connection": value["conn_id"].as_string(),
+        }.get(filters.sort, x.timestamp)
+        primary = column.desc() if filters.descending else column.asc()
+        # A total order, so paging never shows a row twice or skips one.
+        return query.order_by(primary, x.dag_run_id.desc(), x.task_id, x.map_index)
+
+    def _stub_query(self) -> Any:
+        from sqlalchemy import select
+
+        x, value = self._columns()
+        return select(
+            x.dag_run_id,
+            x.task_id,
+            x.map_index,
+            x.dag_id,
+            value["conn_id"].as_string(),
+            value["document_id"].as_string(),
+            value["status"].as_string(),
+            x.timestamp,
+        )
+
+    @staticmethod
+    def _stubs(rows: Iterable[Any]) -> list[Stub]:
+        return [
+            Stub((run, task, index), dag, conn or "", doc or "", status or "", _utc(sent))
+            for run, task, index, dag, conn, doc, status, sent in rows
+        ]
+
+    # ------------------------------------------------------------------ public reads
+    def all_stubs(self, dag_ids: Collection[str] | None, session: Any) -> list[Stub]:
+        """Every document the user may see (for the header counts and the status cache)."""
+        return self._stubs(session.execute(self._visible(self._stub_query(), dag_ids)))
+
+    def page_keys(
+        self, filters: Filters, dag_ids: Collection[str] | None, session: Any
+    ) -> tuple[int, list[Stub]]:
+        """The total matching the SQL filters, and their stubs: only the page's when the order and
+        filters need no live status (SQL paging), else all of them (the caller filters and pages)."""
+        from sqlalchemy import func, select
+
+        query = self._filtered(self._visible(self._stub_query(), dag_ids), filters)
+        if filters.needs_live_status:
+            return -1, self._stubs(session.execute(self._order(query, filters)))
+        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        offset = (filters.page - 1) * filters.per_page
+        rows = session.execute(self._order(query, filters).limit(filters.per_page).offset(offset))
+        return int(total or 0), self._stubs(rows)
+
+    def records(self, keys: list[tuple[int, str, int]], session: Any) -> list[Record]:
+        """The full records of ``keys``, in that order."""
+        from airflow.models.xcom import XComModel as x
+        from sqlalchemy import and_, or_, select
+
+        if not keys:
+            return []
+        query = select(x.dag_run_id, x.task_id, x.map_index, x.dag_id, x.run_id, x.timestamp, x.value).where(
+            x.key == CONTRACT_XCOM_KEY,
+            or_(*(and_(x.dag_run_id == r, x.task_id == t, x.map_index == m) for r, t, m in keys)),
+        )
+        found = {
+            (r, t, m): Record((r, t, m), dag_id, run_id, t, m, _utc(ts), _json(value))
+            for r, t, m, dag_id, run_id, ts, value in session.execute(query)
+        }
+        return [found[k] for k in keys if k in found]
+
+    def find(self, conn_id: str, document_id: str, session: Any) -> list[Record]:
+        """The records of one document (normally one; a document re-adopted by another run: more)."""
+        from sqlalchemy import select
+
+        x, value = self._columns()
+        query = self._visible(select(x.dag_run_id, x.task_id, x.map_index), None).where(
+            value["document_id"].as_string() == document_id, value["conn_id"].as_string() == conn_id
+        )
+        return self.records([tuple(row) for row in session.execute(query)], session)  # type: ignore[misc]
+
+
+def parse_filters(params: dict[str, str]) -> Filters:
+    """Validate the query string; :class:`ESignValidationError` names the field and the rule."""
+    from airflow_provider_esign.exceptions import ESignValidationError
+    from airflow_provider_esign.models import DocumentStatus
+
+    def text(name: str, limit: int = 200) -> str | None:
+        value = (params.get(name) or "").strip()
+        if len(value) > limit:
+            raise ESignValidationError(name, f"must be at most {limit} characters")
+        return value or None
+
+    def number(name: str, default: float | None, low: float, high: float, integer: bool) -> Any:
+        raw = (params.get(name) or "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw) if integer else float(raw)
+        except ValueError:
+            kind = "a whole number" if integer else "a number"
+            raise ESignValidationError(name, f"must be {kind}") from None
+        if not low <= value <= high:
+            raise ESignValidationError(name, f"must be between {low:g} and {high:g}")
+        return value
+
+    status = text("status")
+    if status is not None:
+        status = status.upper()
+        if status not in {s.value for s in DocumentStatus} | {"IN_FLIGHT", "FAILED"}:
+            allowed = ", ".join([*(s.value for s in DocumentStatus), "IN_FLIGHT", "FAILED"])
+            raise ESignValidationError("status", f"must be one of {allowed}")
+    sort = (params.get("sort") or "-sent").strip()
+    descending = sort.startswith("-")
+    if sort.lstrip("-") not in SORTS:
+        raise ESignValidationError("sort", f"must be one of {', '.join(SORTS)} (prefix - for descending)")
+    return Filters(
+        conn_id=text("conn_id"),
+        status=status,
+        older_than_days=number("older_than_days", None, 0, 36_500, integer=False),
+        search=text("q"),
+        dag_id=text("dag_id"),
+        sort=sort.lstrip("-"),
+        descending=descending,
+        page=number("page", 1, 1, 1_000_000, integer=True),
+        per_page=number("per_page", 50, 1, MAX_PER_PAGE, integer=True),
+    )
