@@ -16,7 +16,12 @@ from fastapi.testclient import TestClient
 from airflow_provider_esign.contracts.app import Services, create_app
 from airflow_provider_esign.contracts.status import StatusCache
 from tests.dags.esign_contracts_page import XSS_NAME
-from tests.e2e.conftest import run_dag
+from tests.e2e.conftest import (
+    airflow_31_fernet_workaround,
+    clear_contract_records,
+    leave_task_context,
+    run_dag,
+)
 
 try:
     from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
@@ -54,6 +59,7 @@ def env(esign_sandbox, airflow_db):
     with pytest.MonkeyPatch.context() as mp:
         for name, value in esign_sandbox.airflow_connections(rate_limit_per_minute=0).items():
             mp.setenv(name, value)
+        airflow_31_fernet_workaround(mp)
         mp.setenv("AIRFLOW__CORE__AUTH_MANAGER", f"{__name__}.ScopedAuthManager")
         mp.setenv(
             "AIRFLOW__API_AUTH__JWT_SECRET",
@@ -64,8 +70,10 @@ def env(esign_sandbox, airflow_db):
 
         manager = init_auth_manager()
         assert isinstance(manager, ScopedAuthManager)
+        clear_contract_records()
         for dag_id in (LEGAL, BASE):
             assert run_dag(dag_id).state == "success"
+        leave_task_context()
         tokens = {
             name: manager.generate_jwt(SimpleAuthManagerUser(username=name, role=role))
             for name, role in [("viewer", "viewer"), ("editor", "user"), ("nobody", None), ("clerk", "user")]
