@@ -57,6 +57,8 @@ class Sizes:
     #: Historical documents per vendor in the account-size figures, and the tracked batch sizes.
     accounts: tuple[int, ...] = (1_000, 10_000, 50_000)
     scale_tracked: tuple[int, ...] = (100, 1_000)
+    #: Send records (documents) the Contracts page lists.
+    contracts: int = 10_000
 
 
 FULL = Sizes(
@@ -96,6 +98,7 @@ SMOKE = Sizes(
     import_warmup=False,
     accounts=(300,),
     scale_tracked=(20, 150),
+    contracts=200,
 )
 
 
