@@ -21,6 +21,7 @@ provider's plugin mounted as in ``airflow api-server``), called in-process with 
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import statistics
@@ -89,8 +90,6 @@ def _seed(documents: list[tuple[str, str]], signer_of: dict[str, str]) -> int:
         )
         template = dict(xcom_row["value"]) if isinstance(xcom_row["value"], dict) else None
         if template is None:
-            import json
-
             template = json.loads(xcom_row["value"])
         runs = (len(documents) + PER_RUN - 1) // PER_RUN
         for number in range(runs):
@@ -165,6 +164,12 @@ def run(sandbox: SandboxProcess, sizes: Sizes, workdir: str) -> list[Result]:
         documents.append((doc["id"], "SENT"))
         signer_of[doc["id"]] = email
     runs = _seed(documents, signer_of)
+
+    # A passwords file of our own: the simple auth manager would otherwise generate one and print it.
+    passwords = os.path.join(workdir, "simple_auth_passwords.json")
+    with open(passwords, "w") as handle:
+        json.dump({"admin": uuid.uuid4().hex}, handle)
+    os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = passwords
 
     from airflow.api_fastapi.app import create_app, get_auth_manager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser

@@ -146,6 +146,9 @@
     $("page-info").textContent = "Page " + data.page + " of " + pages + " (" + data.total + " documents)";
     $("prev").disabled = data.page <= 1;
     $("next").disabled = data.page >= pages;
+    // A vendor read still running: ask again shortly (answered from the server's cache, no vendor call).
+    clearTimeout(render.again);
+    if (data.connections.some((conn) => conn.refreshing)) render.again = setTimeout(load, 3000);
     for (const button of document.querySelectorAll("button.sort")) {
       const key = button.dataset.sort;
       button.dataset.active = state.sort.replace("-", "") === key ? (state.sort.startsWith("-") ? "desc" : "asc") : "";
