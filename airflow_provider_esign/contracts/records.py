@@ -15,9 +15,10 @@ header counts, the filtered keys) and one for the full records of the page, what
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from airflow_provider_esign.contracts import CONTRACT_XCOM_KEY
 
@@ -27,9 +28,8 @@ SORTS = (*SQL_SORTS, "status")
 MAX_PER_PAGE = 200
 
 
-@dataclass(frozen=True)
-class Stub:
-    """One visible document, without its name and signers (what counts and status filters need)."""
+class Stub(NamedTuple):
+    """One sent document, without its name and signers (what counts and status filters need)."""
 
     key: tuple[int, str, int]  # the XCom row: (dag_run_id, task_id, map_index)
     dag_id: str
@@ -37,6 +37,7 @@ class Stub:
     document_id: str
     send_status: str
     sent_at: dt.datetime
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,19 @@ class Filters:
     def needs_live_status(self) -> bool:
         return self.status is not None or self.sort == "status"
 
+    @property
+    def sql_filtered(self) -> bool:
+        """Whether a filter the database answers is set (besides the user's DAG permissions)."""
+        return any(v is not None for v in (self.conn_id, self.older_than_days, self.search, self.dag_id))
+
+
+#: In-memory orders of the index for :data:`SQL_SORTS` other than ``sent`` (ties: newest first).
+_INDEX_SORTS: dict[str, Any] = {
+    "name": lambda stub: stub.name.lower(),
+    "dag": lambda stub: stub.dag_id,
+    "connection": lambda stub: stub.conn_id,
+}
+
 
 def _utc(value: Any) -> dt.datetime:
     if isinstance(value, str):
@@ -105,6 +119,9 @@ class RecordStore:
 
     def __init__(self, now: Any = None) -> None:
         self._now = now or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._lock = threading.Lock()
+        self._signature: tuple[Any, ...] | None = None
+        self._all: list[Stub] = []
 
     # ------------------------------------------------------------------ query pieces
     @staticmethod
@@ -171,34 +188,82 @@ class RecordStore:
             value["document_id"].as_string(),
             value["status"].as_string(),
             x.timestamp,
+            value["name"].as_string(),
         )
 
     @staticmethod
     def _stubs(rows: Iterable[Any]) -> list[Stub]:
         return [
-            Stub((run, task, index), dag, conn or "", doc or "", status or "", _utc(sent))
-            for run, task, index, dag, conn, doc, status, sent in rows
+            Stub((run, task, index), dag, conn or "", doc or "", status or "", _utc(sent), name or "")
+            for run, task, index, dag, conn, doc, status, sent, name in rows
         ]
 
     # ------------------------------------------------------------------ public reads
-    def all_stubs(self, dag_ids: Collection[str] | None, session: Any) -> list[Stub]:
-        """Every document the user may see (for the header counts and the status cache)."""
-        return self._stubs(session.execute(self._visible(self._stub_query(), dag_ids)))
+    def all_stubs(self, session: Any) -> list[Stub]:
+        """Every sent document, newest first (for the header counts and the status cache).
+
+        Kept in memory while the records do not change: each call costs one ``count``/``max`` over the
+        ``idx_xcom_key`` index, and the rows are read again only when a send added, or a clear or run
+        deletion removed, a record (either changes the count or the newest timestamp).
+        """
+        from airflow.models.xcom import XComModel as x
+        from sqlalchemy import func, select
+
+        signature = tuple(
+            session.execute(
+                select(func.count(), func.max(x.timestamp)).where(x.key == CONTRACT_XCOM_KEY)
+            ).one()
+        )
+        with self._lock:
+            if signature != self._signature:
+                query = self._stub_query().where(x.key == CONTRACT_XCOM_KEY)
+                self._all = self._stubs(session.execute(query.order_by(x.timestamp.desc())))
+                self._signature = signature
+            return self._all
+
+    def _visible_stubs(self, dag_ids: Collection[str] | None, session: Any) -> list[Stub]:
+        everything = self.all_stubs(session)
+        if dag_ids is None:
+            return everything
+        allowed = set(dag_ids)
+        return [stub for stub in everything if stub.dag_id in allowed]
 
     def page_keys(
         self, filters: Filters, dag_ids: Collection[str] | None, session: Any
     ) -> tuple[int, list[Stub]]:
-        """The total matching the SQL filters, and their stubs: only the page's when the order and
-        filters need no live status (SQL paging), else all of them (the caller filters and pages)."""
+        """The total matching ``filters`` and the stubs of the page, paged in SQL, when neither the
+        filters nor the order need the live status; else (total -1) every stub matching the filters
+        the database can answer, newest first, for the caller to filter by status, sort and page."""
+        from airflow.models.xcom import XComModel as x
         from sqlalchemy import func, select
 
-        query = self._filtered(self._visible(self._stub_query(), dag_ids), filters)
+        if not filters.needs_live_status and not filters.sql_filtered:
+            # No filter for the database: the in-memory index (newest first) orders and pages.
+            visible = self._visible_stubs(dag_ids, session)
+            if filters.sort != "sent":
+                visible = sorted(visible, key=_INDEX_SORTS[filters.sort])
+            if filters.descending == (filters.sort != "sent"):
+                visible = visible[::-1]
+            offset = (filters.page - 1) * filters.per_page
+            return len(visible), visible[offset : offset + filters.per_page]
         if filters.needs_live_status:
-            return -1, self._stubs(session.execute(self._order(query, filters)))
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+            if filters.sql_filtered:
+                keyed = {stub.key: stub for stub in self.all_stubs(session)}
+                query = self._filtered(
+                    self._visible(select(x.dag_run_id, x.task_id, x.map_index), dag_ids), filters
+                )
+                found = {tuple(row) for row in session.execute(query)}
+                return -1, [keyed[k] for k in keyed if k in found]
+            return -1, list(self._visible_stubs(dag_ids, session))
+        query = self._filtered(self._visible(self._stub_query(), dag_ids), filters)
         offset = (filters.page - 1) * filters.per_page
-        rows = session.execute(self._order(query, filters).limit(filters.per_page).offset(offset))
-        return int(total or 0), self._stubs(rows)
+        # One pass: the total comes with the page (a window count), not from a second query.
+        counted = query.add_columns(func.count().over())
+        rows = list(session.execute(self._order(counted, filters).limit(filters.per_page).offset(offset)))
+        if rows:
+            return int(rows[0][-1]), self._stubs(row[:-1] for row in rows)
+        total = session.scalar(select(func.count()).select_from(query.subquery()))  # past the last page
+        return int(total or 0), []
 
     def records(self, keys: list[tuple[int, str, int]], session: Any) -> list[Record]:
         """The full records of ``keys``, in that order."""

@@ -154,13 +154,16 @@ class StatusCache:
         """The connection's state for ``documents`` (id → status at send time), reading the vendor
         first when the last read is older than the interval and some of them may still change."""
         state = self._state(conn_id)
-        pending = [d for d, sent in documents.items() if self._may_change(state, d, sent)]
+        with state.lock:
+            due = refresh and not state.refreshing and self._due(state)
+        # Only when a read is due: the list of what may still change (every view would pay for it).
+        pending = [d for d, sent in documents.items() if self._may_change(state, d, sent)] if due else []
         started = False
         with state.lock:
-            if refresh and pending and not state.refreshing and self._due(state):
+            if pending and not state.refreshing and self._due(state):
                 state.refreshing, started = True, True
                 state.done.clear()
-            elif not pending and state.read_at is None and state.error is None:
+            elif due and not pending and state.read_at is None and state.error is None:
                 state.read_at = self._clock()  # nothing can change: nothing to read
         if started:
             thread = threading.Thread(

@@ -98,17 +98,19 @@ class PageBuilder:
 
     def _counts(self, visible: list[Stub], snapshots: dict[str, Snapshot]) -> dict[str, int]:
         now = self.wall()
-        today = dt.datetime.fromtimestamp(now, dt.timezone.utc).replace(
+        midnight = dt.datetime.fromtimestamp(now, dt.timezone.utc).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
-        week_ago = now - 7 * 86400
+        today, week_ago = midnight.timestamp(), now - 7 * 86400
         counts = Counter({"in_flight": 0, "signed_today": 0, "failed_this_week": 0})
+        empty: dict[str, Known] = {}
+        documents = {conn: snapshot.documents for conn, snapshot in snapshots.items()}
         for stub in visible:
-            known = self._known(snapshots, stub.conn_id, stub.document_id)
+            known = documents.get(stub.conn_id, empty).get(stub.document_id)
             status = known.status if known else stub.send_status
             if status not in _TERMINAL:
                 counts["in_flight"] += 1
-            elif known and status in _DONE and known.changed_at >= today.timestamp():
+            elif known and status in _DONE and known.changed_at >= today:
                 counts["signed_today"] += 1
             elif known and status in _FAILED and known.changed_at >= week_ago:
                 counts["failed_this_week"] += 1
@@ -118,10 +120,10 @@ class PageBuilder:
     def build(
         self, user: Any, filters: Filters, dag_ids: Collection[str] | None, session: Any
     ) -> dict[str, Any]:
-        everything = self.store.all_stubs(None, session)  # the cache covers every document sent
+        everything = self.store.all_stubs(session)  # the cache covers every document sent
         snapshots = self.snapshots(everything)
         allowed = None if dag_ids is None else set(dag_ids)
-        visible = [s for s in everything if allowed is None or s.dag_id in allowed]
+        visible = everything if allowed is None else [s for s in everything if s.dag_id in allowed]
         total, stubs = self.store.page_keys(filters, dag_ids, session)
         if filters.needs_live_status:
             if filters.status:
@@ -130,7 +132,8 @@ class PageBuilder:
                     s for s in stubs if _matches_status(self._status(snapshots, s, s.send_status), wanted)
                 ]
             if filters.sort == "status":
-                stubs.sort(
+                stubs = sorted(  # stable: newest first within a status
+                    stubs,
                     key=lambda s: _ORDER.get(self._status(snapshots, s, s.send_status), 99),
                     reverse=filters.descending,
                 )

@@ -226,6 +226,11 @@ def test_filters_sorting_and_paging(page):
     assert [r["name"] for r in done["rows"]] == ["NDA - Hooli"] and done["rows"][0]["signers"][0]["signed"]
     assert done["counts"] == {"in_flight": 4, "signed_today": 1, "failed_this_week": 0, "total": 5}
     assert rows(client, token, status="in_flight")["total"] == 4
+    # A status filter beside filters the database answers.
+    assert [r["name"] for r in rows(client, token, status="COMPLETED", q="HOOLI")["rows"]] == ["NDA - Hooli"]
+    assert rows(client, token, status="COMPLETED", conn_id="legalesign_default")["total"] == 0
+    legal = [r["name"] for r in rows(client, token, conn_id="legalesign_default", sort="-name")["rows"]]
+    assert legal == sorted(legal, key=str.lower, reverse=True) and len(legal) == 3
     by_status = [r["status"] for r in rows(client, token, sort="-status")["rows"]]
     assert by_status[0] == "COMPLETED" and set(by_status[1:]) == {"SENT"}
 
