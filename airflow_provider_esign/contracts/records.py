@@ -6,10 +6,14 @@ expiry times, vendor link). The page reads only those rows, with the DAG, run, t
 Airflow stores beside every XCom. Records live and die with their task instance: clearing a send task
 removes its record until the retry pushes it again, deleting a DAG run removes its records.
 
-Filters that Airflow's database can answer (DAG permissions, connection, age, text) are applied in
-SQL; sorting and paging happen in SQL too unless they depend on the live status, which only the
-status cache knows. Two narrow queries per page view (the ids of every visible document for the
-header counts, the filtered keys) and one for the full records of the page, whatever the total.
+Per page view the database answers one ``count``/``max`` over the ``idx_xcom_key`` index (has
+anything changed?) and one read of the page's 50 records. A narrow in-memory index of every record
+(key, DAG, connection, document id, status at send, sent time, name), reloaded only when that
+signature changes, serves the header counts, the status cache's ids and every view without a
+database filter (any order, any page). Views with filters the database answers (connection, DAG,
+age, text search) are filtered, ordered and paged in SQL, the total coming with the page (a window
+count); a status filter or order, which only the status cache knows, filters the matching index
+entries in Python.
 """
 
 from __future__ import annotations
