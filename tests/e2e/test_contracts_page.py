@@ -143,6 +143,17 @@ def test_a_user_without_read_access_gets_403_on_every_route(page):
     assert vendor_calls(sandbox, since) == []
 
 
+def test_an_expired_token_is_401(page):
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    client = page[0]
+    user = SimpleAuthManagerUser(username="editor", role="user")
+    expired = get_auth_manager().generate_jwt(user, expiration_time_in_seconds=-60)
+    assert client.get("/api/documents", headers=bearer(expired)).status_code == 401
+    assert client.get("/", cookies={"_token": expired}).status_code == 401
+
+
 def test_an_invalid_token_is_refused(page):
     client, _, tokens, _, _ = page
     forged = tokens["editor"][:-4] + ("AAAA" if not tokens["editor"].endswith("AAAA") else "BBBB")
