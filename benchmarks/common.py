@@ -67,6 +67,8 @@ class Sizes:
     #: Peers: the download's size and alternated runs per contender.
     peer_pdf_bytes: int = 20 * MB
     peer_download_runs: int = 7
+    #: Send records (documents) the Contracts page lists.
+    contracts: int = 10_000
 
 
 FULL = Sizes(
@@ -113,6 +115,7 @@ SMOKE = Sizes(
     peer_runs=1,
     peer_pdf_bytes=1 * MB,
     peer_download_runs=1,
+    contracts=200,
 )
 
 

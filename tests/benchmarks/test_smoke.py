@@ -64,6 +64,8 @@ EXPECTED = [
     ),
     "WeSignature pre-send baseline download, 300 old docs",
     "WeSignature pre-send baseline peak memory, 300 old docs",
+    "Contracts page JSON server time, 200 tracked documents",
+    "Contracts page vendor calls per view, warm cache, 200 tracked documents",
 ]
 
 
