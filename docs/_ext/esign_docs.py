@@ -1,7 +1,8 @@
 """Build-time parts of the docs site: nothing on these pages is pasted or drawn by hand.
 
-- ``_generated/benchmarks-*.md``: the performance tables, rendered from ``benchmarks/results.json``
-  by the benchmarks' own table renderer (the performance page includes them).
+- ``_generated/benchmarks-*.md``: the performance tables and each figure's note (what the run
+  measured besides the figure), rendered from ``benchmarks/results.json`` by the benchmarks' own
+  table renderer (the performance page includes them).
 - ``_generated/pipeline.svg``: the send → wait → store → ETL diagram, laid out from the task graphs
   of the example DAGs ``esign_send_and_store`` and ``esign_post_signature_etl`` as Airflow parses them,
   joined by the asset the first one's download emits and the second one is scheduled on.
@@ -66,10 +67,18 @@ def benchmark_pages(results_path: Path = RESULTS) -> dict[str, str]:
         + (f"**{len(missed)} target(s) missed**: {', '.join(missed)}." if missed else "every target met.")
         + "\n"
     )
+
+    def notes(selected: list[Any]) -> str:
+        return "".join(f"- **{r.figure}**: {r.note}\n" for r in selected if r.note)
+
+    main = [r for r in results if not is_scale_figure(r.figure)]
+    scale = [r for r in results if is_scale_figure(r.figure)]
     return {
         "benchmarks-run.md": summary,
-        "benchmarks-main.md": render_table([r for r in results if not is_scale_figure(r.figure)]) + "\n",
-        "benchmarks-scale.md": render_table([r for r in results if is_scale_figure(r.figure)]) + "\n",
+        "benchmarks-main-notes.md": notes(main),
+        "benchmarks-scale-notes.md": notes(scale),
+        "benchmarks-main.md": render_table(main) + "\n",
+        "benchmarks-scale.md": render_table(scale) + "\n",
     }
 
 
