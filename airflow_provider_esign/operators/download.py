@@ -29,8 +29,9 @@ class DownloadDocumentOperator(ESignHookMixin, BaseOperator):
     vendor's SHA-256 where published), and only then appears at the destination: an interrupted or
     failed download never leaves a partial file there. Local paths and ``file://`` work out of the
     box; ``s3://``, ``gs://``, ... through their Airflow providers. Returns the stored path and emits
-    an event on each declared outlet Asset (by default :func:`~airflow_provider_esign.assets.
-    signed_documents_asset`) whose ``extra`` is one flat record of the document (id, vendor,
+    an event on each declared outlet Asset (by default
+    :func:`~airflow_provider_esign.assets.signed_documents_asset`) whose ``extra`` is one flat
+    record of the document (id, vendor,
     connection, name, status, signers with their states and signing times, creation and completion
     times, your metadata) and of the stored file (path, size, SHA-256, what it was verified against);
     the same record goes to XCom (key ``download``). Stored local files get the process umask's mode,

@@ -84,7 +84,7 @@ def parse(tmp_path: pathlib.Path, source: str):
 
 
 def test_readme_has_python_blocks():
-    assert len(BLOCKS) >= 5
+    assert len(BLOCKS) >= 1  # one example DAG; the other snippets live in docs/ (tests/docs/test_snippets.py)
 
 
 @pytest.mark.parametrize(("line", "code"), BLOCKS, ids=[f"line-{line}" for line, _ in BLOCKS])
