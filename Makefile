@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 AIRFLOW_SPEC ?= apache-airflow>=3.1.8
+# More requirements for the same install, e.g. a cap an older Airflow needs (see .ci/run).
+EXTRA_SPEC ?=
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
@@ -12,7 +14,7 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]' '$(AIRFLOW_SPEC)'
+	$(PY) -m pip install --quiet -e '.[test]' '$(AIRFLOW_SPEC)' $(EXTRA_SPEC)
 	touch $(STAMP)
 
 venv: $(STAMP)
