@@ -4,15 +4,17 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 AIRFLOW_SPEC ?= apache-airflow>=3.1.8
+# More requirements for the same install, e.g. a cap an older Airflow needs (see .ci/run).
+EXTRA_SPEC ?=
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-deployment lint typecheck check demo bench bench-smoke dist clean
+.PHONY: venv test test-deployment lint typecheck check demo bench bench-smoke dist docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]' '$(AIRFLOW_SPEC)'
+	$(PY) -m pip install --quiet -e '.[test]' '$(AIRFLOW_SPEC)' $(EXTRA_SPEC)
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -36,6 +38,17 @@ check: lint typecheck test
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
+# The docs site in docs/_build/html, strict: any warning (broken link or reference, unknown
+# directive, a page in no toctree) fails the build. The docs extra goes into the same virtualenv.
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[docs]' '$(AIRFLOW_SPEC)'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(PY) -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
+
 # A wheel in dist/, built in its own small virtualenv (only pip and the build backend, no Airflow):
 # `pip install dist/airflow_provider_esign-*.whl` then installs the provider anywhere.
 dist:
@@ -52,4 +65,4 @@ bench-smoke: $(STAMP)
 	$(PY) -m benchmarks --smoke
 
 clean:
-	rm -rf $(VENV) .venv-* signed .pytest_cache dist build
+	rm -rf $(VENV) .venv-* signed .pytest_cache dist build docs/_build docs/_generated

@@ -130,12 +130,23 @@ class ESignNotFoundError(ESignApiError, AirflowFailException):
     """The document (or other resource) does not exist at the vendor (404)."""
 
 
+class ESignRedirectError(ESignApiError, AirflowFailException):
+    """A redirect (or a vendor-given link) the provider never follows (see
+    :mod:`airflow_provider_esign.hooks.redirects`): to plain http from https, to an internal address,
+    or re-sending a body to another origin."""
+
+
 class ESignRateLimitError(ESignApiError):
     """Throttled by the vendor (429). Retried with backoff, honouring ``Retry-After``."""
 
 
 class ESignServerError(ESignApiError):
     """The vendor failed (5xx). Reads are retried; creates are reconciled first."""
+
+
+class ESignMalformedResponseError(ESignServerError):
+    """A success status whose body is not what the API documents (an HTML page, truncated JSON,
+    ``null``, an object without an id): a proxy or a vendor fault, retried like a 5xx."""
 
 
 class ESignTransportError(ESignApiError):
@@ -146,6 +157,11 @@ class ESignTransportError(ESignApiError):
     """
 
     maybe_processed: bool = True
+
+
+class RateLimitStorageError(ESignError):
+    """The shared rate-limit schedule could not be read or written (e.g. Redis unreachable, an
+    unsafe local folder). Importable from :mod:`airflow_provider_esign.ratelimit` as well."""
 
 
 class DocumentNotReadyError(ESignError):

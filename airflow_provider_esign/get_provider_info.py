@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_esign import __version__
+from airflow_provider_esign import __version__, config
 
 PACKAGE = "airflow_provider_esign"
 OPERATOR_MODULES = [
@@ -163,4 +163,7 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [{"integration-name": "E-Signature", "python-modules": SENSOR_MODULES}],
         "triggers": [{"integration-name": "E-Signature", "python-modules": TRIGGER_MODULES}],
         "extra-links": [f"{PACKAGE}.links.ESignDocumentLink"],
+        "config": config.CONFIG,
+        # Airflow 3.2+ adds these to its CLI (`airflow esign ...`); older versions ignore the key.
+        "cli": [f"{PACKAGE}.esignbase_auth.get_cli_commands"],
     }

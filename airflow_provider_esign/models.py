@@ -236,6 +236,35 @@ class DocumentInfo:
 
 
 @dataclass(frozen=True)
+class ReminderResult:
+    """What a reminder did.
+
+    :param reminded: Ids of the signers reminded.
+    :param reason: Why nobody was reminded (None when somebody was): e.g. every signer has signed, or
+        nobody has been sent the document yet.
+    """
+
+    reminded: list[str]
+    reason: str | None = None
+
+
+def nobody_to_remind(signers: list[SignerInfo]) -> str:
+    """Why none of ``signers`` is waiting to sign (no one is SENT or VIEWED), for logs and results."""
+    if not signers:
+        return "the document has no signers"
+    unsent = sum(s.status is SignerStatus.PENDING for s in signers)
+    signed = sum(s.status is SignerStatus.SIGNED for s in signers)
+    if signed == len(signers):
+        return f"every signer has signed ({signed} of {signed})"
+    if unsent:
+        return (
+            f"nobody is waiting to sign yet: {unsent} signer(s) not sent the document yet (the vendor is "
+            f"still sending it, or they sign in order after others), {signed} signed"
+        )
+    return f"no signer is waiting to sign ({signed} signed, the others declined)"
+
+
+@dataclass(frozen=True)
 class FormField:
     """A form field of a sent document and the value entered in it (by a signer or the sender).
 

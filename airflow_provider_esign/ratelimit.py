@@ -8,9 +8,10 @@ caller learns how long to wait instead of blocking inside the limiter.
 
 Where the schedule lives (``storage``, connection extra ``rate_limit_storage``):
 
-* ``local`` (default): a small SQLite file per connection under ``$AIRFLOW_ESIGN_RATELIMIT_DIR`` (else
-  the system temp dir). Every process on the host shares it; read-modify-write runs in one
-  ``BEGIN IMMEDIATE`` transaction. Times come from the injected clock (``time.monotonic``: system-wide
+* ``local`` (default): a small SQLite file per connection under the ``[esign] ratelimit_dir`` option
+  (``AIRFLOW__ESIGN__RATELIMIT_DIR``; default a per-user folder in the system temp dir, created 0700
+  and refused when another user owns it or others may write to it). Every process of that user on the
+  host shares it; read-modify-write runs in one ``BEGIN IMMEDIATE`` transaction. Times come from the injected clock (``time.monotonic``: system-wide
   on Linux, so comparable across processes).
 * ``redis://host:port/db`` (or ``rediss://``, ``unix://``): pyrate-limiter's Redis store, where the
   GCRA step runs as one Lua script, so workers on any number of hosts share one budget. Times come from
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import math
 import os
 import re
 import sqlite3
@@ -34,10 +36,19 @@ from typing import Any, cast
 
 from pyrate_limiter import GCRA, Decision, Rate, StateStore
 
-from airflow_provider_esign.exceptions import ESignError, ESignValidationError
+from airflow_provider_esign.config import config_value, default_state_dir, ensure_private_dir
+from airflow_provider_esign.exceptions import ESignValidationError, RateLimitStorageError
 
-#: Environment default for ``storage``, so a deployment can point every connection at its Redis.
-STORAGE_ENV = "AIRFLOW_ESIGN_RATELIMIT_STORAGE"
+__all__ = [
+    "DEFAULT_MAX_PENALTY",
+    "RateLimitStorageError",
+    "RateLimiter",
+    "SQLiteStateStore",
+    "resolve_storage",
+]
+
+#: The longest a 429's ``Retry-After`` may push a schedule back when the limiter is given no cap.
+DEFAULT_MAX_PENALTY = 60.0
 # 1% slack: a vendor counting "N calls in any 60 s window" sees N, never N + 1, at the boundary.
 _SAFETY = 1.01
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -49,10 +60,6 @@ _MAX_CLAIMS = 1000
 _ALGORITHM = GCRA()
 
 
-class RateLimitStorageError(ESignError):
-    """The shared rate-limit schedule could not be read or written (e.g. Redis unreachable)."""
-
-
 def _redacted(url: str) -> str:
     """The storage URL without its password, for error messages."""
     return re.sub(r"//[^@/]*@", "//***@", url)
@@ -61,10 +68,10 @@ def _redacted(url: str) -> str:
 def resolve_storage(storage: str | None) -> str:
     """Normalise the ``rate_limit_storage`` option: ``"local"`` or a Redis URL.
 
-    :param storage: The option's value; empty means ``$AIRFLOW_ESIGN_RATELIMIT_STORAGE``, else local.
+    :param storage: The option's value; empty means the ``[esign] ratelimit_storage`` option, else local.
     :raises ESignValidationError: for anything else, naming the field and rule.
     """
-    value = (storage or os.environ.get(STORAGE_ENV) or "local").strip()
+    value = (storage or config_value("ratelimit_storage") or "local").strip()
     if value == "local" or value.startswith(_REDIS_SCHEMES):
         return value
     raise ESignValidationError(
@@ -79,10 +86,12 @@ class RateLimiter:
     :param calls_per_minute: Allowed rate; 0 or less disables limiting.
     :param storage: ``"local"`` (default; shared by the processes of one host) or a Redis URL such as
         ``"redis://redis:6379/0"`` (shared by every host using that Redis).
-    :param state_dir: Local storage folder (default: ``$AIRFLOW_ESIGN_RATELIMIT_DIR``, else the system
-        temp dir).
+    :param state_dir: Local storage folder (default: the ``[esign] ratelimit_dir`` option, else a
+        per-user folder in the system temp dir).
     :param clock: Monotonic clock for local storage, injectable for tests. Redis storage uses the
         Redis server's clock.
+    :param max_penalty: The longest :meth:`penalize` pushes the schedule back (the hook passes its
+        ``backoff_max``), whatever the vendor's ``Retry-After`` says.
     """
 
     def __init__(
@@ -93,17 +102,15 @@ class RateLimiter:
         storage: str | None = None,
         state_dir: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_penalty: float = DEFAULT_MAX_PENALTY,
     ) -> None:
         self.calls_per_minute = calls_per_minute
         self.interval = 60.0 / calls_per_minute * _SAFETY if calls_per_minute > 0 else 0.0
         self.storage = resolve_storage(storage)
         self._clock = clock
+        self.max_penalty = max_penalty
         self._digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-        folder = (
-            state_dir
-            or os.environ.get("AIRFLOW_ESIGN_RATELIMIT_DIR")
-            or os.path.join(tempfile.gettempdir(), "airflow-esign-ratelimit")
-        )
+        folder = state_dir or config_value("ratelimit_dir") or default_state_dir()
         self.path = os.path.join(folder, f"{self._digest}.sqlite3")
         self.redis_key = f"airflow-esign:ratelimit:{self._digest}"
         # "1000 calls per 1000 intervals" with a burst of one is one call per interval; GCRA keeps its
@@ -127,6 +134,18 @@ class RateLimiter:
         now = self._now_ms()
         return (_claim(store, self._rates, now, now) - now) / 1000
 
+    def try_reserve(self) -> float:
+        """Take a slot only if one is free now; never waits and never books a future slot.
+
+        For callers that must not queue (the webhook receiver answers "retry later" instead).
+
+        :return: 0.0 when a slot was taken, else the seconds until one is free (nothing taken).
+        """
+        if not self.enabled:
+            return 0.0
+        wait = _check(self._store(), self._rates, self._now_ms())
+        return 0.0 if wait is None else max(wait, 1) / 1000
+
     def penalize(self, seconds: float) -> None:
         """Push the whole schedule back, e.g. after the vendor answered 429 with ``Retry-After``.
 
@@ -135,6 +154,7 @@ class RateLimiter:
         shorter penalty never pulls the schedule forward. A disabled limiter has no schedule to push:
         only the throttled call itself waits.
         """
+        seconds = self._capped(seconds)
         if seconds <= 0 or not self.enabled:
             return
         store = self._store()
@@ -160,6 +180,7 @@ class RateLimiter:
 
     async def apenalize(self, seconds: float) -> None:
         """:meth:`penalize` for the event loop."""
+        seconds = self._capped(seconds)
         if seconds <= 0 or not self.enabled:
             return
         if not self.is_shared_across_hosts:
@@ -170,6 +191,16 @@ class RateLimiter:
         await _acheck(store, self._rates, self._penalty_ms(now, seconds), self.storage)
 
     # ------------------------------------------------------------------ storage
+    def _capped(self, seconds: float) -> float:
+        """A penalty within ``[0, max_penalty]`` (``inf`` and ``nan`` count as the cap)."""
+        if not math.isfinite(seconds):
+            return self.max_penalty
+        return min(max(seconds, 0.0), self.max_penalty)
+
+    def __repr__(self) -> str:
+        storage = "local" if self.storage == "local" else _redacted(self.storage)
+        return f"RateLimiter(calls_per_minute={self.calls_per_minute:g}, storage={storage!r})"
+
     def _penalty_ms(self, now: int, seconds: float) -> int:
         return now + round(seconds * 1000) - round(self.interval * 1000)
 
@@ -310,10 +341,10 @@ def _create_once(path: str) -> None:
     name, and ``os.link`` publishes it atomically: it fails if the file already exists, and the losing
     process just uses the winner's file.
     """
+    folder = os.path.dirname(path)
+    ensure_private_dir(folder)
     if os.path.exists(path):
         return
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
     descriptor, draft = tempfile.mkstemp(dir=folder, prefix=".draft-", suffix=".sqlite3")  # mode 0600
     os.close(descriptor)
     try:

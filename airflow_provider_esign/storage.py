@@ -6,15 +6,25 @@ the local filesystem, a server-side copy of a fully uploaded staging object else
 sees the complete, verified file or nothing. A target that already exists is kept when it holds
 exactly the verified bytes (an earlier try published it before its worker died) and refused
 otherwise, unless ``overwrite`` is set.
+
+Without ``overwrite``, the target is checked again at publish time, not only before the transfer: a
+file another writer put there while the download ran is never replaced. On the local filesystem the
+publish is ``os.link`` (fails if the name exists; atomic). Object stores through fsspec offer no
+portable conditional write, so there the target is re-checked right before the server-side copy:
+a writer that lands in the gap between that check and the copy (milliseconds) can still be replaced.
+
+Temporary names are short and bounded (``.<at most 40 characters>.<random>.part``), so a
+target name near the filesystem's 255-byte limit still gets a temporary file beside it.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
+import secrets
 import tempfile
-import uuid
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
@@ -24,6 +34,17 @@ if TYPE_CHECKING:
     from airflow_provider_esign.models import DownloadResult
 
 LOCAL_PROTOCOLS = frozenset({"", "file", "local"})
+#: Characters of the target's name kept in its temporary names (the rest is a random token).
+TEMP_NAME_CHARS = 40
+
+
+def temp_prefix(name: str) -> str:
+    """The prefix of a target's temporary names: ``.<name>.``, or for a long name its start plus a
+    digest of the whole name (so a cleanup of one target's leftovers never touches another's)."""
+    if len(name) <= TEMP_NAME_CHARS:
+        return f".{name}."
+    digest = hashlib.blake2b(name.encode(), digest_size=6).hexdigest()
+    return f".{name[: TEMP_NAME_CHARS - 13]}~{digest}."
 
 
 def store_verified(
@@ -48,25 +69,26 @@ def store_verified(
     remove_stale_parts(target)
     # Local targets download next to the target (same filesystem: the final rename is atomic).
     work_dir = target.parent.path if local else None
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=work_dir)
+    fd, temp = tempfile.mkstemp(prefix=temp_prefix(target.name), suffix=".part", dir=work_dir)
     try:
         with os.fdopen(fd, "w+b") as out:
             result = download(out)
         if already_stored and not overwrite:
-            _check_earlier_copy(target, result.sha256)
-            log.info("%s already holds exactly these bytes (an earlier try stored them); keeping it", target)
+            _keep_earlier_copy(target, result.sha256, log)
         else:
             # mkstemp creates 0600; a stored file is an ordinary output that downstream readers
             # running as other users must be able to open, so it follows the umask.
             os.chmod(temp, umask_file_mode())
-            publish(temp, target, local)
+            if not publish(temp, target, local, overwrite=overwrite):
+                # Someone else wrote the target while the download ran: compare, never replace.
+                _keep_earlier_copy(target, result.sha256, log)
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
     return result
 
 
-def _check_earlier_copy(target: ObjectStoragePath, sha256: str) -> None:
+def _keep_earlier_copy(target: ObjectStoragePath, sha256: str, log: Any) -> None:
     from airflow_provider_esign.exceptions import ESignPermanentError
 
     existing = sha256_of(target)
@@ -75,23 +97,53 @@ def _check_earlier_copy(target: ObjectStoragePath, sha256: str) -> None:
             f"{target} already exists with different content (sha256 {existing}, the vendor's file"
             f" is {sha256}); set overwrite=True to replace it"
         )
+    log.info("%s already holds exactly these bytes (an earlier try stored them); keeping it", target)
 
 
-def publish(temp: str, target: ObjectStoragePath, local: bool) -> None:
-    """Move the verified file into place without ever exposing a partial file at ``target``."""
+def publish(temp: str, target: ObjectStoragePath, local: bool, *, overwrite: bool = True) -> bool:
+    """Move the verified file into place without ever exposing a partial file at ``target``.
+
+    :param overwrite: Replace an existing target; without it, an existing target is left alone.
+    :return: False when ``overwrite`` is off and the target exists (nothing was published).
+    """
     if local:
-        os.replace(temp, target.path)
-        return
+        if overwrite:
+            os.replace(temp, target.path)
+            return True
+        try:
+            os.link(temp, target.path)  # atomic, and fails if the name exists (no check-then-write gap)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+            # A filesystem without hard links (some FUSE and SMB mounts): an O_EXCL create claims the
+            # name, then the rename fills it. A reader may see an empty file for that instant.
+            try:
+                os.close(os.open(target.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                return False
+            os.replace(temp, target.path)
+            return True
+        os.unlink(temp)
+        return True
     # Object stores publish an object only when its upload completes; a failed upload to the
     # temporary key is removed, and the final key appears by copy only once fully written.
-    staging = target.parent / f".{target.name}.{uuid.uuid4().hex}.part"
+    staging = target.parent / f"{temp_prefix(target.name)}{secrets.token_hex(8)}.part"
     try:
         with open(temp, "rb") as source, staging.open("wb") as sink:
             copy_stream(source, sink)
+        if not overwrite and target.exists():  # fsspec has no conditional write: re-check, then copy
+            return False
         staging.rename(target, overwrite=True) if _accepts_overwrite(staging) else staging.rename(target)
     finally:
         if staging.exists():
             staging.unlink()
+    return True
+
+
+#: errno values of "this filesystem cannot make hard links".
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV})
 
 
 def copy_stream(source: IO[bytes], sink: IO[bytes], chunk_size: int = 8 * 1024 * 1024) -> None:
@@ -132,7 +184,7 @@ def remove_stale_parts(target: ObjectStoragePath) -> None:
     import glob
 
     try:
-        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+        for stale in target.parent.glob(f"{glob.escape(temp_prefix(target.name))}*.part"):
             stale.unlink()
     except (NotImplementedError, OSError):
         pass  # best effort: a leftover hidden temporary file never hides or replaces the target

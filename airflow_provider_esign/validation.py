@@ -17,7 +17,7 @@ from airflow_provider_esign.models import MissingSignerFieldError, SendRequest, 
 
 # Pragmatic address check (RFC 5322 is far wider): one @, no spaces, a dotted domain.
 _EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
 )
 
 
@@ -34,7 +34,7 @@ def require_text(field: str, value: Any, *, max_length: int | None = None, min_l
 
 def require_email(field: str, value: Any, *, max_length: int = 254) -> str:
     require_text(field, value, max_length=max_length)
-    if not _EMAIL.match(value.strip()):
+    if not _EMAIL.fullmatch(value.strip()):
         raise ESignValidationError(field, f"{value!r} is not a valid email address")
     return value.strip()
 

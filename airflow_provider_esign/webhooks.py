@@ -2,15 +2,23 @@
 
 The Airflow plugin (:mod:`airflow_provider_esign.plugins`) mounts :func:`create_app` at ``/esign``, so a
 connection's webhook URL is ``<API server base URL>/esign/webhooks/<conn_id>``. The endpoint takes no
-Airflow login: the vendor cannot have one. It authenticates each delivery instead:
+Airflow login: the vendor cannot have one. Instead:
 
-the connection's hook class verifies it (``verify_webhook``: e.g. eSignBase's shared secret in
-``X-Signature-Secret``; Legalesign's signature scheme is undocumented, so its deliveries are not
-trusted), and in every case the document it names is re-read over the authenticated API and only its
-fetched status counts. A forged request can therefore at most announce a document that really is
-completed, once. Vendors without webhooks (WeSignature) reject every delivery.
+* a connection must opt in (extra ``webhooks_enabled``, default off); otherwise, as for a connection
+  that does not exist, the answer is 404;
+* each delivery must carry the connection's ``webhook_secret`` (eSignBase: ``X-Signature-Secret``
+  header; Legalesign, which signs nothing verifiable: ``?token=`` in the subscribed URL), compared in
+  constant time, else 401. Vendors without webhooks (WeSignature) have no endpoint;
+* only then is the document re-read over the authenticated API (its fetched status is what counts),
+  taking a rate-limit slot only if one is free now; otherwise the answer is 503 with ``Retry-After``
+  and the vendor redelivers. No request thread ever sleeps on the budget the DAGs share.
 
-Anything that cannot be verified gets 401 and records nothing. An accepted completion is recorded as an
+So an unauthenticated caller costs a JSON parse and a connection lookup: no vendor call, no rate-limit
+slot. Bodies over :data:`MAX_BODY_BYTES` get 413, bodies that are not a JSON object 400, before
+anything else. A failing connection lookup (metadata DB, secrets backend) gets 503, so the vendor
+delivers again instead of giving up.
+
+Nothing unverified is recorded. An accepted completion is recorded as an
 asset event on ``esign://completed-documents/`` (the asset the watchers use) through Airflow's asset
 manager, the way the REST API's "create asset event" endpoint does, with ``extra={"from_webhook": True,
 "from_rest_api": True, "payload": completion_payload(...)}`` (``from_rest_api`` makes the UI's "Source"
@@ -26,21 +34,31 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
+import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from airflow_provider_esign.assets import COMPLETED_DOCUMENTS_NAME, COMPLETED_DOCUMENTS_URI
-from airflow_provider_esign.hooks.webhook import document_id_from
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus
 from airflow_provider_esign.triggers.events import completion_payload
+from airflow_provider_esign.webhook_recorder import AssetEventRecorder, AssetNotRegisteredError
+
+__all__ = [
+    "AssetEventRecorder",
+    "AssetNotRegisteredError",
+    "WebhookReceiver",
+    "WebhookResponse",
+    "create_app",
+    "install_access_log_redaction",
+]
 
 if TYPE_CHECKING:
     from airflow_provider_esign.hooks.base import ESignHook
+    from airflow_provider_esign.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +66,12 @@ log = logging.getLogger(__name__)
 URL_PREFIX = "/esign"
 #: Largest accepted request body (vendor payloads are a few KB).
 MAX_BODY_BYTES = 256 * 1024
-#: Retries inside one delivery stay short: the vendor is waiting on the answer.
-WEBHOOK_HOOK_PARAMS: dict[str, Any] = {"max_attempts": 2, "max_retry_seconds": 10.0, "timeout": (5.0, 20.0)}
+#: The connection extra a connection opts in to receiving webhooks with (default off).
+WEBHOOKS_ENABLED = "webhooks_enabled"
+#: Longest ``Retry-After`` the receiver asks a vendor for.
+MAX_RETRY_AFTER = 300
+#: One attempt per delivery: a retry would sleep in an API-server thread; the vendor redelivers instead.
+WEBHOOK_HOOK_PARAMS: dict[str, Any] = {"max_attempts": 1, "timeout": (5.0, 20.0)}
 
 
 @dataclass(frozen=True)
@@ -65,106 +87,65 @@ def _unverified(reason: str, conn_id: str) -> WebhookResponse:
     return WebhookResponse(401, {"detail": "Webhook could not be verified"})
 
 
+def _no_endpoint(reason: str, conn_id: str) -> WebhookResponse:
+    # One answer for a missing connection and one that did not opt in: ids cannot be probed.
+    log.warning("No e-signature webhook endpoint for connection %r: %s", conn_id, reason)
+    return WebhookResponse(404, {"detail": "No webhook endpoint for this connection"})
+
+
 def _json_object(body: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object, or None for anything else (including nesting too deep to parse)."""
     try:
-        value = json.loads(body or b"null")
-    except ValueError:
+        value = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: e.g. 200 kB of "[[[["
         return None
     return value if isinstance(value, dict) else None
 
 
 # --------------------------------------------------------------------------------------------------
-# Recording, with deduplication
-# --------------------------------------------------------------------------------------------------
-class AssetNotRegisteredError(RuntimeError):
-    """No DAG has declared the completed-documents asset, so Airflow has nowhere to record events."""
-
-
-class AssetEventRecorder:
-    """Records completions as asset events on the completed-documents asset, at most once each."""
-
-    _lock = threading.Lock()  # one API-server process; the row lock covers several (Postgres/MySQL)
-
-    def __init__(self, uri: str = COMPLETED_DOCUMENTS_URI, name: str = COMPLETED_DOCUMENTS_NAME) -> None:
-        self.uri = uri
-        self.name = name
-
-    @staticmethod
-    def _matches(extra: Any, vendor: str, document_id: str) -> bool:
-        if isinstance(extra, str):  # Airflow 3.1 stores extra through a text-based JSON type
-            try:
-                extra = json.loads(extra)
-            except ValueError:
-                return False
-        payload = extra.get("payload") if isinstance(extra, dict) else None
-        return (
-            isinstance(payload, dict)
-            and payload.get("document_id") == document_id
-            and payload.get("vendor") == vendor
-        )
-
-    def _recorded(self, session: Any, asset_id: int, vendor: str, document_id: str) -> bool:
-        from airflow.models.asset import AssetEvent
-        from sqlalchemy import Text, cast, select
-
-        query = select(AssetEvent.extra).where(AssetEvent.asset_id == asset_id)
-        if document_id.isascii() and document_id_from(document_id) == document_id:
-            # Narrow in SQL (works on the JSON text of every backend), decide exactly in Python.
-            escaped = document_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(cast(AssetEvent.extra, Text).like(f"%{escaped}%", escape="\\"))
-        return any(self._matches(extra, vendor, document_id) for extra in session.scalars(query))
-
-    def _asset(self, session: Any, *, lock: bool) -> Any:
-        from airflow.models.asset import AssetModel
-        from airflow.utils.sqlalchemy import with_row_locks
-        from sqlalchemy import select
-
-        query = select(AssetModel).where(AssetModel.uri == self.uri, AssetModel.name == self.name)
-        if lock:
-            # key_share=True renders FOR NO KEY UPDATE on Postgres: webhook transactions serialize on
-            # the asset row without blocking other inserts of asset events (they take FOR KEY SHARE).
-            query = with_row_locks(query, session=session)
-        return session.scalar(query)
-
-    def is_recorded(self, vendor: str, document_id: str) -> bool:
-        from airflow.utils.session import create_session
-
-        with create_session() as session:
-            asset = self._asset(session, lock=False)
-            return asset is not None and self._recorded(session, asset.id, vendor, document_id)
-
-    def record(self, payload: dict[str, Any]) -> bool:
-        """Record one completion; False if the document was already recorded (by either path).
-
-        :raises AssetNotRegisteredError: when no DAG uses the asset yet.
-        """
-        from airflow.assets.manager import asset_manager
-        from airflow.utils.session import create_session
-
-        with self._lock, create_session() as session:
-            asset = self._asset(session, lock=True)
-            if asset is None:
-                raise AssetNotRegisteredError(f"asset {self.uri} is not registered: no DAG declares it")
-            if self._recorded(session, asset.id, payload["vendor"], payload["document_id"]):
-                return False
-            event = asset_manager.register_asset_change(
-                # from_rest_api: the UI's "Source" column shows "API" for events recorded this way.
-                asset=asset,
-                extra={"from_webhook": True, "from_rest_api": True, "payload": payload},
-                session=session,
-            )
-            if event is None:
-                raise AssetNotRegisteredError(f"asset {self.uri} is not registered")
-            return True
-
-
-# --------------------------------------------------------------------------------------------------
 # The receiver
 # --------------------------------------------------------------------------------------------------
+class ConnectionLookupError(RuntimeError):
+    """The connection could not be read (metadata DB or secrets backend failing): not "no such connection"."""
+
+
 def _default_connection(conn_id: str) -> Any:
     from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
-    return BaseHook.get_connection(conn_id)
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        # Airflow logs a secrets backend that raised and moves on to the next one, so a metadata DB or
+        # a secrets backend that is down also ends as "not found". Ask the backends once more, letting
+        # their errors through: an outage must be answered 5xx (the vendor redelivers), not 404.
+        return _recheck_backends(conn_id)
+
+
+def _recheck_backends(conn_id: str) -> Any:
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
+    except ImportError:  # pragma: no cover - an Airflow without the backend chain API
+        raise AirflowNotFoundException(conn_id) from None
+    for backend in ensure_secrets_backend_loaded():
+        try:
+            conn = backend.get_connection(conn_id=conn_id)
+        except Exception as exc:
+            raise ConnectionLookupError(f"{type(backend).__name__} failed ({type(exc).__name__})") from None
+        if conn:
+            return conn
+    raise AirflowNotFoundException(conn_id)
+
+
+def _is_not_found(exc: Exception) -> bool:
+    """Airflow's "no such connection" (the task SDK's exception, or the core one it may be wrapped as)."""
+    import airflow.exceptions
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    core = getattr(airflow.exceptions, "AirflowNotFoundException", AirflowNotFoundException)
+    return isinstance(exc, (AirflowNotFoundException, core))
 
 
 def _default_hook(conn_id: str) -> ESignHook:
@@ -173,11 +154,71 @@ def _default_hook(conn_id: str) -> ESignHook:
     return get_hook(conn_id, **WEBHOOK_HOOK_PARAMS)
 
 
+def webhooks_enabled(extra: Mapping[str, Any]) -> bool:
+    """Whether a connection opted in to receiving webhooks (extra ``webhooks_enabled``, default off)."""
+    value = extra.get(WEBHOOKS_ENABLED)
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return value is True
+
+
+class BudgetBusy(Exception):
+    """The connection's rate-limit budget has no slot free now; the delivery is answered "retry later".
+
+    :param seconds: Until a slot is free (or a backoff would end).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no rate-limit slot for {seconds:.1f}s")
+        self.seconds = seconds
+
+
+class _NoWaitLimiter:
+    """A connection's limiter asked without waiting: a slot free now is taken, else :class:`BudgetBusy`.
+
+    A request thread of the API server must never sleep on the shared budget, and a delivery that
+    cannot be served now must not book a future slot either (that would delay the DAGs' own calls).
+    """
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+
+    @property
+    def enabled(self) -> bool:
+        return self._limiter.enabled
+
+    def reserve(self) -> float:
+        wait = self._limiter.try_reserve()
+        if wait > 0:
+            raise BudgetBusy(wait)
+        return 0.0
+
+    def penalize(self, seconds: float) -> None:
+        self._limiter.penalize(seconds)
+
+
+def _never_sleep(seconds: float) -> None:
+    # A backoff inside a delivery would hold an API-server thread: answer "retry later" instead.
+    raise BudgetBusy(seconds)
+
+
+def _retry_later(detail: str, seconds: float) -> WebhookResponse:
+    wait = max(1, min(math.ceil(seconds), MAX_RETRY_AFTER))
+    return WebhookResponse(503, {"detail": detail}, {"Retry-After": str(wait)})
+
+
 class WebhookReceiver:
     """Verifies a delivery, re-reads the document and records the completion.
 
+    Order of checks, cheapest first, so an unauthenticated caller costs no vendor call, no rate-limit
+    slot and no sleeping thread: body size and JSON (400/413), the connection (404 when missing, not of
+    a webhook vendor or not opted in; 503 when the lookup itself fails), the delivery's secret (401), a
+    replay already recorded (200), then a rate-limit slot taken without waiting (503 + ``Retry-After``
+    when none is free) for the one re-read.
+
     :param recorder: Where completions go (the asset manager by default).
-    :param get_connection: Connection lookup (Airflow's by default).
+    :param get_connection: Connection lookup (Airflow's by default). It raises Airflow's
+        ``AirflowNotFoundException`` for a missing connection; anything else is a lookup failure.
     :param get_hook: Vendor hook for a connection id, used to re-read the document.
     """
 
@@ -191,61 +232,82 @@ class WebhookReceiver:
         self.get_connection = get_connection
         self.get_hook = get_hook
 
-    def handle(self, conn_id: str, headers: Mapping[str, str], body: bytes) -> WebhookResponse:
-        """Answer one delivery. ``headers`` keys are matched case-insensitively."""
+    def handle(
+        self,
+        conn_id: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        query: Mapping[str, str] | None = None,
+    ) -> WebhookResponse:
+        """Answer one delivery. ``headers`` keys are matched case-insensitively.
+
+        :param query: The delivery URL's query parameters (Legalesign's ``token``).
+        """
         from airflow_provider_esign.hooks import hook_class_for
 
+        payload = _json_object(body)
+        if payload is None:
+            return WebhookResponse(400, {"detail": "Body must be a JSON object"})
         lowered = {k.lower(): v for k, v in headers.items()}
         try:
             conn = self.get_connection(conn_id)
-        except Exception:
-            return _unverified("no such connection", conn_id)
+        except Exception as exc:
+            if _is_not_found(exc):
+                return _no_endpoint("no such connection", conn_id)
+            log.error("Webhook for %r: the connection lookup failed: %s", conn_id, type(exc).__name__)
+            return _retry_later("Connection lookup failed; retry later", 60)
         conn_type = getattr(conn, "conn_type", None) or ""
         try:
             hook_class = hook_class_for(conn_type)
         except ValueError:
-            return _unverified(f"connection type {conn_type!r} has no webhooks", conn_id)
+            return _no_endpoint(f"connection type {conn_type!r} has no webhooks", conn_id)
         extra = getattr(conn, "extra_dejson", None) or {}
-        claim = hook_class.verify_webhook(extra, lowered, _json_object(body))
-        if claim.rejection is not None or (claim.document_id is None and claim.bad_request is None):
-            return _unverified(claim.rejection or "no document id in the payload", conn_id)
+        if not webhooks_enabled(extra):
+            return _no_endpoint(f"the connection does not set {WEBHOOKS_ENABLED}", conn_id)
+        claim = hook_class.verify_webhook(extra, lowered, payload, dict(query or {}))
+        if claim.rejection is not None or not claim.verified_sender:
+            return _unverified(claim.rejection or "the sender is not authenticated", conn_id)
         if claim.document_id is None:
-            return WebhookResponse(400, {"detail": claim.bad_request})
+            return WebhookResponse(400, {"detail": claim.bad_request or "The delivery names no document"})
         # Authentic sender: a replay can be answered before spending an API call on it.
-        if claim.verified_sender and self.recorder.is_recorded(hook_class.vendor, claim.document_id):
+        if self.recorder.is_recorded(hook_class.vendor, claim.document_id):
             return WebhookResponse(200, {"status": "duplicate", "document_id": claim.document_id})
-        return self._confirm_and_record(conn_id, claim.document_id, verified_sender=claim.verified_sender)
+        return self._confirm_and_record(conn_id, claim.document_id, announced=claim.announces_completion)
 
-    def _confirm_and_record(
-        self, conn_id: str, document_id: str, *, verified_sender: bool
-    ) -> WebhookResponse:
+    def _reader(self, conn_id: str) -> ESignHook:
+        """The hook for the re-read, on the connection's budget but never waiting for it."""
+        hook = self.get_hook(conn_id)
+        hook.settings  # noqa: B018 - loads the connection, which the limiter's key needs
+        # The hook's limiter is per hook instance (the schedule it reads is shared): swapping this one
+        # changes how this delivery asks for a slot, nothing else.
+        hook._limiter = cast("RateLimiter", _NoWaitLimiter(hook.rate_limiter))
+        hook._sleep = _never_sleep
+        return hook
+
+    def _confirm_and_record(self, conn_id: str, document_id: str, *, announced: bool) -> WebhookResponse:
         from airflow_provider_esign.exceptions import ESignNotFoundError
 
         try:
-            hook = self.get_hook(conn_id)
+            hook = self._reader(conn_id)
             document: DocumentInfo = hook.get_document(document_id)
+        except BudgetBusy as busy:
+            # Never queue on the budget the DAGs share: the vendor delivers again later.
+            log.info("Webhook for %r: no rate-limit slot free now; asked for a redelivery", conn_id)
+            return _retry_later("Rate limit reached; retry later", busy.seconds)
         except ESignNotFoundError:
-            if not verified_sender:
-                return _unverified("the named document does not exist", conn_id)
             return WebhookResponse(202, {"status": "ignored", "reason": "document not found"})
         except Exception as exc:
             # Our side or the vendor's API is failing: ask the vendor to deliver again later.
             log.warning("Webhook for %r: re-reading document %s failed: %s", conn_id, document_id, exc)
-            return WebhookResponse(
-                503, {"detail": "Could not re-read the document; retry later"}, {"Retry-After": "60"}
-            )
+            return _retry_later("Could not re-read the document; retry later", 60)
         if document.status is not DocumentStatus.COMPLETED:
-            if not verified_sender or document.status.is_terminal:
+            if not announced or document.status.is_terminal:
                 # Legalesign sends events for every change; only completions are recorded.
                 return WebhookResponse(
                     202, {"status": "ignored", "reason": f"document is {document.status.value}"}
                 )
             # eSignBase fires for completed documents only: the API is behind; deliver again later.
-            return WebhookResponse(
-                503,
-                {"detail": "Document not completed yet at the vendor's API; retry later"},
-                {"Retry-After": "60"},
-            )
+            return _retry_later("Document not completed yet at the vendor's API; retry later", 60)
         payload = completion_payload(document, conn_id=conn_id, source="webhook")
         try:
             recorded = self.recorder.record(payload)
@@ -276,13 +338,55 @@ def create_app(receiver: WebhookReceiver | None = None) -> FastAPI:
 
     @app.post("/webhooks/{conn_id}")
     async def webhook(conn_id: str, request: Request) -> JSONResponse:
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse({"detail": "Body too large"}, status_code=413)
         body = bytearray()
         async for chunk in request.stream():
             body.extend(chunk)
             if len(body) > MAX_BODY_BYTES:
                 return JSONResponse({"detail": "Body too large"}, status_code=413)
         # Connection lookup, the vendor API call and the DB write are blocking: off the event loop.
-        result = await run_in_threadpool(current().handle, conn_id, dict(request.headers), bytes(body))
+        result = await run_in_threadpool(
+            current().handle, conn_id, dict(request.headers), bytes(body), dict(request.query_params)
+        )
         return JSONResponse(result.body, status_code=result.status_code, headers=result.headers)
 
     return app
+
+
+# --------------------------------------------------------------------------------------------------
+# Access logs
+# --------------------------------------------------------------------------------------------------
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"]*")
+
+
+class WebhookTokenFilter(logging.Filter):
+    """Replaces the ``token`` query value of webhook URLs in access-log records with ``***``.
+
+    Legalesign can only authenticate through its subscribed URL, so the secret travels in the query
+    string, which the API server's access log would otherwise print.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact_token(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = _redact_token(record.msg)
+        return True
+
+
+def _redact_token(text: str) -> str:
+    return _TOKEN_IN_QUERY.sub(r"\1***", text) if f"{URL_PREFIX}/webhooks/" in text else text
+
+
+#: The access loggers of the servers Airflow's API server runs under.
+ACCESS_LOGGERS = ("uvicorn.access", "gunicorn.access")
+
+
+def install_access_log_redaction() -> None:
+    """Add :class:`WebhookTokenFilter` to the API server's access loggers (idempotent)."""
+    for name in ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, WebhookTokenFilter) for f in logger.filters):
+            logger.addFilter(WebhookTokenFilter())

@@ -31,7 +31,9 @@ GROUPS = {
     "ratelimited": "rate-limited batch of mapped sends: share of the allowed rate, 429s",
     "triggerer": "deferred document waits in one event loop: completion, stalls, RSS",
     "imports": "import cost of a DAG file using every operator and sensor",
+    "peers": "beside the official SDKs and bare requests loops: sends, batch status, 20 MiB download, dropped create",
     "scale": "account sizes 1k/10k/50k: batch poll, retried lookup, coalesced waits, stall, WeSignature bytes, memory",
+    "contracts_page": "the Contracts page at 10k tracked documents: JSON server time (vs Airflow's TI list), vendor calls per view",
 }
 DEFAULT_OUTPUT = REPO / "benchmarks" / "results.json"
 

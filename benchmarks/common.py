@@ -57,6 +57,18 @@ class Sizes:
     #: Historical documents per vendor in the account-size figures, and the tracked batch sizes.
     accounts: tuple[int, ...] = (1_000, 10_000, 50_000)
     scale_tracked: tuple[int, ...] = (100, 1_000)
+    #: Peers: mapped-style sends per contender and vendor, in this many alternating blocks.
+    peer_sends: int = 300
+    peer_blocks: int = 4
+    #: Peers: tracked in-flight documents, account sizes, alternated runs of each status read.
+    peer_tracked: int = 300
+    peer_accounts: tuple[int, ...] = (300, 2_300)
+    peer_runs: int = 3
+    #: Peers: the download's size and alternated runs per contender.
+    peer_pdf_bytes: int = 20 * MB
+    peer_download_runs: int = 7
+    #: Send records (documents) the Contracts page lists.
+    contracts: int = 10_000
 
 
 FULL = Sizes(
@@ -96,6 +108,14 @@ SMOKE = Sizes(
     import_warmup=False,
     accounts=(300,),
     scale_tracked=(20, 150),
+    peer_sends=6,
+    peer_blocks=2,
+    peer_tracked=5,
+    peer_accounts=(5, 40),
+    peer_runs=1,
+    peer_pdf_bytes=1 * MB,
+    peer_download_runs=1,
+    contracts=200,
 )
 
 
@@ -173,7 +193,7 @@ def prepare_environment(workdir: str, *, verbose: bool = False) -> None:
     home = os.path.join(workdir, "airflow-home")
     os.makedirs(home, exist_ok=True)
     limiter = os.path.join(workdir, "ratelimit")
-    os.makedirs(limiter, exist_ok=True)
+    os.makedirs(limiter, mode=0o700, exist_ok=True)  # the limiter refuses a group-writable folder
     os.environ.update(
         {
             "AIRFLOW_HOME": home,
@@ -182,7 +202,7 @@ def prepare_environment(workdir: str, *, verbose: bool = False) -> None:
             "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO" if verbose else "ERROR",
-            "AIRFLOW_ESIGN_RATELIMIT_DIR": limiter,
+            "AIRFLOW__ESIGN__RATELIMIT_DIR": limiter,
             "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
         }
     )

@@ -42,7 +42,7 @@ def run(sandbox: SandboxProcess, sizes: Sizes, workdir: str) -> list[Result]:
 
     env = child_env()
     env.update(connections_env(sandbox.url, rate_limit_per_minute=per_minute, vendors=[vendor]))
-    env["AIRFLOW_ESIGN_RATELIMIT_DIR"] = tempfile.mkdtemp(prefix="ratelimit-", dir=workdir)
+    env["AIRFLOW__ESIGN__RATELIMIT_DIR"] = tempfile.mkdtemp(prefix="ratelimit-", dir=workdir)
     workers = []
     for w in range(sizes.rl_workers):
         spec = {

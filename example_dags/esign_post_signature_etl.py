@@ -6,8 +6,10 @@ contract into a SQLite table (``ESIGN_ETL_DB``, default ``$AIRFLOW_HOME/esign_co
 the signers in a child table and, where the vendor offers them (Legalesign, with
 ``include_form_data=True`` on the download), the values entered in the form fields in another.
 
-``completed_at`` is the vendor's completion time; a vendor that reports none (WeSignature) gets the
-time the signed PDF was stored, and ``completed_at_source`` says which (``vendor`` or ``stored``).
+``completed_at`` is the vendor's completion time; for a vendor that reports none (WeSignature) the
+download record carries the time the provider observed the document completed, and
+``completed_at_source`` says which (``vendor`` or ``observed``; ``stored``, the event's time, for
+records written before the provider recorded observations).
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ def _contract_row(extra: dict, event) -> tuple:
         raise ValueError(f"{pdf} changed since it was stored")
     version = head[5:8].decode(errors="replace") if head.startswith(b"%PDF-") else None
     stored_at = getattr(event, "timestamp", None)
-    completed, source = extra.get("completed_at"), "vendor"
-    if not completed and stored_at is not None:
+    completed, source = extra.get("completed_at"), extra.get("completed_at_source") or "vendor"
+    if not completed and stored_at is not None:  # a record from before observations were recorded
         completed, source = str(stored_at), "stored"
     return (
         extra.get("name"),

@@ -15,7 +15,7 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME}/airflow.db",
-        "AIRFLOW_ESIGN_RATELIMIT_DIR": tempfile.mkdtemp(prefix="esign-ratelimit-"),
+        "AIRFLOW__ESIGN__RATELIMIT_DIR": tempfile.mkdtemp(prefix="esign-ratelimit-"),
     }
 )
 
@@ -40,15 +40,28 @@ def make_connection(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_credentials():
-    """Tokens, api keys and eSignBase template roles are cached per process; every test starts without any."""
+    """Tokens, api keys, eSignBase template roles and WeSignature's send ledger are cached per process
+    (the ledger also on disk); every test starts without any."""
     from airflow_provider_esign.hooks.base import CREDENTIALS
     from airflow_provider_esign.hooks.esignbase import TEMPLATE_ROLES
 
     CREDENTIALS.clear()
     TEMPLATE_ROLES.clear()
+    _forget_send_ledgers()
     yield
     CREDENTIALS.clear()
     TEMPLATE_ROLES.clear()
+
+
+def _forget_send_ledgers() -> None:
+    """WeSignature's shared send ledger lives beside the rate-limit state: every test starts without one."""
+    import glob
+
+    from airflow_provider_esign.hooks.wesignature.ledger import forget_ledgers
+
+    forget_ledgers()
+    for path in glob.glob(os.path.join(os.environ["AIRFLOW__ESIGN__RATELIMIT_DIR"], "wesignature-sends-*")):
+        os.unlink(path)
 
 
 class FakeClock:

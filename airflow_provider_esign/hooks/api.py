@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from airflow_provider_esign.exceptions import ESignMalformedResponseError
 from airflow_provider_esign.hooks.jsonstream import JsonStream
 from airflow_provider_esign.models import DocumentInfo
 
@@ -42,6 +43,12 @@ class ApiRequest:
     :param stream_json: Parse a 2xx JSON body while it downloads, keeping only what this asks for
         (a list answer as large as the vendor account); the response's :meth:`ApiResponse.json` is
         then that parsed value and its ``content`` is empty.
+    :param check_answer: Checks a 2xx JSON body inside the retry loop, so a junk answer (a proxy
+        page, truncated JSON) is retried like a 5xx: called as ``check_answer(body, conn_id=...,
+        operation=...)``, it raises :class:`ESignMalformedResponseError` (see :func:`malformed`).
+    :param redirect_credentials: Whether a same-origin redirect target gets the credentials again
+        (False where the target is a pre-signed link that must be fetched without them). A
+        cross-origin target never gets them (see :mod:`~airflow_provider_esign.hooks.redirects`).
     """
 
     method: str
@@ -55,6 +62,18 @@ class ApiRequest:
     idempotent: bool = True
     ok_statuses: frozenset[int] = frozenset()
     stream_json: JsonStream | None = None
+    check_answer: Callable[..., Any] | None = None
+    redirect_credentials: bool = True
+
+    def __repr__(self) -> str:
+        # A prepared request holds credentials (headers, WeSignature's body) and a pre-signed link
+        # its signature (the query): only names are shown.
+        body = self.json if self.json is not None else self.data
+        return (
+            f"ApiRequest({self.method} {self.path.split('?', 1)[0]!r}, operation={self.operation!r}, "
+            f"headers={sorted(self.headers)!r}, body_keys="
+            f"{sorted(body) if isinstance(body, dict) else type(body).__name__!r})"
+        )
 
 
 #: ``ApiResponse.parsed`` when the body was not parsed while streaming.
@@ -163,6 +182,8 @@ class DownloadSource:
     :param sha256: The vendor-published checksum (hex or base64), if any.
     :param not_ready_statuses: 2xx statuses meaning "not ready yet" (Legalesign 201/202).
     :param document: The document, when the flow read it to find the source.
+    :param redirect_credentials: Whether a same-origin redirect keeps the credentials (False when the
+        vendor redirects to a pre-signed link).
     """
 
     url: str
@@ -171,6 +192,29 @@ class DownloadSource:
     sha256: str | None = None
     not_ready_statuses: frozenset[int] = frozenset()
     document: DocumentInfo | None = None
+    redirect_credentials: bool = True
+
+    def __repr__(self) -> str:
+        # A pre-signed link's query is its credential.
+        return f"DownloadSource(url={self.url.split('?', 1)[0]!r}, auth={self.auth})"
+
+
+def malformed(body: Any, what: str, *, conn_id: str, operation: str) -> ESignMalformedResponseError:
+    """The error for a success answer that is not ``what`` the API documents (retried like a 5xx).
+
+    The message says what arrived (its kind, never its content: a proxy page may echo headers).
+    """
+    if body is None:
+        kind = "not JSON, or null"
+    elif isinstance(body, dict):
+        kind = "an object without the expected fields" if body else "an empty object"
+    elif isinstance(body, list):
+        kind = "a list" if body else "an empty list"
+    else:
+        kind = f"a JSON {type(body).__name__}"
+    return ESignMalformedResponseError(
+        f"the answer is not {what} ({kind})", conn_id=conn_id, operation=operation
+    )
 
 
 def single_request(request: ApiRequest) -> Flow[ApiResponse]:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
+from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseHook
@@ -49,6 +50,7 @@ from airflow_provider_esign.hooks.transport import ASYNC_MAX_CONNECTIONS, AsyncE
 from airflow_provider_esign.hooks.vendor import VendorInterface
 from airflow_provider_esign.models import DocumentInfo, DownloadResult, SendRequest
 from airflow_provider_esign.ratelimit import RateLimiter
+from airflow_provider_esign.validation import require_signers
 
 if TYPE_CHECKING:
     import requests
@@ -134,6 +136,7 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         self._sleep = sleep
         self._clock = clock
         self._settings_cache: ConnectionSettings | None = None
+        self._read_connection: Any = None
         self._session: requests.Session | None = None
         self._limiter: RateLimiter | None = None
 
@@ -145,7 +148,8 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
     def settings(self) -> ConnectionSettings:
         """The connection, read once per hook (sync access; never call from a trigger)."""
         if self._settings_cache is None:
-            conn = self.get_connection(self.conn_id)
+            # get_hook() already read the connection to pick the hook class: not read twice per task.
+            conn, self._read_connection = self._read_connection or self.get_connection(self.conn_id), None
             self._settings_cache = self._build_settings(conn, conn.extra_dejson)
             self._validate_settings(self._settings_cache)
         return self._settings_cache
@@ -204,7 +208,9 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
                 f"{self.vendor}|{settings.base_url if settings else ''}|{settings.login if settings else ''}"
             )
             storage = self._option("rate_limit_storage", None)
-            self._limiter = RateLimiter(key, per_minute, storage=storage, clock=self._clock)
+            self._limiter = RateLimiter(
+                key, per_minute, storage=storage, clock=self._clock, max_penalty=self.retry_policy.backoff_max
+            )
         return self._limiter
 
     @property
@@ -332,6 +338,9 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         :param adopt_existing: Look for an earlier attempt's document before creating (retried tries).
         """
         self.validate_send_request(request)
+        # Dict signers (as a DAG passes them) become Signer objects once, for every vendor's flows;
+        # validate_send_request has checked them, with errors naming the field.
+        request = replace(request, signers=require_signers(request.signers))
         if idempotency_key is not None:
             self.validate_idempotency_key(idempotency_key)
         checkpoint = checkpoint if checkpoint is not None else {}
@@ -378,6 +387,11 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
     async def aget_document(self, document_id: str) -> DocumentInfo:
         """Async :meth:`get_document` (for triggers)."""
         return await self._arun(self._get_document_flow(document_id))
+
+    async def aserver_time(self) -> float | None:
+        """The vendor's clock now (epoch seconds, from one cheap call's ``Date`` header), or None where
+        the hook has no such call or the vendor sent no usable date."""
+        return await self._arun(self._server_time_flow())
 
     async def alist_documents(self, **filters: Any) -> AsyncIterator[DocumentInfo]:
         """Async :meth:`list_documents` (for triggers)."""

@@ -200,7 +200,7 @@ def _take(page: Page, missing: dict[str, None], result: BatchRead) -> int:
 
 def _walk(hook: ESignHook, missing: dict[str, None], filters: dict[str, Any], result: BatchRead) -> Plan:
     budget = len(missing)  # list calls never exceed reading the pending ids one by one
-    first: Page = yield hook._list_page_flow(None, filters)
+    first: Page = yield hook._batch_page_flow(None, filters, missing)
     result.list_calls += 1
     first_hits = _take(first, missing, result)
     result.order = detect_order(first.items)
@@ -212,11 +212,11 @@ def _walk(hook: ESignHook, missing: dict[str, None], filters: dict[str, Any], re
         if offsets is not None:
             if not offsets:
                 break
-            page = yield hook._list_page_flow(offsets.pop(0), filters)
+            page = yield hook._batch_page_flow(offsets.pop(0), filters, missing)
         else:
             if cursor is None:
                 break
-            page = yield hook._list_page_flow(cursor, filters)
+            page = yield hook._batch_page_flow(cursor, filters, missing)
             cursor = page.next_cursor
         result.list_calls += 1
         if not _take(page, missing, result):
@@ -232,7 +232,7 @@ def _changes(
     result.changes_only = True
     cursor: Any = None
     while True:
-        page: Page = yield hook._list_page_flow(cursor, filters)
+        page: Page = yield hook._batch_page_flow(cursor, filters, missing)
         result.list_calls += 1
         _take(page, missing, result)
         cursor = page.next_cursor

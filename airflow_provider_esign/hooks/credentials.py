@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
 class Credentials:
     """Runtime credentials from a login call (token, api key) and when they lapse.
 
-    Every value in ``values`` is registered with Airflow's secrets masker before first use.
+    Every value in ``values`` is registered with Airflow's secrets masker before first use, and none
+    appears in the ``repr`` (subclasses' generated ``repr`` included: the field is ``repr=False``).
     """
 
-    values: dict[str, str]
+    values: dict[str, str] = field(repr=False)
     expires_at: float | None = None  # deadline on the hook's monotonic clock
 
 

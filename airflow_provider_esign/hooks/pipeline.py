@@ -2,7 +2,8 @@
 
 Every call a hook makes goes through here: credentials (cached per process, one re-login on a
 rejected key or token), the client-side rate limit, the HTTP exchange (redirects followed by hand,
-so a redirect target never receives the vendor's credentials), error mapping and retries.
+under the one policy of :mod:`~airflow_provider_esign.hooks.redirects`: credentials never leave the
+connection's origin), error mapping and retries.
 
 The pipeline does no I/O itself. It yields *effects* (:class:`Send`, :class:`Sleep`,
 :class:`RateLimitWait`, :class:`ReadChunk`, ...) and receives their results; the executors in
@@ -13,11 +14,12 @@ The pipeline does no I/O itself. It yields *effects* (:class:`Send`, :class:`Sle
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
 
-from airflow_provider_esign.exceptions import ESignApiError, ESignRateLimitError
+from airflow_provider_esign.exceptions import ESignApiError, ESignRateLimitError, ESignRedirectError
+from airflow_provider_esign.hooks import redirects
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, Flow
 from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials
 from airflow_provider_esign.hooks.jsonstream import CHUNK_BYTES, JsonStream, NotJsonError
@@ -86,6 +88,13 @@ class RateLimitPenalty:
 
 
 @dataclass(frozen=True)
+class Resolve:
+    """Resolve a host name; the result is its addresses (empty when it does not resolve)."""
+
+    host: str
+
+
+@dataclass(frozen=True)
 class Mask:
     """Register runtime secrets with Airflow's secrets masker."""
 
@@ -106,7 +115,15 @@ class Unlock:
     key: str
 
 
-Effect = Send | ReadChunk | Close | Sleep | RateLimitWait | RateLimitPenalty | Mask | Lock | Unlock
+@dataclass(frozen=True)
+class Offload:
+    """Call a blocking ``function`` (a shared store, a cross-host lock): directly in blocking code, in a
+    worker thread in async code, so the triggerer's event loop never waits on it."""
+
+    function: Callable[[], Any]
+
+
+Effect = Send | ReadChunk | Close | Sleep | RateLimitWait | RateLimitPenalty | Resolve | Mask | Lock | Unlock | Offload
 Pipeline = Generator[Effect, Any, T]
 
 
@@ -114,7 +131,8 @@ Pipeline = Generator[Effect, Any, T]
 # The pipeline
 # --------------------------------------------------------------------------------------------------
 def run(hook: ESignHook, settings: ConnectionSettings, flow: Flow[T]) -> Pipeline[T]:
-    """Drive a vendor flow: every request it yields goes through :func:`call`.
+    """Drive a vendor flow: every request it yields goes through :func:`call`; an effect it yields (a
+    login flow's :class:`Sleep` or :class:`Offload`) goes to the executor as it is.
 
     A call's final error is raised inside the flow, at its ``yield``: a flow may catch it to name the
     input that caused it (e.g. the ``template_id`` of a 404); one that does not catch it re-raises it.
@@ -122,12 +140,15 @@ def run(hook: ESignHook, settings: ConnectionSettings, flow: Flow[T]) -> Pipelin
     try:
         request = next(flow)
         while True:
-            try:
-                response = yield from call(hook, settings, request)
-            except ESignApiError as exc:
-                request = flow.throw(exc)
+            if isinstance(request, ApiRequest):
+                try:
+                    response = yield from call(hook, settings, request)
+                except ESignApiError as exc:
+                    request = flow.throw(exc)
+                    continue
             else:
-                request = flow.send(response)
+                response = yield request
+            request = flow.send(response)
     except StopIteration as stop:
         return stop.value
 
@@ -188,9 +209,14 @@ def exchange(
         hook._raise_for_response(request, response)
     except ESignRateLimitError as exc:
         if exc.retry_after:
-            # Every task sharing the budget backs off (on every host, with a Redis store).
-            yield RateLimitPenalty(hook.rate_limiter, exc.retry_after)
+            # Every task sharing the budget backs off (on every host, with a Redis store), never longer
+            # than the retry sleep itself: one answer must not freeze the connection's schedule.
+            yield RateLimitPenalty(hook.rate_limiter, hook.retry_policy.cap(exc.retry_after))
         raise
+    checked = 200 <= response.status_code < 300 and response.status_code not in request.ok_statuses
+    if request.check_answer is not None and checked:
+        # Inside the retry loop: a junk 200 (a proxy page, a cut body) is asked again like a 5xx.
+        request.check_answer(response.json(), conn_id=hook.conn_id, operation=request.operation)
     return response
 
 
@@ -236,12 +262,12 @@ def http(
     *,
     stream: bool = False,
 ) -> Pipeline[ApiResponse]:
-    """Send ``prepared`` after the rate-limit wait and follow redirects without credentials.
+    """Send ``prepared`` after the rate-limit wait and follow redirects under the one redirect policy.
 
-    A redirect target is a different resource (Legalesign's ``/pdf/`` answers 302 with a short-lived
-    storage link that must be fetched without Legalesign authentication,
-    https://apidocs.legalesign.com/docs/rest-v1/), so it gets ``original``: the request as the flow
-    built it, before the vendor's credentials were applied.
+    ``prepared`` carries the vendor's credentials, ``original`` is the request as the flow built it.
+    Each hop is checked by :mod:`~airflow_provider_esign.hooks.redirects`: a same-origin hop is
+    sent again as it was, a cross-origin hop without credential headers and body (or refused), and
+    a downgrade to http or a hop to an internal address is refused with :class:`ESignRedirectError`.
 
     A request with ``stream_json`` (and no ``stream`` of the caller's own) is streamed too, and its
     body read and parsed as it arrives (see :func:`read_json`).
@@ -249,18 +275,82 @@ def http(
     streamed = stream or original.stream_json is not None
     yield RateLimitWait(hook.rate_limiter)
     url = resolve_url(settings, prepared.path)
+    home = redirects.Origin.of(url)
+    checked: dict[str, bool] = {}  # host -> is internal
+    if home != redirects.Origin.of(settings.base_url):
+        # A link the vendor handed out (a download link) obeys the same rules as a redirect from
+        # the connection's host: no downgrade, no internal address.
+        refusal = yield from _target_refusal(settings, settings.base_url, url, checked)
+        if refusal is not None:
+            raise ESignRedirectError(refusal, conn_id=hook.conn_id, operation=original.operation)
     response = yield Send(prepared, url, streamed)
+    trusted = True  # the chain has not left the origin of its first request
     for _ in range(MAX_REDIRECTS):
         location = response.header("Location") if response.status_code in REDIRECT_STATUSES else None
         if not location:
             break
         if streamed:
             yield Close(response)
-        url = urljoin(response.url or url, location)
-        response = yield Send(_redirected(original, response.status_code), url, streamed)
+        target = urljoin(response.url or url, location)
+        trusted = trusted and redirects.Origin.of(target) == home
+        refusal = (
+            None if trusted else (yield from _target_refusal(settings, response.url or url, target, checked))
+        )
+        follow = None
+        if refusal is None:
+            follow = redirects.followed_request(prepared, original, response.status_code, trusted)
+            if follow is None:
+                refusal = (
+                    f"a {response.status_code} redirect to {redirects.where(target)} would re-send the "
+                    "request body (which may hold credentials) to another origin"
+                )
+        if follow is None:
+            raise ESignRedirectError(
+                refusal or "redirect refused",
+                conn_id=hook.conn_id,
+                operation=original.operation,
+                status_code=response.status_code,
+            )
+        url = target
+        response = yield Send(follow, url, streamed)
     if streamed and not stream and original.stream_json is not None:
         response = yield from read_json(response, original.stream_json)
     return response
+
+
+def _target_refusal(
+    settings: ConnectionSettings, current: str, target: str, checked: dict[str, bool]
+) -> Pipeline[str | None]:
+    """Why ``target`` (another origin than the request's first) is never contacted, or None.
+
+    :param checked: Hosts already classified in this chain (internal or not).
+    """
+    refusal = redirects.scheme_refusal(current, target)
+    if refusal is not None:
+        return refusal
+    own = redirects.Origin.of(settings.base_url).host
+    if own not in checked:
+        checked[own] = yield from _is_internal(own)
+    if checked[own]:
+        return None  # the connection itself is on an internal host (a sandbox, an internal proxy)
+    host = redirects.Origin.of(target).host
+    if host not in checked:
+        checked[host] = yield from _is_internal(host)
+    if checked[host]:
+        return (
+            f"{redirects.where(target)} is a loopback, private or link-local address, never contacted "
+            "from a connection to a public host"
+        )
+    return None
+
+
+def _is_internal(host: str) -> Pipeline[bool]:
+    """Whether a host is (or resolves to) a loopback, private, link-local or other non-public address."""
+    literal = redirects.literal_is_internal(host)
+    if literal is not None:
+        return literal
+    addresses = yield Resolve(host)
+    return any(redirects.address_is_internal(a) for a in addresses or ())
 
 
 def credentials(hook: ESignHook, settings: ConnectionSettings) -> Pipeline[Credentials | None]:
@@ -292,10 +382,3 @@ def resolve_url(settings: ConnectionSettings, path: str) -> str:
 
 def _authorized(hook: ESignHook, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
     return hook._apply_auth(request, creds) if request.auth else request
-
-
-def _redirected(request: ApiRequest, status: int) -> ApiRequest:
-    """The request for a redirect target: no vendor auth; GET for 303 and for a 301/302 after a POST."""
-    if status == 303 or (status in (301, 302) and request.method not in ("GET", "HEAD")):
-        return replace(request, method="GET", params=None, json=None, data=None, auth=False)
-    return replace(request, params=None, auth=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_esign.exceptions import ESignServerError, ESignTransportError
+from airflow_provider_esign.exceptions import ESignError, ESignServerError, ESignTransportError
 from airflow_provider_esign.hooks.pipeline import Pipeline, Sleep, run
 from airflow_provider_esign.hooks.retry import may_still_be_in_flight
 from airflow_provider_esign.hooks.settings import ConnectionSettings
@@ -45,7 +45,7 @@ def send_once(
             hook.log.info("Adopting document %s sent by an earlier attempt", existing.document_id)
             return existing
     if idempotency_key:
-        yield from run(hook, settings, hook._before_create_flow(prepared, checkpoint))
+        yield from run(hook, settings, hook._before_create_flow(prepared, checkpoint, idempotency_key))
     policy = hook.retry_policy
     started = hook._clock()
     attempt = 0
@@ -53,24 +53,28 @@ def send_once(
         attempt += 1
         try:
             return (yield from run(hook, settings, hook._create_flow(prepared, idempotency_key)))
-        except (ESignTransportError, ESignServerError) as exc:
+        except (ESignTransportError, ESignServerError) as failure:
             if not idempotency_key or policy.exhausted(attempt, hook._clock() - started):
                 raise
-            hook.log.warning("Create failed ambiguously (%s); checking whether the vendor created it", exc)
-            yield Sleep(policy.backoff(attempt, exc))
-            find = hook._find_sent_flow
+            exc: Exception = failure
+        except ESignError:
+            hook._create_refused(idempotency_key)  # an answered error: the vendor made no document
+            raise
+        hook.log.warning("Create failed ambiguously (%s); checking whether the vendor created it", exc)
+        yield Sleep(policy.backoff(attempt, exc))
+        find = hook._find_sent_flow
+        existing = yield from run(hook, settings, find(prepared, idempotency_key, checkpoint))
+        settle = hook.create_settle_seconds
+        if existing is None and settle > 0 and may_still_be_in_flight(exc):
+            # A create the vendor is still working on (the client timed out, a gateway gave up) is
+            # not listed yet: give it time to land before sending a second one.
+            hook.log.warning(
+                "No document carries the key yet, but the create may still be in progress at the "
+                "vendor; looking again in %.0fs before sending it again",
+                settle,
+            )
+            yield Sleep(settle)
             existing = yield from run(hook, settings, find(prepared, idempotency_key, checkpoint))
-            settle = hook.create_settle_seconds
-            if existing is None and settle > 0 and may_still_be_in_flight(exc):
-                # A create the vendor is still working on (the client timed out, a gateway gave up) is
-                # not listed yet: give it time to land before sending a second one.
-                hook.log.warning(
-                    "No document carries the key yet, but the create may still be in progress at the "
-                    "vendor; looking again in %.0fs before sending it again",
-                    settle,
-                )
-                yield Sleep(settle)
-                existing = yield from run(hook, settings, find(prepared, idempotency_key, checkpoint))
-            if existing is not None:
-                hook.log.info("The vendor had created %s; adopting it", existing.document_id)
-                return existing
+        if existing is not None:
+            hook.log.info("The vendor had created %s; adopting it", existing.document_id)
+            return existing

@@ -6,12 +6,18 @@ exactly-once create and the completion watcher's backoff.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from airflow_provider_esign.exceptions import ESignRateLimitError, ESignServerError, ESignTransportError
+from airflow_provider_esign.exceptions import (
+    ESignMalformedResponseError,
+    ESignRateLimitError,
+    ESignServerError,
+    ESignTransportError,
+)
 from airflow_provider_esign.hooks.api import ApiRequest
 from airflow_provider_esign.hooks.settings import (
     DEFAULT_BACKOFF_BASE,
@@ -46,6 +52,8 @@ class RetryPolicy:
             return True  # throttled requests are not processed
         if isinstance(exc, ESignTransportError):
             return request.idempotent or not exc.maybe_processed
+        if isinstance(exc, ESignMalformedResponseError):
+            return request.idempotent  # a proxy page or a cut answer: a read can simply be asked again
         if isinstance(exc, ESignServerError) and request.idempotent:
             return exc.http_status in self.RETRY_STATUSES or exc.http_status == 500
         return False
@@ -58,10 +66,16 @@ class RetryPolicy:
         """Seconds to wait after failed attempt ``attempt``: the vendor's ``Retry-After`` (capped) for a
         429, else exponential backoff with "equal jitter" (never zero, never synchronized)."""
         if isinstance(exc, ESignRateLimitError):
-            wanted = exc.retry_after if exc.retry_after is not None else self.rate_limited_wait
-            return min(max(wanted, 0.0), self.backoff_max)
+            return self.cap(exc.retry_after if exc.retry_after is not None else self.rate_limited_wait)
         ceiling = self.ceiling(attempt)
         return random.uniform(ceiling / 2, ceiling)
+
+    def cap(self, seconds: float) -> float:
+        """A computed wait (a ``Retry-After``, a penalty) within ``[0, backoff_max]``; a value that is
+        not a finite number counts as the cap."""
+        if not math.isfinite(seconds):
+            return self.backoff_max
+        return min(max(seconds, 0.0), self.backoff_max)
 
     def ceiling(self, attempt: int, *, max_doublings: int | None = None) -> float:
         """The un-jittered backoff after failed attempt ``attempt``: ``backoff_base`` doubled per
@@ -71,20 +85,25 @@ class RetryPolicy:
 
 
 def retry_after_seconds(value: str | None) -> float | None:
-    """A ``Retry-After`` header (seconds or an HTTP date) as seconds from now, or None."""
+    """A ``Retry-After`` header (seconds or an HTTP date) as seconds from now, or None when it is
+    missing or not a finite wait (``inf``, ``nan``, garbage). Callers cap the result (``backoff_max``);
+    a date centuries ahead is a finite, large number here."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     from email.utils import parsedate_to_datetime
 
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        seconds = when.timestamp() - time.time()
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def may_still_be_in_flight(exc: BaseException) -> bool:

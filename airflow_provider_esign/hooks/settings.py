@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 #: Defaults of the tuning options every connection accepts (also the connection form's placeholders).
 DEFAULT_MAX_ATTEMPTS = 5
@@ -20,13 +21,31 @@ DEFAULT_CREATE_SETTLE_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class ConnectionSettings:
-    """An Airflow connection, reduced to what the hooks read."""
+    """An Airflow connection, reduced to what the hooks read.
+
+    Its ``repr`` (and so ``str``, f-strings, tracebacks with locals) shows no password, no extra
+    value and no user info in the base URL: only the extra's keys.
+    """
 
     conn_id: str
     base_url: str
     login: str
-    password: str
-    extra: dict[str, Any]
+    password: str = field(repr=False)
+    extra: dict[str, Any] = field(repr=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"ConnectionSettings(conn_id={self.conn_id!r}, base_url={redact_url(self.base_url)!r}, "
+            f"login={self.login!r}, password='***', extra_keys={sorted(self.extra)!r})"
+        )
+
+
+def redact_url(url: str) -> str:
+    """``url`` without the user info (``https://user:secret@host/`` becomes ``https://***@host/``)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 def build_settings(

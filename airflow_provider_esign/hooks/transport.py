@@ -8,6 +8,8 @@ effect is thrown back into the generator (so its ``finally`` blocks release lock
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
+import socket
 import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,10 +22,12 @@ from airflow_provider_esign.hooks.pipeline import (
     Effect,
     Lock,
     Mask,
+    Offload,
     Pipeline,
     RateLimitPenalty,
     RateLimitWait,
     ReadChunk,
+    Resolve,
     Send,
     Sleep,
     Unlock,
@@ -66,12 +70,22 @@ def transport_error(
     return error
 
 
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """Keep no cookie: the vendors authenticate by header or body, and a stored cookie would be sent
+    on to any host that shares the domain (ports are not part of a cookie's scope)."""
+
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+
 def new_session() -> requests.Session:
-    """A pooled ``requests`` session without urllib3 retries (the pipeline retries)."""
+    """A pooled ``requests`` session without urllib3 retries (the pipeline retries) and without a
+    cookie store."""
     import requests
     from requests.adapters import HTTPAdapter
 
     session = requests.Session()
+    session.cookies.set_policy(_NoCookies())
     session.headers["User-Agent"] = USER_AGENT
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
     session.mount("http://", adapter)
@@ -133,6 +147,11 @@ class SyncExecutor:
                 hook._sleep(delay)
         elif isinstance(effect, RateLimitPenalty):
             effect.limiter.penalize(effect.seconds)
+        elif isinstance(effect, Resolve):
+            try:
+                return _addresses(socket.getaddrinfo(effect.host, None, type=socket.SOCK_STREAM))
+            except (OSError, UnicodeError):
+                return []
         elif isinstance(effect, Mask):
             for secret in effect.secrets:
                 mask(secret)
@@ -140,6 +159,8 @@ class SyncExecutor:
             CREDENTIALS.thread_lock(effect.key).acquire()
         elif isinstance(effect, Unlock):
             CREDENTIALS.thread_lock(effect.key).release()
+        elif isinstance(effect, Offload):
+            return effect.function()
         return None
 
     def _send(self, effect: Send) -> ApiResponse:
@@ -251,6 +272,12 @@ class AsyncExecutor:
                 await asyncio.sleep(delay)
         elif isinstance(effect, RateLimitPenalty):
             await effect.limiter.apenalize(effect.seconds)
+        elif isinstance(effect, Resolve):
+            loop = asyncio.get_running_loop()
+            try:
+                return _addresses(await loop.getaddrinfo(effect.host, None, type=socket.SOCK_STREAM))
+            except (OSError, UnicodeError):
+                return []
         elif isinstance(effect, Mask):
             for secret in effect.secrets:
                 await amask(secret)
@@ -258,22 +285,26 @@ class AsyncExecutor:
             await CREDENTIALS.async_lock(effect.key).acquire()
         elif isinstance(effect, Unlock):
             CREDENTIALS.async_lock(effect.key).release()
+        elif isinstance(effect, Offload):
+            return await asyncio.to_thread(effect.function)
         return None
 
     async def _send(self, effect: Send) -> ApiResponse:
         import httpx
 
         request, hook = effect.request, self.hook
-        client = _async_client(hook.timeout)
+        client = _async_client()
+        # Per request: the client is shared by every hook of the event loop, each with its own timeout.
+        timeout = httpx.Timeout(hook.timeout[1], connect=hook.timeout[0])
         try:
             if effect.stream:
-                built = client.build_request(request.method, effect.url, **_body(request))
+                built = client.build_request(request.method, effect.url, **_body(request), timeout=timeout)
                 resp = await client.send(built, stream=True, follow_redirects=False)
                 stream = _AsyncStream(resp, request.operation, hook.conn_id)
                 return ApiResponse(resp.status_code, dict(resp.headers), b"", str(resp.url), stream=stream)
             async with _async_slots():
                 resp = await client.request(
-                    request.method, effect.url, **_body(request), follow_redirects=False
+                    request.method, effect.url, **_body(request), timeout=timeout, follow_redirects=False
                 )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise transport_error(request.operation, hook.conn_id, exc, maybe_processed=False) from None
@@ -304,22 +335,34 @@ def _body(request: ApiRequest) -> dict[str, Any]:
     return {"params": request.params, "json": request.json, "data": request.data, "headers": request.headers}
 
 
-def _async_client(timeout: tuple[float, float]) -> httpx.AsyncClient:
-    import httpx
-
+def _async_client() -> httpx.AsyncClient:
+    """The running loop's shared client (timeouts are passed per request, each hook its own)."""
     loop = asyncio.get_running_loop()
     client = _ASYNC_CLIENTS.get(loop)
     if client is None or client.is_closed:
-        client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout[1], connect=timeout[0]),
-            limits=httpx.Limits(
-                max_connections=ASYNC_MAX_CONNECTIONS, max_keepalive_connections=ASYNC_MAX_CONNECTIONS
-            ),
-            headers={"User-Agent": USER_AGENT},
-            follow_redirects=False,  # the pipeline follows redirects, without the vendor's credentials
-        )
-        _ASYNC_CLIENTS[loop] = client
+        client = _ASYNC_CLIENTS[loop] = new_async_client()
     return client
+
+
+def new_async_client(**kwargs: Any) -> httpx.AsyncClient:
+    """An ``httpx`` client as the async executor uses it: pooled, no cookie store, no redirects of
+    its own (``kwargs``, e.g. a test transport, are passed on)."""
+    import httpx
+
+    return httpx.AsyncClient(
+        cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
+        limits=httpx.Limits(
+            max_connections=ASYNC_MAX_CONNECTIONS, max_keepalive_connections=ASYNC_MAX_CONNECTIONS
+        ),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,  # the pipeline follows redirects under its own policy
+        **kwargs,
+    )
+
+
+def _addresses(infos: list[Any]) -> list[str]:
+    """The IP addresses of a ``getaddrinfo`` answer."""
+    return [str(info[4][0]) for info in infos]
 
 
 def _async_slots() -> asyncio.Semaphore:

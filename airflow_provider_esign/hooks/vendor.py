@@ -8,7 +8,7 @@ Flows are generators of :class:`~airflow_provider_esign.hooks.api.ApiRequest` (s
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Collection, Mapping, MutableMapping
 from typing import IO, Any, ClassVar
 
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, DownloadSource, Flow, Page
@@ -16,7 +16,7 @@ from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials
 from airflow_provider_esign.hooks.registry import VendorInfo
 from airflow_provider_esign.hooks.settings import ConnectionSettings
 from airflow_provider_esign.hooks.webhook import WebhookClaim
-from airflow_provider_esign.models import DocumentInfo, DownloadResult, FormField, SendRequest
+from airflow_provider_esign.models import DocumentInfo, DownloadResult, FormField, ReminderResult, SendRequest
 
 
 class VendorInterface(VendorInfo, abc.ABC):
@@ -90,6 +90,12 @@ class VendorInterface(VendorInfo, abc.ABC):
         """Read one page of the document list (``cursor`` None: the first; an int: that offset,
         where :attr:`list_at_offset`)."""
 
+    def _batch_page_flow(self, cursor: Any, filters: dict[str, Any], wanted: Collection[str]) -> Flow[Page]:
+        """One list page of a batch read, which uses only the documents in ``wanted``. Default: the
+        whole page (:meth:`_list_page_flow`); a vendor whose "page" is the whole account converts only
+        the wanted documents (WeSignature). Order detection then sees only those."""
+        return (yield from self._list_page_flow(cursor, filters))
+
     def batch_list_filters(self, filters: dict[str, Any]) -> dict[str, Any]:
         """The list filters a batch read uses, so the list also shows tracked documents that left
         the default listing (Legalesign: archived ones). Default: the caller's filters."""
@@ -99,6 +105,20 @@ class VendorInterface(VendorInfo, abc.ABC):
         """List filters that show only documents changed after ``since`` (vendor epoch seconds),
         or None where the vendor has no such filter (the default)."""
         return None
+
+    def _clock_request(self) -> ApiRequest | None:
+        """A cheap authenticated GET whose answer's ``Date`` header tells the vendor's time now (None:
+        no such call). Used where the provider must start "from now" in the vendor's own clock."""
+        return None
+
+    def _server_time_flow(self) -> Flow[float | None]:
+        """The vendor's time now (epoch seconds) from the ``Date`` header of :meth:`_clock_request`
+        (RFC 9110 section 6.6.1: the origin server's clock), or None when unknown."""
+        request = self._clock_request()
+        if request is None:
+            return None
+        response = yield request
+        return http_date(response.header("Date"))
 
     @abc.abstractmethod
     def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
@@ -132,10 +152,16 @@ class VendorInterface(VendorInfo, abc.ABC):
     def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
         """Create and send the document: exactly one non-idempotent create call, marked with the key."""
 
-    def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
+    def _before_create_flow(
+        self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
+    ) -> Flow[None]:
         """Record what reconciliation needs before the create call (WeSignature's baseline)."""
         return None
         yield  # a generator that makes no call
+
+    def _create_refused(self, idempotency_key: str | None) -> None:
+        """Runs when the vendor answered a create with an error (no document was made)."""
+        return None
 
     def _after_send_rejected(self, request: SendRequest) -> None:
         """Runs when the vendor rejected a send as invalid (drop caches the rejection may expose)."""
@@ -180,11 +206,17 @@ class VendorInterface(VendorInfo, abc.ABC):
 
     # ---------------------------------------------------------------- vendor extras
     def send_reminder(self, document_id: str, signer_email: str | None = None, text: str = "") -> list[str]:
-        """Remind the signers who have not signed yet; returns the emails reminded.
+        """Remind the signers who have not signed yet; returns the ids of the signers reminded.
 
         :param signer_email: Remind only this signer.
         :param text: Custom message, where the vendor supports one.
         """
+        return self.remind_signers(document_id, signer_email, text).reminded
+
+    def remind_signers(
+        self, document_id: str, signer_email: str | None = None, text: str = ""
+    ) -> ReminderResult:
+        """:meth:`send_reminder`, also saying why nobody was reminded when that is the outcome."""
         from airflow_provider_esign.exceptions import ESignUnsupportedError
 
         raise ESignUnsupportedError(f"{self.hook_name} offers no reminder API")
@@ -223,13 +255,18 @@ class VendorInterface(VendorInfo, abc.ABC):
     # ---------------------------------------------------------------- event-driven DAGs
     @classmethod
     def verify_webhook(
-        cls, extra: Mapping[str, Any], headers: Mapping[str, str], payload: dict[str, Any] | None
+        cls,
+        extra: Mapping[str, Any],
+        headers: Mapping[str, str],
+        payload: dict[str, Any] | None,
+        query: Mapping[str, str] | None = None,
     ) -> WebhookClaim:
         """Verify a webhook delivery for a connection of this type (no HTTP call, no secret logged).
 
         :param extra: The connection's extra.
         :param headers: The delivery's headers, names lowercased.
         :param payload: The JSON body, when it is an object.
+        :param query: The delivery URL's query parameters.
         """
         return WebhookClaim.reject(f"{cls.hook_name} has no webhooks")
 
@@ -252,3 +289,20 @@ class VendorInterface(VendorInfo, abc.ABC):
     def needs_completion_confirmation(cls, document: DocumentInfo) -> bool:
         """Whether a listed completed document must be re-read for its stable completion time."""
         return False
+
+
+def http_date(value: str | None) -> float | None:
+    """Epoch seconds of an HTTP date (``Sun, 06 Dec 2026 16:00:00 GMT``), or None if absent/unreadable."""
+    if not value:
+        return None
+    from email.utils import parsedate_to_datetime
+
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:  # RFC 9110 dates are always GMT
+        from datetime import timezone
+
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
@@ -28,8 +29,9 @@ class DownloadDocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
     vendor's SHA-256 where published), and only then appears at the destination: an interrupted or
     failed download never leaves a partial file there. Local paths and ``file://`` work out of the
     box; ``s3://``, ``gs://``, ... through their Airflow providers. Returns the stored path and emits
-    an event on each declared outlet Asset (by default :func:`~airflow_provider_esign.assets.
-    signed_documents_asset`) whose ``extra`` is one flat record of the document (id, vendor,
+    an event on each declared outlet Asset (by default
+    :func:`~airflow_provider_esign.assets.signed_documents_asset`) whose ``extra`` is one flat
+    record of the document (id, vendor,
     connection, name, status, signers with their states and signing times, creation and completion
     times, your metadata) and of the stored file (path, size, SHA-256, what it was verified against);
     the same record goes to XCom (key ``download``). Stored local files get the process umask's mode,
@@ -124,6 +126,8 @@ class DownloadDocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
             overwrite=self.overwrite,
             log=self.log,
         )
+        # When the vendor gives no completion time (WeSignature), the record says when we saw it completed.
+        observed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         path = str(target)
         self.log.info(
             "Stored %s (%d bytes, sha256 %s, verified: %s)",
@@ -136,7 +140,7 @@ class DownloadDocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
         document = result.document or hook.get_document_details(document_id)
         # The name, not "<id>.pdf": a download that learnt no name (Legalesign) has read it just now.
         self.label_map_index(context, document.name or target.name)
-        details = self._details(hook, document, path, result)
+        details = self._details(hook, document, path, result, observed_at=observed_at)
         if self.audit_log:
             audit_target = self.target_path(hook.vendor, self.audit_log_filename)
             audit = store_verified(
@@ -166,9 +170,25 @@ class DownloadDocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
             )
 
     def _details(
-        self, hook: ESignHook, document: DocumentInfo, path: str, result: DownloadResult
+        self,
+        hook: ESignHook,
+        document: DocumentInfo,
+        path: str,
+        result: DownloadResult,
+        *,
+        observed_at: str | None = None,
     ) -> dict[str, Any]:
-        """The event and XCom payload: one flat, JSON-native record per stored document."""
+        """The event and XCom payload: one flat, JSON-native record per stored document.
+
+        :param observed_at: When this task saw the document completed (ISO 8601, UTC): the record's
+            ``completed_at`` where the vendor reports none, marked ``completed_at_source: "observed"``.
+        """
+        completed_at = document.completed_at
+        completed_at_source: str | None = "vendor"
+        if completed_at is None:
+            # An upper bound, not the signing time: the download proved completion by then.
+            completed_at = observed_at
+            completed_at_source = "observed" if observed_at else None
         return {
             "document_id": str(self.document_id),
             "vendor": hook.vendor,
@@ -186,7 +206,8 @@ class DownloadDocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
                 for signer in document.signers
             ],
             "created_at": document.created_at,
-            "completed_at": document.completed_at,
+            "completed_at": completed_at,
+            "completed_at_source": completed_at_source,
             "metadata": dict(document.metadata),
             "path": path,
             "size": result.size,

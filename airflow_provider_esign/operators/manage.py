@@ -53,6 +53,10 @@ class CancelDocumentOperator(_DocumentOperator):
 class SendReminderOperator(_DocumentOperator):
     """Remind the signers of a document who have not signed yet (Legalesign).
 
+    Returns (XCom) ``{"document_id", "reminded": [signer ids], "reason"}``; ``reason`` says why nobody
+    was reminded (every signer has signed, or nobody has been sent the document yet), else None. A
+    reminder that reaches nobody still succeeds, with that reason as a warning in the task log.
+
     :param conn_id: The e-signature connection.
     :param document_id: The vendor's document id. (templated)
     :param signer_email: Remind only this signer. (templated)
@@ -67,7 +71,10 @@ class SendReminderOperator(_DocumentOperator):
         self.text = text
 
     @closes_hook
-    def execute(self, context: Context) -> list[str]:
-        reminded = self.hook.send_reminder(str(self.document_id), self.signer_email, self.text)
-        self.log.info("Reminded %d signer(s) of document %s", len(reminded), self.document_id)
-        return reminded
+    def execute(self, context: Context) -> dict[str, Any]:
+        result = self.hook.remind_signers(str(self.document_id), self.signer_email, self.text)
+        if result.reminded:
+            self.log.info("Reminded %d signer(s) of document %s", len(result.reminded), self.document_id)
+        else:
+            self.log.warning("Reminded nobody of document %s: %s", self.document_id, result.reason)
+        return {"document_id": str(self.document_id), "reminded": result.reminded, "reason": result.reason}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_esign.contracts import CONTRACT_XCOM_KEY
 from airflow_provider_esign.exceptions import ESignValidationError
 from airflow_provider_esign.links import DOCUMENT_URL_ATTRIBUTE, DOCUMENT_URL_XCOM_KEY, ESignDocumentLink
 from airflow_provider_esign.operators.base import ESignHookMixin, closes_hook
@@ -17,7 +18,7 @@ from airflow_provider_esign.operators.map_index import MappedTaskNaming
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_esign.models import SendRequest
+    from airflow_provider_esign.models import DocumentInfo, SendRequest
 
 #: XCom key of the sent document's info (``DocumentInfo.to_dict`` without the raw payload).
 DOCUMENT_XCOM_KEY = "document"
@@ -168,8 +169,24 @@ class SendDocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
         url = hook.web_url(document) or ""
         setattr(self, DOCUMENT_URL_ATTRIBUTE, url)
         ti.xcom_push(key=DOCUMENT_URL_XCOM_KEY, value=url)
+        ti.xcom_push(key=CONTRACT_XCOM_KEY, value=self._contract_record(document, request, url))
         self._sent = (hook.vendor, document.document_id)
         return document.document_id
+
+    def _contract_record(self, document: DocumentInfo, request: SendRequest, url: str) -> dict[str, Any]:
+        """What the Contracts page lists and filters on: one small XCom per sent document."""
+        return {
+            "conn_id": self.conn_id,
+            "vendor": document.vendor,
+            "document_id": document.document_id,
+            "name": document.name or self.document_name,
+            # The vendor's signer list where it returns one, else the request's (same people).
+            "signers": [{"name": s.name, "email": s.email} for s in (document.signers or request.signers)],
+            "status": document.status.value,
+            "sent_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "expires_at": self.expires_at or None,
+            "url": url or None,
+        }
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the uploaded file or vendor template in, the vendor document out."""

@@ -23,6 +23,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Local emulator of the Legalesign, WeSignature and eSignBase APIs.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests with this Host header (repeatable; loopback names always work)",
+    )
     parser.add_argument("--port", type=int, default=8765, help="TCP port, 0 for any free port (default 8765)")
     parser.add_argument(
         "--seed",
@@ -96,7 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    sandbox = Sandbox(host=args.host, port=args.port, seed=args.seed, config=config, log_level=args.log_level)
+    sandbox = Sandbox(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        config=config,
+        log_level=args.log_level,
+        allowed_hosts=tuple(args.allowed_host),
+    )
     sandbox.start()
     try:
         if args.seed_history:

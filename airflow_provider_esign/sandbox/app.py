@@ -12,18 +12,22 @@ from starlette.exceptions import HTTPException
 
 from airflow_provider_esign.sandbox import control, esignbase, legalesign, wesignature
 from airflow_provider_esign.sandbox.errors import http_exception_handler
+from airflow_provider_esign.sandbox.hostguard import HostGuard
 from airflow_provider_esign.sandbox.middleware import SandboxMiddleware
 from airflow_provider_esign.sandbox.responses import Rejected, rejected_handler
 from airflow_provider_esign.sandbox.state import SandboxState
 from airflow_provider_esign.sandbox.webhooks import WebhookDispatcher
 
 
-def create_app(state: SandboxState) -> Any:
+def create_app(state: SandboxState, bind_host: str = "127.0.0.1", allowed_hosts: tuple[str, ...] = ()) -> Any:
     """
     Build the ASGI application serving all three vendors and the control API.
 
     :param state: the state the application serves.
-    :return: the ASGI callable (the FastAPI app wrapped in :class:`SandboxMiddleware`).
+    :param bind_host: the interface the server listens on (a request may name it in ``Host``).
+    :param allowed_hosts: further ``Host`` names to serve besides loopback ones (see :class:`HostGuard`).
+    :return: the ASGI callable (the FastAPI app wrapped in :class:`SandboxMiddleware`, inside
+        :class:`HostGuard`).
     """
     dispatcher = WebhookDispatcher(state)
 
@@ -60,4 +64,4 @@ def create_app(state: SandboxState) -> Any:
     app.add_exception_handler(HTTPException, http_exception_handler)
     app.state.sandbox = state
     app.state.dispatcher = dispatcher
-    return SandboxMiddleware(app, state)
+    return HostGuard(SandboxMiddleware(app, state), bind_host, allowed_hosts)

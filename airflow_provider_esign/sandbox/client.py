@@ -9,6 +9,7 @@ import urllib.request
 from typing import Any
 
 from airflow_provider_esign.sandbox.config import VENDORS, SandboxConfig
+from airflow_provider_esign.sandbox.credentials import LEGALESIGN_WEBHOOK_TOKEN
 
 #: Path of each vendor's API root on the sandbox; the Airflow connection ``host`` is ``url + path``.
 VENDOR_PATHS: dict[str, str] = {
@@ -61,7 +62,11 @@ def connections_env(
             "host": base + VENDOR_PATHS["legalesign"],
             "login": cfg.legalesign_username,
             "password": cfg.legalesign_secret,
-            "extra": {"group": cfg.legalesign_group},
+            "extra": {
+                "group": cfg.legalesign_group,
+                "webhooks_enabled": True,
+                "webhook_secret": LEGALESIGN_WEBHOOK_TOKEN,
+            },
         },
         "wesignature": {
             "conn_type": "wesignature",
@@ -75,7 +80,12 @@ def connections_env(
             "host": base + VENDOR_PATHS["esignbase"],
             "login": cfg.esignbase_client_id,
             "password": cfg.esignbase_client_secret,
-            "extra": {"scopes": "all", "sandbox": True, "webhook_secret": cfg.esignbase_webhook_secret},
+            "extra": {
+                "scopes": "all",
+                "sandbox": True,
+                "webhooks_enabled": True,
+                "webhook_secret": cfg.esignbase_webhook_secret,
+            },
         },
     }
     env: dict[str, str] = {}

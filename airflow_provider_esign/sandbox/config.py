@@ -152,6 +152,10 @@ class SandboxConfig:
     :param wesignature_list_max: most documents ``getsentdocumentsapi`` returns (the first ones in list
         order); ``None`` returns the whole account. The vendor documents no paging and does not say whether
         a large account's list is truncated.
+    :param esignbase_redirect_uris: redirect URIs registered on the eSignBase OAuth2 client (the
+        Authorization Code grant matches them exactly).
+    :param esignbase_code_ttl: lifetime of an eSignBase authorization code (short-lived, single-use).
+    :param esignbase_user_email: the account the consent page asks about.
     :param wesignature_decline_cancels: whether a signer's rejection also moves the WeSignature document to
         ``"2"`` (cancelled); the vendor does not say, so by default it stays ``"1"``.
     """
@@ -195,6 +199,9 @@ class SandboxConfig:
     esignbase_client_id: str = credentials.ESIGNBASE_CLIENT_ID
     esignbase_client_secret: str = credentials.ESIGNBASE_CLIENT_SECRET
     esignbase_webhook_secret: str = credentials.ESIGNBASE_WEBHOOK_SECRET
+    esignbase_redirect_uris: list[str] = field(default_factory=lambda: ["http://127.0.0.1:8765/callback"])
+    esignbase_code_ttl: float = 60.0
+    esignbase_user_email: str = "sandbox-user@example.com"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -211,7 +218,10 @@ class SandboxConfig:
             value = getattr(self, name)
             if not _is_number(value) or value < 0:
                 raise ValueError(f"{name} must be a non-negative number")
-        for name in ("token_ttl", "webhook_timeout", "tick_interval"):
+        uris = self.esignbase_redirect_uris
+        if not isinstance(uris, list) or not all(isinstance(u, str) and "://" in u for u in uris):
+            raise ValueError("esignbase_redirect_uris must be a list of absolute URIs")
+        for name in ("token_ttl", "webhook_timeout", "tick_interval", "esignbase_code_ttl"):
             value = getattr(self, name)
             if not _is_number(value) or value <= 0:
                 raise ValueError(f"{name} must be a positive number")

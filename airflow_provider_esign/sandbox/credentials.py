@@ -13,6 +13,9 @@ LEGALESIGN_SECRET = "sandbox-legalesign-secret-0001"
 LEGALESIGN_GROUP = "sandbox-team"
 # The REST API references users by URI; the sandbox has exactly one API user.
 LEGALESIGN_USER_ID = "5a4d8c1e-0b7f-4c6a-9d3e-2f1b0a9c8d7e"
+# Not a vendor credential: the secret a Legalesign connection expects back as ``?token=`` in the URL it
+# subscribed for webhooks (Legalesign signs nothing verifiable).
+LEGALESIGN_WEBHOOK_TOKEN = "sandbox-legalesign-webhook-token-0001"
 
 # WeSignature: ``login_api`` exchanges email/password for ``user`` + ``api_key``.
 WESIGNATURE_EMAIL = "sandbox@wesignature.test"

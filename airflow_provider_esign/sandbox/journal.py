@@ -20,9 +20,10 @@ REDACTED = "***"
 SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-signature-secret"}
 )
-#: Body / query keys whose value is a credential (matched case-insensitively anywhere in the key name).
+#: Body / query keys whose value is a credential (matched case-insensitively anywhere in the key name);
+#: ``code`` is an OAuth2 authorization code, which buys tokens until it is exchanged.
 _SECRET_KEY = re.compile(
-    r"pass(word)?|secret|api_?key|token|authori[sz]ation|(^|[-_])signature$|credential", re.I
+    r"pass(word)?|secret|api_?key|token|authori[sz]ation|(^|[-_])signature$|credential|^code$", re.I
 )
 #: Strings longer than this (base64 PDFs) are shortened in the journal.
 MAX_STRING = 256
@@ -37,6 +38,17 @@ def is_secret_key(name: str) -> bool:
     return bool(_SECRET_KEY.search(name))
 
 
+_QUERY_PARAM = re.compile(r"([?&])([^=&#\s]+)=([^&#\s]*)")
+
+
+def redact_url(value: str) -> str:
+    """:return: ``value`` with the values of credential query parameters replaced (a webhook URL that
+    carries its secret as ``?token=``, say)."""
+    if "?" not in value:
+        return value
+    return _QUERY_PARAM.sub(lambda m: f"{m[1]}{m[2]}={REDACTED}" if is_secret_key(m[2]) else m[0], value)
+
+
 def redact(value: Any) -> Any:
     """:return: ``value`` with credential fields replaced and long strings shortened (recursively)."""
     if isinstance(value, dict):
@@ -45,6 +57,8 @@ def redact(value: Any) -> Any:
         return [redact(v) for v in value]
     if isinstance(value, str) and len(value) > MAX_STRING:
         return f"{value[:32]}... ({len(value)} characters)"
+    if isinstance(value, str):
+        return redact_url(value)
     return value
 
 
@@ -87,6 +101,8 @@ def parse_body(raw: bytes, content_type: str, truncated: bool) -> Any:
         return redact(json.loads(raw.decode("utf-8")))
     except (UnicodeDecodeError, ValueError):
         pass
+    except RecursionError:  # e.g. 100 kB of "[[[[": journal its size, never crash the request
+        return {"_sandbox": f"{len(raw)} bytes of JSON nested too deeply to parse"}
     if kind.startswith("text/"):
         return redact(raw.decode("utf-8", errors="replace"))
     return {"_sandbox": f"{len(raw)} bytes of {kind or 'unknown content type'}"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from email.utils import formatdate
 from typing import Any
 
 from starlette.responses import Response
@@ -45,6 +46,11 @@ def classify(path: str) -> tuple[str | None, bool]:
     if path.startswith("/esignbase/"):
         return "esignbase", True
     return None, False
+
+
+def http_date(epoch: float) -> bytes:
+    """:return: ``epoch`` as an HTTP ``Date`` value (RFC 9110 IMF-fixdate)."""
+    return formatdate(epoch, usegmt=True).encode("latin-1")
 
 
 def throttled_response(vendor: str, retry_after: float | None) -> Response:
@@ -134,6 +140,9 @@ class SandboxMiddleware:
         async def status_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 entry["status"] = message["status"]
+                # The vendor's Date header is its own clock: the sandbox's (advanceable) one, not the host's.
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"date"]
+                message = {**message, "headers": [*headers, (b"date", http_date(self.state.now()))]}
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 # Journal before the last byte leaves, so a client that saw the answer also sees the entry.
                 finish()

@@ -43,6 +43,9 @@ class Sandbox(SandboxClient):
         ids unique to this run (a fresh random seed at start and at every reset).
     :param config: behaviour configuration; defaults to :class:`SandboxConfig`.
     :param clock: clock to use; defaults to wall time plus an advanceable offset.
+    :param allowed_hosts: ``Host`` names to serve besides loopback ones and the bound address (DNS
+        rebinding protection, see :mod:`~airflow_provider_esign.sandbox.hostguard`), e.g. a Compose
+        service name.
     :param log_level: uvicorn's log level. uvicorn's own access log is always off, so nothing a client sends
         (keys, tokens, bodies) is logged by it; ``SandboxConfig(log_requests=True)`` logs a redacted line per
         request to the ``airflow_provider_esign.sandbox.access`` logger instead.
@@ -56,8 +59,10 @@ class Sandbox(SandboxClient):
         config: SandboxConfig | None = None,
         clock: Clock | None = None,
         log_level: str = "warning",
+        allowed_hosts: tuple[str, ...] = (),
     ) -> None:
         super().__init__("http://unstarted.invalid")
+        self.allowed_hosts = tuple(allowed_hosts)
         self.host = host
         self.port = port
         self.seed = seed
@@ -116,13 +121,15 @@ class Sandbox(SandboxClient):
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            create_app(self._state),
+            create_app(self._state, self.host, self.allowed_hosts),
             log_config=None,
             log_level=self._log_level,
             access_log=False,
             lifespan="on",
             proxy_headers=False,
             server_header=False,
+            # Vendor answers carry a Date from the sandbox clock (the middleware adds it).
+            date_header=False,
             # The fault injector reaches into asyncio transports; keep the stock loop implementation.
             loop="asyncio",
             timeout_keep_alive=30,

@@ -106,6 +106,7 @@ class SandboxState:
         self.indexes: dict[str, ListIndex] = {}
         self.journal = Journal(self.config.journal_size)
         self.tokens: dict[str, dict[str, Any]] = {}
+        self.esignbase_grants: dict[str, Any] = {}  # the Authorization Code grant (esignbase/oauth.py)
         self.redirects: dict[str, tuple[str, float]] = {}
         self.credits = self.config.esignbase_initial_credits
         self.stats = Stats()

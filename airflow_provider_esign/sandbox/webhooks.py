@@ -9,6 +9,7 @@ import asyncio
 import logging
 from typing import Any
 
+from airflow_provider_esign.sandbox import journal
 from airflow_provider_esign.sandbox.esignbase import COMPLETED_STEPS, VENDOR
 from airflow_provider_esign.sandbox.models import iso_utc
 from airflow_provider_esign.sandbox.state import SandboxState
@@ -99,7 +100,7 @@ class WebhookDispatcher:
         for attempt in range(1, state.config.webhook_attempts + 1):
             record: dict[str, Any] = {
                 "document_id": doc_id,
-                "url": url,
+                "url": journal.redact_url(url),
                 "attempt": attempt,
                 "at": iso_utc(state.now()),
                 "status_code": None,

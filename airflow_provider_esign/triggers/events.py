@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 
 #: Longest wait between polls after repeated failures, in seconds.
 MAX_ERROR_BACKOFF = 3600.0
+#: Where the vendor has no time filter (eSignBase), a new watcher assumes documents created longer than
+#: this before it started are final (unless ``max_document_age`` says otherwise): 90 days, in seconds.
+BASELINE_DOCUMENT_AGE = 90 * 86400.0
 
 
 def _last_segment(value: Any) -> str:
@@ -76,7 +79,10 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
     Each event's payload is :func:`completion_payload` (``document_id``, ``vendor``, ``conn_id``, ``name``,
     ``completed_at``, ``signers``, ``metadata``, ``source="watcher"``); Airflow records it as the asset
     event's ``extra["payload"]``. The first poll takes a baseline: documents completed before it are not
-    announced. See the module docstring for the cursor and its persistence.
+    announced. It reads no document list: it asks the vendor for its time now (the ``Date`` header of
+    one cheap call, so no clocks are compared) and starts from there, so a new watcher costs one call
+    whatever the account's size (a vendor without such a call, WeSignature, lists once). See the
+    module docstring for the cursor and its persistence.
 
     :param conn_id: The e-signature connection (any vendor).
     :param poll_interval: Seconds between polls of the vendor's document list.
@@ -93,7 +99,9 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
         longest signing window). Where the vendor has no server-side time filter (eSignBase), each
         poll after the baseline reads the list from its newest end down to the oldest document
         still open at the last poll (always: older ones are final); with this set, also no further
-        than documents created before the floor minus this. None (default): only the first bound.
+        than documents created before the floor minus this. None (default): only the first bound,
+        and documents created more than :data:`BASELINE_DOCUMENT_AGE` (90 days) before the watcher
+        started are taken as final (set this to a longer signing window to reach older ones).
     """
 
     #: Sleep between polls; replaced in tests (no real waiting).
@@ -237,6 +245,28 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
     def _listed_time(document: DocumentInfo) -> float | None:
         return completion_time(document.completed_at) or completion_time(document.modified_at)
 
+    async def _start_from_now(self, hook: ESignHook) -> CompletionCursor | None:
+        """The baseline as of the vendor's time now, without reading any list (None: time unknown).
+
+        Everything completed at or before that time is old. Where the listing has no time filter
+        (eSignBase), the horizon starts at that time minus ``max_document_age`` (default
+        :data:`BASELINE_DOCUMENT_AGE`): older documents are taken as final, so the next poll reads only
+        the newest stretch of the list, and from then on the horizon follows the open documents.
+        """
+        now = await hook.aserver_time()
+        if now is None:
+            return None
+        age = self.max_document_age if self.max_document_age is not None else BASELINE_DOCUMENT_AGE
+        self.log.info(
+            "Baseline for %s: starting from the vendor's time now; documents completed before it "
+            "will not be announced",
+            self.conn_id,
+        )
+        # An HTTP date has whole seconds: "now" lies in [date, date + 1), so a completion stamped with
+        # that same second may be newer than the baseline. Only earlier seconds are certainly old.
+        floor = now - 1.0
+        return CompletionCursor(floor=floor, horizon=floor - age)
+
     async def poll(
         self, hook: ESignHook, cursor: CompletionCursor | None
     ) -> tuple[CompletionCursor, list[dict[str, Any]]]:
@@ -244,6 +274,10 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
 
         Without a cursor this is the baseline poll: it announces nothing.
         """
+        if cursor is None:
+            started = await self._start_from_now(hook)
+            if started is not None:
+                return started, []
         listing = await self._completed(hook, cursor)
         documents = list(listing.completed.values())
         listed = [(d.document_id, self._listed_time(d)) for d in documents]

@@ -51,8 +51,21 @@ EXPECTED = [
         f"Longest event-loop stall, async batch read of 150 of 300 old docs: {v}"
         for v in ("esignbase", "legalesign", "wesignature")
     ),
+    *(f"Peers: 6 mapped-style sends: {v}" for v in ("legalesign", "esignbase", "wesignature")),
+    *(
+        f"Peers: batch status of 5 docs, account of {n}: {v}"
+        for n in (5, 40)
+        for v in ("legalesign", "esignbase", "wesignature")
+    ),
+    *(f"Peers: 1 MiB download: {v}" for v in ("legalesign", "esignbase", "wesignature")),
+    *(
+        f"Peers: documents made when the create answer is dropped after commit: {v}"
+        for v in ("legalesign", "esignbase", "wesignature")
+    ),
     "WeSignature pre-send baseline download, 300 old docs",
     "WeSignature pre-send baseline peak memory, 300 old docs",
+    "Contracts page JSON server time, 200 tracked documents",
+    "Contracts page vendor calls per view, warm cache, 200 tracked documents",
 ]
 
 

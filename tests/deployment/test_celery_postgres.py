@@ -78,7 +78,11 @@ class CeleryDeployment(Deployment):
 
     def start_worker(self, name: str, rate_limit_dir: pathlib.Path) -> None:
         """A Celery worker with its own local rate-limit state and task-instance hostname."""
-        env = {**self.env, "AIRFLOW_ESIGN_RATELIMIT_DIR": str(rate_limit_dir), "ESIGN_WORKER_HOSTNAME": name}
+        env = {
+            **self.env,
+            "AIRFLOW__ESIGN__RATELIMIT_DIR": str(rate_limit_dir),
+            "ESIGN_WORKER_HOSTNAME": name,
+        }
         with (self.home / f"{name}.log").open("ab") as out:
             self.processes[name] = subprocess.Popen(
                 [

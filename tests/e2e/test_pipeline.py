@@ -66,15 +66,49 @@ def test_cancel(sandbox, vendor):
         assert document["voided_at"] is not None or document["deleted"]
 
 
+def return_value(run, task_id: str):
+    """A task's XCom return value, as Airflow stored it."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        row = session.execute(
+            select(XComModel.value).where(
+                XComModel.dag_id == run.dag_id,
+                XComModel.run_id == run.run_id,
+                XComModel.task_id == task_id,
+                XComModel.key == "return_value",
+            )
+        ).first()
+    assert row is not None, f"{task_id} returned nothing"
+    return XComModel.deserialize_value(row)
+
+
 def test_reminder(sandbox):
-    sandbox.configure(sign_delay=None)
+    # send_delay=0: the sandbox marks the signers sent in the same instant the document is created, so
+    # the reminder finds them waiting however late the machine runs it (no race with a send timer).
+    sandbox.configure(sign_delay=None, send_delay=0)
     before = sandbox.stats()
     run = run_dag("e2e_legalesign_remind")
     assert run.state == "success", task_states(run)
     reminded = _route_count(sandbox.stats(), "send-reminder") - _route_count(before, "send-reminder")
     assert reminded == 2  # both unsigned signers
-    (remind,) = [ti for ti in run.get_task_instances() if ti.task_id == "remind"]
-    assert remind.state == "success"
+    result = return_value(run, "remind")
+    assert len(result["reminded"]) == 2 and result["reason"] is None
+
+
+def test_a_reminder_before_anyone_is_sent_says_so(sandbox, capfd):
+    sandbox.configure(sign_delay=None, send_delay=3600)  # Legalesign still sending: nobody waits yet
+    before = sandbox.stats()
+    run = run_dag("e2e_legalesign_remind")
+    assert run.state == "success", task_states(run)
+    assert _route_count(sandbox.stats(), "send-reminder") == _route_count(before, "send-reminder")
+    result = return_value(run, "remind")
+    assert result["reminded"] == []
+    assert result["reason"].startswith("nobody is waiting to sign yet: 2 signer(s) not sent the document yet")
+    out = capfd.readouterr()
+    assert "Reminded nobody of document" in out.out + out.err  # the task log says why
 
 
 def _route_count(stats: dict, fragment: str) -> int:

@@ -13,7 +13,7 @@ def read_documents(conn_id: str, document_id: str, calls: int, state_dir: str = 
     :return: reads done, and the error that stopped the worker ("" if none).
     """
     if state_dir:
-        os.environ["AIRFLOW_ESIGN_RATELIMIT_DIR"] = state_dir
+        os.environ["AIRFLOW__ESIGN__RATELIMIT_DIR"] = state_dir
     from airflow_provider_esign.hooks.legalesign import LegalesignHook
 
     hook = LegalesignHook(conn_id, max_attempts=1)

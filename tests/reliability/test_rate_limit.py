@@ -14,9 +14,12 @@ import pytest
 
 from airflow_provider_esign.exceptions import ESignRateLimitError, ESignValidationError
 from airflow_provider_esign.hooks.legalesign import LegalesignHook
-from airflow_provider_esign.ratelimit import STORAGE_ENV, RateLimiter, RateLimitStorageError
+from airflow_provider_esign.ratelimit import RateLimiter, RateLimitStorageError
 from tests.deployment.services import free_port, redis_server
 from tests.reliability import _ratelimit_worker
+
+#: The [esign] ratelimit_storage option in Airflow's environment-variable form.
+STORAGE_ENV = "AIRFLOW__ESIGN__RATELIMIT_STORAGE"
 
 INTERVAL = 60 / 60 * 1.01  # 60 calls a minute, with the limiter's 1% safety margin
 # Redis storage runs on the Redis server's real clock: delays move by the time the test itself takes.
@@ -104,6 +107,13 @@ class TestRateLimiter:
         assert second.reserve() == pytest.approx(30.0)
         second.penalize(1)  # a shorter penalty never pulls the schedule forward
         assert first.reserve() == pytest.approx(30.0 + INTERVAL)
+
+    @pytest.mark.parametrize("retry_after", [3600.0, 2.3e9, float("inf"), float("nan")])
+    def test_a_penalty_never_pushes_the_schedule_beyond_the_cap(self, tmp_path, clock, retry_after):
+        limiter = RateLimiter("k", 60, state_dir=str(tmp_path), clock=clock, max_penalty=5)
+        limiter.reserve()
+        limiter.penalize(retry_after)  # no OverflowError for inf either
+        assert limiter.reserve() <= 5.0
 
     def test_disabled_limiter_never_waits_or_writes(self, tmp_path, clock):
         limiter = RateLimiter("k", 0, state_dir=str(tmp_path), clock=clock)
@@ -210,6 +220,16 @@ class TestRedisStorage:
         assert host_b.reserve() == pytest.approx(30.0, abs=REAL_TIME)
         host_b.penalize(1)  # a shorter penalty never pulls the schedule forward
         assert host_a.reserve() == pytest.approx(30.0 + INTERVAL, abs=REAL_TIME)
+
+    async def test_a_penalty_never_pushes_the_shared_schedule_beyond_the_cap(self, tmp_path, redis_url):
+        key = unique_key()
+        worker = RateLimiter(key, 60, storage=redis_url, max_penalty=5)
+        triggerer = RateLimiter(key, 60, storage=redis_url, max_penalty=5)
+        worker.reserve()
+        worker.penalize(3600)
+        await triggerer.apenalize(float("inf"))
+        assert worker.reserve() <= 5.0 + REAL_TIME
+        assert await triggerer.areserve() <= 5.0 + INTERVAL + REAL_TIME
 
     def test_the_schedule_expires_from_redis(self, tmp_path, redis_url, redis_client):
         host_a, _ = self.two_hosts(tmp_path, redis_url)

@@ -42,7 +42,11 @@ def test_airflow_connections(sb: Sandbox) -> None:
         "host": sb.url + "/legalesign/api/v1",
         "login": "sandbox-api-user",
         "password": "sandbox-legalesign-secret-0001",
-        "extra": {"group": "sandbox-team"},
+        "extra": {
+            "group": "sandbox-team",
+            "webhooks_enabled": True,  # the sandbox's connections opt in to the webhook endpoint
+            "webhook_secret": "sandbox-legalesign-webhook-token-0001",
+        },
     }
     wesignature = json.loads(env["AIRFLOW_CONN_WESIGNATURE_DEFAULT"])
     assert wesignature["host"] == sb.url + "/wesignature/apihandler" and wesignature["extra"] == {}
@@ -52,6 +56,7 @@ def test_airflow_connections(sb: Sandbox) -> None:
     assert esignbase["extra"] == {
         "scopes": "all",
         "sandbox": True,
+        "webhooks_enabled": True,
         "webhook_secret": "sandbox-webhook-secret-0001",
     }
 
@@ -63,7 +68,7 @@ def test_airflow_connections(sb: Sandbox) -> None:
     custom = connections_env(
         "http://h:1/", SandboxConfig(legalesign_group="other-team"), vendors=["legalesign"]
     )
-    assert json.loads(custom["AIRFLOW_CONN_LEGALESIGN_DEFAULT"])["extra"] == {"group": "other-team"}
+    assert json.loads(custom["AIRFLOW_CONN_LEGALESIGN_DEFAULT"])["extra"]["group"] == "other-team"
 
 
 def test_connection_hosts_are_the_vendor_roots(sb: Sandbox) -> None:

@@ -121,12 +121,32 @@ def test_payload_is_complete_with_one_extra_read(tmp_path):
         ],
         "created_at": "2026-11-29T09:00:00",
         "completed_at": "2026-11-30T10:00:00",
+        "completed_at_source": "vendor",
         "metadata": {"tag": "crm-42"},
         "path": str(tmp_path / "doc-7.pdf"),
         "size": len(PDF),
         "sha256": hashlib.sha256(PDF).hexdigest(),
         "verified_against": ["pdf-magic"],
     }
+
+
+def test_a_vendor_without_completion_times_gets_the_observed_time_marked_as_such(tmp_path):
+    import dataclasses
+    import datetime as dt
+
+    class NoTimes(ScriptedHook):
+        vendor = "wesignature"
+
+        def get_document_details(self, document_id):
+            self.calls.append("get_document_details")
+            return dataclasses.replace(DOCUMENT, vendor="wesignature", completed_at=None)
+
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    record, extra = run(tmp_path, NoTimes())
+    after = dt.datetime.now(dt.timezone.utc)
+    assert record == extra and record["completed_at_source"] == "observed"
+    observed = dt.datetime.fromisoformat(record["completed_at"])
+    assert observed.tzinfo is not None and before <= observed <= after  # when this task saw it completed
 
 
 def test_no_extra_read_when_the_download_already_read_the_document(tmp_path):

@@ -71,6 +71,10 @@ class FakeHook:
         self.gets.append(document_id)
         return self.details.get(document_id, self.documents[document_id])
 
+    async def aserver_time(self):
+        # No Date header: the baseline lists the account (what these cursor tests exercise).
+        return None
+
 
 class FakeStore:
     """The asset state store accessor: JSON values per key (round-tripped like the real one)."""
@@ -200,6 +204,27 @@ async def test_first_poll_is_a_baseline_then_each_completion_once(hook):
     per_poll, sleeps = await drive(make_trigger(), [burst, nothing_new, one_more], polls=5)
     assert per_poll == [[], ["new1", "pending", "new3"], [], ["new4"], []]
     assert sleeps == [30.0] * 5
+
+
+async def test_with_the_vendors_time_the_baseline_reads_no_list(hook, monkeypatch):
+    """The baseline costs one clock call whatever the account holds; later polls still announce."""
+    hook.add(doc("old1", 0), doc("old2", 1), doc("same_second", 5))
+    vendor_now = (T0 + dt.timedelta(minutes=5)).timestamp()  # the Date header: whole seconds
+
+    async def aserver_time():
+        return vendor_now
+
+    monkeypatch.setattr(hook, "aserver_time", aserver_time)
+    monkeypatch.setattr(hook, "list_at_offset", False, raising=False)  # no newest-end reads here
+
+    def burst():
+        hook.add(doc("new1", 10))
+
+    per_poll, _ = await drive(make_trigger(), [burst], polls=2)
+    assert hook.list_filters[:1] == [{}]  # one listing: the second poll's, none for the baseline
+    assert len(hook.list_filters) == 1
+    # Completed in the second the Date names: maybe after the start, so announced (never lost).
+    assert per_poll == [[], ["same_second", "new1"]]
 
 
 async def test_a_document_listed_twice_in_one_poll_is_announced_once(hook, monkeypatch):
@@ -469,6 +494,9 @@ async def test_against_the_sandbox_each_completion_once(vendor, esign_sandbox_cl
         monkeypatch.setenv(name, value)
     conn_id = f"{vendor}_default"
     sandbox.create_document(vendor, name="Before the watcher", status="completed")
+    # Vendor times have whole seconds: a completion in the very second the watcher starts counts as new
+    # (never lost), so "before" means an earlier second.
+    sandbox.advance_clock(2)
     pending = [sandbox.create_document(vendor, name=f"Contract {i}", status="sent")["id"] for i in range(3)]
 
     store = FakeStore()

@@ -141,6 +141,21 @@ class TestSendDocumentOperator:
         assert ti.xcom["document"]["document_id"] == "new-1" and "raw" not in ti.xcom["document"]
         assert ti.xcom["document_url"] == "https://app.example/new-1"
 
+    def test_pushes_the_contracts_page_record(self):
+        hook, ti = FakeHook(), FakeTI()
+        op = send_operator(expires_at="2027-01-31T00:00:00+00:00")
+        with mock.patch.object(SendDocumentOperator, "get_hook", return_value=hook):
+            op.execute({"ti": ti})
+        record = ti.xcom["esign_contract"]
+        assert {k: record[k] for k in ("conn_id", "document_id", "expires_at", "url")} == {
+            "conn_id": "esignbase_default",
+            "document_id": "new-1",
+            "expires_at": "2027-01-31T00:00:00+00:00",
+            "url": "https://app.example/new-1",
+        }
+        assert record["signers"] == [{"name": "Ann", "email": "a@x.io"}]  # as the vendor reports them
+        assert record["sent_at"].endswith("+00:00") and record["status"] and record["vendor"]
+
     def test_retried_try_adopts_earlier_document(self):
         hook = FakeHook()
         with mock.patch.object(SendDocumentOperator, "get_hook", return_value=hook):

@@ -91,6 +91,11 @@ def sandbox(esign_sandbox_clean, monkeypatch):
     )
     no_secret["extra"].pop("webhook_secret")
     monkeypatch.setenv("AIRFLOW_CONN_ESIGNBASE_NO_SECRET", json.dumps(no_secret))
+    disabled = json.loads(
+        esign_sandbox_clean.airflow_connections(vendors=["esignbase"])["AIRFLOW_CONN_ESIGNBASE_DEFAULT"]
+    )
+    disabled["extra"].pop("webhooks_enabled")  # opting in is a deliberate step: absent means off
+    monkeypatch.setenv("AIRFLOW_CONN_ESIGNBASE_NO_WEBHOOKS", json.dumps(disabled))
     return esign_sandbox_clean
 
 
@@ -164,8 +169,6 @@ def test_esignbase_verified_completion_is_recorded_once(sandbox, client, secret,
         ("secret prefix", "esignbase_default", "{secret_prefix}"),
         ("empty header", "esignbase_default", ""),
         ("connection without webhook_secret", "esignbase_no_secret", "{secret}"),
-        ("unknown connection", "nope", "{secret}"),
-        ("WeSignature has no webhooks", "wesignature_default", "{secret}"),
     ],
 )
 def test_unverified_deliveries_get_401_and_record_nothing(
@@ -188,6 +191,35 @@ def test_unverified_deliveries_get_401_and_record_nothing(
         assert value not in output
 
 
+@pytest.mark.parametrize(
+    ("case", "conn_id"),
+    [
+        ("unknown connection", "nope"),
+        ("connection that did not opt in (no webhooks_enabled)", "esignbase_no_webhooks"),
+        ("WeSignature has no webhooks", "wesignature_default"),
+    ],
+)
+def test_connections_without_a_webhook_endpoint_answer_404_and_cost_nothing(
+    sandbox, client, secret, asset, hooks, case, conn_id
+):
+    document_id = completed(sandbox, "esignbase")
+    sandbox.clear_requests()
+    response = esignbase_delivery(client, document_id, secret, conn_id=conn_id)
+    assert response.status_code == 404, case
+    # One answer for "missing" and "not opted in": connection ids cannot be probed.
+    assert response.json() == {"detail": "No webhook endpoint for this connection"}
+    assert events(asset) == [] and hooks.reads == []
+    assert sandbox.requests() == []  # not one vendor call
+
+
+def test_the_opt_in_must_be_true(sandbox, client, secret, asset, monkeypatch):
+    from airflow_provider_esign.webhooks import webhooks_enabled
+
+    assert webhooks_enabled({"webhooks_enabled": True}) and webhooks_enabled({"webhooks_enabled": "true"})
+    for off in ({}, {"webhooks_enabled": False}, {"webhooks_enabled": "false"}, {"webhooks_enabled": 1}):
+        assert not webhooks_enabled(off), off
+
+
 def test_esignbase_document_not_completed_yet_asks_for_a_retry(sandbox, client, secret, asset):
     sandbox.configure(pdf_delay=600)  # signed, the final PDF still being made: the API says SIGNED
     document_id = sandbox.create_document("esignbase", status="signed")["id"]
@@ -202,10 +234,10 @@ def test_vendor_api_failure_records_nothing_and_the_redelivery_succeeds(
     sandbox, client, secret, asset, hooks
 ):
     document_id = completed(sandbox, "esignbase")
-    for _ in range(2):  # the receiver's hook tries twice
-        sandbox.queue_fault("503", vendor="esignbase", path_contains=document_id)
-    assert esignbase_delivery(client, document_id, secret).status_code == 503
-    assert len(hooks.sleeps) == 1  # two attempts, one backoff: the vendor is not kept waiting long
+    sandbox.queue_fault("503", vendor="esignbase", path_contains=document_id)
+    response = esignbase_delivery(client, document_id, secret)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "60"
+    assert hooks.sleeps == []  # one attempt, no backoff: no API-server thread sleeps; the vendor redelivers
     assert events(asset) == []
     assert esignbase_delivery(client, document_id, secret).status_code == 200
     assert len(events(asset)) == 1
@@ -223,33 +255,89 @@ def test_malformed_bodies(sandbox, client, secret, asset):
     assert events(asset) == []
 
 
+@pytest.mark.parametrize("conn_id", ["esignbase_default", "legalesign_default", "nope"])
+def test_junk_bodies_are_rejected_before_anything_else(sandbox, asset, conn_id):
+    from fastapi.testclient import TestClient
+
+    looked_up: list[str] = []
+
+    def lookup(name):
+        looked_up.append(name)
+        raise AssertionError("a junk body must be answered before the connection lookup")
+
+    app = TestClient(create_app(WebhookReceiver(get_connection=lookup)), raise_server_exceptions=False)
+    url = f"/webhooks/{conn_id}"
+    nested = app.post(url, content=b"[" * (200 * 1024))  # deeper than Python's JSON parser can recurse
+    assert nested.status_code == 400
+    assert nested.json() == {"detail": "Body must be a JSON object"}  # clean JSON, no traceback
+    for junk in (b"", b"junk", b"[]", b"null", b'"x"', b"\xff\xfe"):
+        assert app.post(url, content=junk).status_code == 400, junk
+    # Too big: 413 from the declared length, before a byte of the body is read.
+    declared = app.post(url, content=b"{}", headers={"Content-Length": str(10 * 1024 * 1024)})
+    assert declared.status_code in (400, 413)  # the test client may fix the length; the server never 500s
+    assert app.post(url, content=b"{" + b" " * (300 * 1024) + b"}").status_code == 413
+    assert looked_up == []
+
+
 # ------------------------------------------------------------------------------------------ Legalesign
-def test_legalesign_is_accepted_only_after_the_refetch_confirms_completion(sandbox, client, asset, hooks):
-    url = "/webhooks/legalesign_default"
+LEGALESIGN_URL = "/webhooks/legalesign_default"
+
+
+@pytest.fixture
+def token():
+    from airflow_provider_esign.sandbox.credentials import LEGALESIGN_WEBHOOK_TOKEN
+
+    return LEGALESIGN_WEBHOOK_TOKEN
+
+
+def test_legalesign_is_accepted_only_after_the_refetch_confirms_completion(
+    sandbox, client, asset, hooks, token
+):
     document_id = completed(sandbox, "legalesign")
-    # No trusted signature: the X-Hmac headers are ignored either way.
-    response = client.post(url, json=legalesign_event(document_id), headers={"X-Hmac-Sha256": "anything"})
+    # Authenticated by the token the subscribed URL carries; the undocumented X-Hmac headers are ignored.
+    response = client.post(
+        LEGALESIGN_URL,
+        params={"token": token},
+        json=legalesign_event(document_id),
+        headers={"X-Hmac-Sha256": "anything"},
+    )
     assert response.status_code == 200 and response.json()["status"] == "recorded"
     (extra,) = events(asset)
     assert extra["payload"]["vendor"] == "legalesign" and extra["payload"]["document_id"] == document_id
+    assert hooks.reads == [document_id]
 
     recipient_event = legalesign_event(document_id, obj="recipient", event="completed")
-    replay = client.post(url, json=recipient_event)
+    replay = client.post(LEGALESIGN_URL, params={"token": token}, json=recipient_event)
     assert replay.status_code == 200 and replay.json()["status"] == "duplicate"
     assert len(events(asset)) == 1
-    assert hooks.reads == [document_id, document_id]  # unverified until re-read, replays included
+    assert hooks.reads == [document_id]  # an authenticated replay costs no API call
 
 
-def test_legalesign_forged_or_irrelevant_events(sandbox, client, asset):
-    url = "/webhooks/legalesign_default"
+def test_legalesign_events_that_are_not_completions(sandbox, client, asset, token):
     unknown = "d0d0d0d0-1111-2222-3333-444455556666"
-    assert client.post(url, json=legalesign_event(unknown)).status_code == 401  # no such document
-    assert client.post(url, json={"event": "x"}).status_code == 401  # names no document
-    assert client.post(url, content=b"junk").status_code == 401
+    response = client.post(LEGALESIGN_URL, params={"token": token}, json=legalesign_event(unknown))
+    assert response.status_code == 202 and response.json()["reason"] == "document not found"
+    assert client.post(LEGALESIGN_URL, params={"token": token}, json={"event": "x"}).status_code == 400
     sent = sandbox.create_document("legalesign", status="sent")["id"]
-    response = client.post(url, json=legalesign_event(sent, event="emailOpened"))
+    response = client.post(LEGALESIGN_URL, params={"token": token}, json=legalesign_event(sent, event="x"))
     assert response.status_code == 202 and response.json()["status"] == "ignored"
     assert events(asset) == []
+
+
+@pytest.mark.parametrize("params", [{}, {"token": "forged"}, {"token": ""}, {"secret": "x"}])
+def test_unauthenticated_legalesign_deliveries_get_one_uniform_answer_and_cost_nothing(
+    sandbox, client, asset, hooks, token, params
+):
+    completed_id = completed(sandbox, "legalesign")
+    sent_id = sandbox.create_document("legalesign", status="sent")["id"]
+    sandbox.clear_requests()
+    answers = [
+        client.post(LEGALESIGN_URL, params=params, json=legalesign_event(doc))
+        for doc in (completed_id, sent_id, "d0d0d0d0-1111-2222-3333-444455556666")
+    ]
+    # Known completed, known sent, unknown: one answer, which says nothing about any document.
+    assert {(a.status_code, a.text) for a in answers} == {(401, '{"detail":"Webhook could not be verified"}')}
+    assert hooks.reads == [] and sandbox.requests() == [] and events(asset) == []
 
 
 def test_legalesign_document_ids_from_both_event_kinds():
@@ -325,3 +413,14 @@ def test_unregistered_asset_answers_503_so_the_vendor_retries(sandbox, client, s
     app = TestClient(create_app(WebhookReceiver(recorder=recorder)))
     response = esignbase_delivery(app, completed(sandbox, "esignbase"), secret)
     assert response.status_code == 503
+
+
+def test_the_connection_forms_offer_the_opt_in_off_by_default():
+    from airflow_provider_esign.get_provider_info import get_provider_info
+
+    forms = {c["connection-type"]: c.get("conn-fields", {}) for c in get_provider_info()["connection-types"]}
+    for vendor in ("esignbase", "legalesign"):
+        field = forms[vendor]["webhooks_enabled"]
+        assert field["schema"]["default"] is False and "404" in field["description"]
+        assert forms[vendor]["webhook_secret"]["schema"]["format"] == "password"  # masked in the UI
+    assert "webhooks_enabled" not in forms["wesignature"]  # no webhooks to opt in to

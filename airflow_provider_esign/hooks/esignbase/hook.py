@@ -4,11 +4,15 @@ Connection: ``login`` = OAuth2 client id, ``password`` = client secret, ``host``
 (default ``https://app.esignbase.com``); extra ``scopes`` (space separated, default ``all``),
 ``sandbox`` (adds the ``sandbox`` scope: no credits used) and ``webhook_secret`` (the Document
 Completed Hook secret, for the webhook receiver).
+
+Extra ``grant_type``: ``client_credentials`` (default: the integration owns the account) or
+``authorization_code`` (acting for an eSignBase user who approved access; the refresh token lives in
+the Redis store named by extra ``refresh_token_store``, see :mod:`.grants` and
+``docs/howto/esignbase-authorization-code.md``).
 """
 
 from __future__ import annotations
 
-import hmac
 import threading
 from collections.abc import Mapping, MutableMapping
 from dataclasses import replace
@@ -33,17 +37,16 @@ from airflow_provider_esign.hooks.base import (
     quote_id,
     single_request,
 )
-from airflow_provider_esign.hooks.esignbase import rules, wire
+from airflow_provider_esign.hooks.esignbase import grants, rules, wire
 from airflow_provider_esign.hooks.esignbase.info import ESignBaseInfo
 from airflow_provider_esign.hooks.esignbase.wire import (
     IDEMPOTENCY_METADATA_KEY,
     PAGE_SIZE,
     STATUS_MAP,
     TEMPLATE_ROLES_TTL,
-    TOKEN_LIFETIME,
     TOKEN_REFRESH_MARGIN,
 )
-from airflow_provider_esign.hooks.webhook import WebhookClaim, document_id_from
+from airflow_provider_esign.hooks.webhook import WebhookClaim, document_id_from, secret_mismatch
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequest
 
 #: ``ctime`` is the vendor's clock and the first-attempt bound the worker's: an hour covers any skew.
@@ -97,6 +100,8 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
 
     #: The Document Completed Hook sends the shared secret in this header.
     webhook_secret_header: ClassVar[str] = "x-signature-secret"
+    #: SHA-256 of the access token eSignBase just refused (authorization_code grant), for the next login.
+    _rejected_access: str | None = None
 
     # ---------------------------------------------------------------- connection and auth
     def _validate_settings(self, settings: ConnectionSettings) -> None:
@@ -109,16 +114,19 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
 
     def _login_flow(self) -> Flow[Credentials]:
         settings = self._flow_settings()
+        if grants.grant_type(settings) == grants.AUTHORIZATION_CODE:
+            rejected, self._rejected_access = self._rejected_access, None
+            flow = grants.access_flow(grants.Grant.from_settings(settings), self._clock, rejected)
+            return (yield from flow)
         response = yield wire.token_request(settings)
-        body = response.json() or {}
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not token:
-            raise ESignAuthError(
-                "the token response has no access_token", conn_id=self.conn_id, operation="get_access_token"
-            )
-        lifetime = float(body.get("expires_in") or TOKEN_LIFETIME)
+        token, lifetime = wire.token_answer(response.json(), conn_id=self.conn_id)
         # Refresh ahead of expiry so a request never leaves with a token about to lapse.
         return Credentials({"access_token": token}, self._clock() + max(lifetime - TOKEN_REFRESH_MARGIN, 1.0))
+
+    def _before_reauthenticate(self, request: ApiRequest, creds: Credentials | None) -> None:
+        # The refused token's digest: a shared grant refreshes only if no process did so already.
+        self._rejected_access = grants.rejected_digest(creds)
+        super()._before_reauthenticate(request, creds)
 
     def _apply_auth(self, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
         if creds is None:
@@ -128,22 +136,26 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
 
     @classmethod
     def verify_webhook(
-        cls, extra: Mapping[str, Any], headers: Mapping[str, str], payload: dict[str, Any] | None
+        cls,
+        extra: Mapping[str, Any],
+        headers: Mapping[str, str],
+        payload: dict[str, Any] | None,
+        query: Mapping[str, str] | None = None,
     ) -> WebhookClaim:
         """The Document Completed Hook's ``X-Signature-Secret`` must equal the connection's
-        ``webhook_secret`` extra (compared in constant time)."""
-        secret = extra.get("webhook_secret")
-        received = headers.get(cls.webhook_secret_header)
-        if not isinstance(secret, str) or not secret:
-            return WebhookClaim.reject("the connection has no webhook_secret extra")
-        if received is None:
-            return WebhookClaim.reject(f"no {cls.webhook_secret_header} header")
-        if not hmac.compare_digest(received.encode("utf-8"), secret.encode("utf-8")):
-            return WebhookClaim.reject(f"wrong {cls.webhook_secret_header}")
+        ``webhook_secret`` extra (compared in constant time). eSignBase fires it for completed
+        documents only (https://esignbase.com/en/api_documentation)."""
+        problem = secret_mismatch(
+            extra.get("webhook_secret"),
+            headers.get(cls.webhook_secret_header),
+            f"{cls.webhook_secret_header} header",
+        )
+        if problem is not None:
+            return WebhookClaim.reject(problem)
         document_id = document_id_from((payload or {}).get("document_id"))
         if document_id is None:
             return WebhookClaim(verified_sender=True, bad_request="Body must be JSON with a document_id")
-        return WebhookClaim(document_id=document_id, verified_sender=True)
+        return WebhookClaim(document_id=document_id, verified_sender=True, announces_completion=True)
 
     # ---------------------------------------------------------------- parsing
     def parse_document(self, raw: dict[str, Any]) -> DocumentInfo:
@@ -157,19 +169,35 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
 
     # ---------------------------------------------------------------- documents
     def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
-        response = yield ApiRequest("GET", f"api/document/{quote_id(document_id)}", operation="get_document")
-        return self.parse_document(response.json())
+        response = yield ApiRequest(
+            "GET",
+            f"api/document/{quote_id(document_id)}",
+            operation="get_document",
+            check_answer=wire.document_object,
+        )
+        return self.parse_document(
+            wire.document_object(response.json(), conn_id=self.conn_id, operation="get_document")
+        )
+
+    def _clock_request(self) -> ApiRequest | None:
+        # The smallest authenticated read; only its Date header is used.
+        return ApiRequest("GET", "api/documents", operation="server_time", params={"limit": 1, "offset": 0})
 
     def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
         offset = int(cursor or 0)
         limit = min(int(filters.get("page_size", PAGE_SIZE)), PAGE_SIZE)
         response = yield ApiRequest(
-            "GET", "api/documents", operation="list_documents", params={"limit": limit, "offset": offset}
+            "GET",
+            "api/documents",
+            operation="list_documents",
+            params={"limit": limit, "offset": offset},
+            check_answer=wire.document_list,
         )
-        body = response.json() or {}
-        items = [self.parse_document(d) for d in body.get("documents") or []]
+        documents, count = wire.document_list(
+            response.json(), conn_id=self.conn_id, operation="list_documents"
+        )
+        items = [self.parse_document(d) for d in documents]
         offset += len(items)
-        count = int(body.get("count") or 0)
         return Page(items, offset if items and offset < count else None, total=count)
 
     # ---------------------------------------------------------------- sending
@@ -214,7 +242,9 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
             )
         )
 
-    def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
+    def _before_create_flow(
+        self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
+    ) -> Flow[None]:
         # The lower bound of a later lookup (the operator sets it earlier, at the run's start).
         checkpoint.setdefault("first_attempt_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
         return None
@@ -261,7 +291,10 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
     def _get_template_flow(self, template_id: str) -> Flow[dict[str, Any]]:
         try:
             response = yield ApiRequest(
-                "GET", f"api/template/{quote_id(template_id)}", operation="get_template"
+                "GET",
+                f"api/template/{quote_id(template_id)}",
+                operation="get_template",
+                check_answer=wire.template_object,
             )
         except ESignNotFoundError as exc:
             # The vendor's "template not found" does not say which argument was wrong.
@@ -273,11 +306,13 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
                 status_code=exc.http_status,
                 vendor_message=exc.vendor_message,
             ) from None
-        return response.json() or {}
+        return wire.template_object(response.json(), conn_id=self.conn_id, operation="get_template")
 
     def _credits_flow(self) -> Flow[int]:
-        response = yield ApiRequest("GET", "api/credits", operation="get_credits")
-        return int((response.json() or {}).get("credits", 0))
+        response = yield ApiRequest(
+            "GET", "api/credits", operation="get_credits", check_answer=wire.credits_value
+        )
+        return wire.credits_value(response.json(), conn_id=self.conn_id, operation="get_credits")
 
     def get_template(self, template_id: str) -> dict[str, Any]:
         """One template: ``id``, ``filename``, ``num_of_pages``, ``page_standard``, ``form_role_names``."""
@@ -285,9 +320,11 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
 
     def list_templates(self) -> list[dict[str, Any]]:
         """Every template of the account (a list; sandbox scope shows sandbox templates only)."""
-        response = self._run(single_request(ApiRequest("GET", "api/templates", operation="list_templates")))
-        body = response.json()
-        return body if isinstance(body, list) else []
+        request = ApiRequest(
+            "GET", "api/templates", operation="list_templates", check_answer=wire.template_list
+        )
+        response = self._run(single_request(request))
+        return wire.template_list(response.json(), conn_id=self.conn_id, operation="list_templates")
 
     def get_credits(self) -> int:
         """Credits left (each non-sandbox send costs one)."""

@@ -30,6 +30,16 @@ def validate_settings(settings: ConnectionSettings) -> None:
         raise ESignValidationError(
             f"connection {settings.conn_id!r}", "needs the OAuth2 client id (login) and secret (password)"
         )
+    grant = settings.extra.get("grant_type") or "client_credentials"
+    if grant not in ("client_credentials", "authorization_code"):
+        raise ESignValidationError(
+            f"connection {settings.conn_id!r} extra.grant_type",
+            "must be client_credentials or authorization_code",
+        )
+    if grant == "authorization_code":
+        from airflow_provider_esign.hooks.esignbase.grant_store import resolve_store_url
+
+        resolve_store_url(settings.extra.get("refresh_token_store"), settings.conn_id)
     unknown = set(scopes(settings)) - SCOPES
     if unknown:
         raise ESignValidationError(

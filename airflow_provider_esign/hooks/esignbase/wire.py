@@ -8,9 +8,11 @@ https://esignbase.com/en/api_documentation ; the status mapping is described in
 from __future__ import annotations
 
 import base64
+import math
 from typing import Any
 
-from airflow_provider_esign.hooks.api import ApiRequest, truthy
+from airflow_provider_esign.exceptions import ESignAuthError
+from airflow_provider_esign.hooks.api import ApiRequest, malformed, truthy
 from airflow_provider_esign.hooks.settings import ConnectionSettings
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequest, SignerInfo, SignerStatus
 from airflow_provider_esign.validation import parse_expiry
@@ -49,17 +51,106 @@ def scopes(settings: ConnectionSettings) -> list[str]:
     return values
 
 
+def basic_auth(settings: ConnectionSettings) -> str:
+    """The ``Authorization`` header value of the OAuth2 client (HTTP Basic, client id and secret)."""
+    return "Basic " + base64.b64encode(f"{settings.login}:{settings.password}".encode()).decode()
+
+
 def token_request(settings: ConnectionSettings) -> ApiRequest:
     """The client-credentials token request (HTTP Basic client authentication)."""
-    basic = base64.b64encode(f"{settings.login}:{settings.password}".encode()).decode()
     return ApiRequest(
         "POST",
         "oauth2/token",
         operation="get_access_token",
         data={"grant_type": "client_credentials", "scope": " ".join(scopes(settings))},
-        headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+        headers={"Authorization": basic_auth(settings), "Accept": "application/json"},
         auth=False,
+        check_answer=token_shape,
     )
+
+
+def document_object(body: Any, *, conn_id: str, operation: str) -> dict[str, Any]:
+    """A checked document answer: a JSON object with ``id`` (or ``document_id``) and ``status``.
+
+    A 200 carrying an HTML page, truncated JSON, ``null``, ``[]`` or ``{}`` would otherwise fail with
+    a raw ``AttributeError`` or read as document ``'None'``.
+
+    :raises ESignMalformedResponseError: naming ``operation`` (retried like a 5xx).
+    """
+    if (
+        isinstance(body, dict)
+        and (body.get("id") or body.get("document_id"))
+        and body.get("status") is not None
+    ):
+        return body
+    raise malformed(body, "a document", conn_id=conn_id, operation=operation)
+
+
+def document_list(body: Any, *, conn_id: str, operation: str) -> tuple[list[dict[str, Any]], int]:
+    """The documents and total ``count`` of a checked ``GET /api/documents`` answer. A junk answer
+    must never read as an empty list (reconciliation would take it for "not sent yet")."""
+    documents = body.get("documents") if isinstance(body, dict) else None
+    if not isinstance(documents, list):
+        raise malformed(body, "a document list", conn_id=conn_id, operation=operation)
+    items = [document_object(item, conn_id=conn_id, operation=operation) for item in documents]
+    try:
+        count = int(body.get("count") or 0)
+    except (TypeError, ValueError):
+        raise malformed(
+            body, "a document list with a numeric count", conn_id=conn_id, operation=operation
+        ) from None
+    return items, count
+
+
+def template_object(body: Any, *, conn_id: str, operation: str) -> dict[str, Any]:
+    """A checked template answer: a JSON object with its ``form_role_names`` list."""
+    if isinstance(body, dict) and isinstance(body.get("form_role_names", []), list) and body:
+        return body
+    raise malformed(body, "a template", conn_id=conn_id, operation=operation)
+
+
+def template_list(body: Any, *, conn_id: str, operation: str) -> list[Any]:
+    """A checked ``GET /api/templates`` answer: a JSON list."""
+    if isinstance(body, list):
+        return body
+    raise malformed(body, "a template list", conn_id=conn_id, operation=operation)
+
+
+def token_shape(body: Any, *, conn_id: str, operation: str) -> None:
+    """A token answer that is not a JSON object is a proxy's page, not a refusal: retried."""
+    if not isinstance(body, dict):
+        raise malformed(body, "a token answer", conn_id=conn_id, operation=operation)
+
+
+def credits_value(body: Any, *, conn_id: str, operation: str) -> int:
+    """The ``credits`` number of a checked ``GET /api/credits`` answer."""
+    value = body.get("credits") if isinstance(body, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise malformed(body, "a credits answer", conn_id=conn_id, operation=operation)
+    try:
+        return int(value)
+    except ValueError:
+        raise malformed(body, "a credits answer", conn_id=conn_id, operation=operation) from None
+
+
+def token_answer(body: Any, *, conn_id: str) -> tuple[str, float]:
+    """The access token and its lifetime (seconds) from a token answer.
+
+    :raises ESignMalformedResponseError: the answer is not a JSON object (a proxy page: retried).
+    :raises ESignAuthError: a JSON object without ``access_token`` (the vendor refused).
+    """
+    if not isinstance(body, dict):
+        raise malformed(body, "a token answer", conn_id=conn_id, operation="get_access_token")
+    token = body.get("access_token")
+    if not token or not isinstance(token, str):
+        raise ESignAuthError(
+            "the token response has no access_token", conn_id=conn_id, operation="get_access_token"
+        )
+    try:
+        lifetime = float(body.get("expires_in") or TOKEN_LIFETIME)
+    except (TypeError, ValueError):
+        lifetime = TOKEN_LIFETIME
+    return token, lifetime if math.isfinite(lifetime) and lifetime > 0 else TOKEN_LIFETIME
 
 
 def parse_document(raw: dict[str, Any], vendor: str, status: DocumentStatus) -> DocumentInfo:

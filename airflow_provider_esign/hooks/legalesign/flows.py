@@ -137,7 +137,7 @@ class LegalesignFlows(ESignHook):
             status = DocumentStatus.SENT
         metadata = {key: str(raw[key]) for key in ("tag", "tag1", "tag2") if raw.get(key)}
         return DocumentInfo(
-            document_id=str(raw.get("uuid") or id_from_uri(raw.get("resource_uri")) or ""),
+            document_id=wire.document_id(raw) or "",
             vendor=self.vendor,
             name=raw.get("name"),
             status=status,
@@ -153,8 +153,15 @@ class LegalesignFlows(ESignHook):
 
     # ---------------------------------------------------------------- documents
     def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
-        response = yield ApiRequest("GET", f"document/{quote_id(document_id)}/", operation="get_document")
-        return self.parse_document(response.json() or {})
+        response = yield ApiRequest(
+            "GET",
+            f"document/{quote_id(document_id)}/",
+            operation="get_document",
+            check_answer=wire.document_object,
+        )
+        return self.parse_document(
+            wire.document_object(response.json(), conn_id=self.conn_id, operation="get_document")
+        )
 
     def _resolve_next(self, settings: ConnectionSettings, next_url: str) -> str:
         return wire.resolve_next(settings, next_url)
@@ -163,7 +170,10 @@ class LegalesignFlows(ESignHook):
         settings = self._flow_settings()
         if isinstance(cursor, str) and cursor:
             response = yield ApiRequest(
-                "GET", wire.resolve_next(settings, cursor), operation="list_documents"
+                "GET",
+                wire.resolve_next(settings, cursor),
+                operation="list_documents",
+                check_answer=wire.list_objects,
             )
         else:
             params = wire.list_params(settings, filters, group_as_uri=self._group_as_uri)
@@ -175,15 +185,22 @@ class LegalesignFlows(ESignHook):
                 operation="list_documents",
                 params=params,
                 ok_statuses=frozenset() if self._group_as_uri else frozenset({400}),
+                check_answer=wire.list_objects,
             )
             if response.status_code == 400:
                 # The reference does not say whether `group` is a slug or a URI here: the slug is sent
                 # first, and on a 400 the URI once (then for the rest of this hook's life).
                 params["group"] = group_uri(params["group"])
-                response = yield ApiRequest("GET", "document/", operation="list_documents", params=params)
+                response = yield ApiRequest(
+                    "GET",
+                    "document/",
+                    operation="list_documents",
+                    params=params,
+                    check_answer=wire.list_objects,
+                )
                 self._group_as_uri = True
-        body = response.json() or {}
-        objects = body.get("objects") or []
+        body = wire.list_objects(response.json(), conn_id=self.conn_id, operation="list_documents")
+        objects = body["objects"]
         next_url = (body.get("meta") or {}).get("next")
         # An empty page ends the walk even if `next` is set: never loop on a misbehaving server.
         total = (body.get("meta") or {}).get("total_count")
@@ -292,7 +309,9 @@ class LegalesignFlows(ESignHook):
         )
         return self.parse_document(wire.created_document(body, document_id, response.json()))
 
-    def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
+    def _before_create_flow(
+        self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
+    ) -> Flow[None]:
         # Lets reconciliation list only recent documents instead of the group's whole history.
         checkpoint.setdefault("first_attempt_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
         return None
@@ -337,6 +356,9 @@ class LegalesignFlows(ESignHook):
             sha256=doc.raw.get("hash_value") or None,
             not_ready_statuses=frozenset({201, 202}),
             supports_range=False,
+            # /pdf/ may answer 302 with a short-lived pre-signed storage link, which must be fetched
+            # without the API key even on the API's own host.
+            redirect_credentials=False,
         )
 
     def _test_connection_flow(self) -> Flow[str]:
@@ -353,8 +375,10 @@ class LegalesignFlows(ESignHook):
 
     def _groups_page_flow(self) -> Flow[tuple[list[dict[str, Any]], int]]:
         response = yield ApiRequest("GET", "group/", operation="test_connection", params={"limit": PAGE_SIZE})
-        body = response.json() or {}
-        objects = body.get("objects") or []
+        body = wire.list_objects(
+            response.json(), conn_id=self.conn_id, operation="test_connection", documents=False
+        )
+        objects = body["objects"]
         return objects, int((body.get("meta") or {}).get("total_count") or len(objects))
 
     # ---------------------------------------------------------------- generic lists
@@ -368,8 +392,8 @@ class LegalesignFlows(ESignHook):
             body = response.json()
             if isinstance(body, list):  # an unpaginated list
                 return items + body
-            body = body or {}
-            objects = body.get("objects") or []
+            body = wire.list_objects(body, conn_id=self.conn_id, operation=operation, documents=False)
+            objects = body["objects"]
             items.extend(objects)
             next_url = (body.get("meta") or {}).get("next")
             if not next_url or not objects:

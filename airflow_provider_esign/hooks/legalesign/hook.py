@@ -29,9 +29,16 @@ from airflow_provider_esign.hooks.base import (
 from airflow_provider_esign.hooks.legalesign.fields import parse_form_fields
 from airflow_provider_esign.hooks.legalesign.flows import LegalesignFlows
 from airflow_provider_esign.hooks.legalesign.info import LegalesignInfo
-from airflow_provider_esign.hooks.legalesign.webhooks import WEBHOOK_NOTIFY, webhook_body, webhook_document_id
+from airflow_provider_esign.hooks.legalesign.webhooks import WEBHOOK_NOTIFY, verify_delivery, webhook_body
 from airflow_provider_esign.hooks.webhook import WebhookClaim
-from airflow_provider_esign.models import DocumentInfo, DownloadResult, FormField, SignerStatus
+from airflow_provider_esign.models import (
+    DocumentInfo,
+    DownloadResult,
+    FormField,
+    ReminderResult,
+    SignerStatus,
+    nobody_to_remind,
+)
 from airflow_provider_esign.validation import require_text
 
 
@@ -50,15 +57,16 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
     # ---------------------------------------------------------------- event-driven DAGs
     @classmethod
     def verify_webhook(
-        cls, extra: Mapping[str, Any], headers: Mapping[str, str], payload: dict[str, Any] | None
+        cls,
+        extra: Mapping[str, Any],
+        headers: Mapping[str, str],
+        payload: dict[str, Any] | None,
+        query: Mapping[str, str] | None = None,
     ) -> WebhookClaim:
         """Realtime webhooks carry ``X-Hmac-Sha256`` / ``X-Signed-Sha256`` computed in an undocumented
-        way, so the sender is not trusted: the receiver accepts a delivery only once the document it
-        names has been re-read over the authenticated API and found completed."""
-        document_id = webhook_document_id(payload or {})
-        if document_id is None:
-            return WebhookClaim.reject("no document id in the payload")
-        return WebhookClaim(document_id=document_id, verified_sender=False)
+        way, so the sender is authenticated by the connection's ``webhook_secret`` coming back in the
+        subscribed URL's ``?token=`` (see :func:`.legalesign.webhooks.verify_delivery`)."""
+        return verify_delivery(extra, payload, query or {})
 
     @classmethod
     def completion_filters(cls, group: str | None, floor: float | None) -> tuple[dict[str, Any], bool]:
@@ -70,6 +78,10 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         if floor is not None:
             filters["modified_gt"] = datetime.fromtimestamp(floor, timezone.utc).isoformat()
         return filters, floor is None
+
+    def _clock_request(self) -> ApiRequest | None:
+        # One group (the smallest authenticated list); only its Date header is used.
+        return ApiRequest("GET", "group/", operation="server_time", params={"limit": 1})
 
     @classmethod
     def needs_completion_confirmation(cls, document: DocumentInfo) -> bool:
@@ -154,19 +166,23 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         # The reference types this status with the signer enum; it is read as a document status.
         return self.parse_document({"uuid": document_id, **body})
 
-    def send_reminder(self, document_id: str, signer_email: str | None = None, text: str = "") -> list[str]:
+    def remind_signers(
+        self, document_id: str, signer_email: str | None = None, text: str = ""
+    ) -> ReminderResult:
         """Remind the signers who were sent the document and have not signed yet.
 
         :param document_id: The document id.
         :param signer_email: Remind only this signer.
         :param text: Custom message (at most 10,000 chars; the vendor strips HTML).
-        :return: The ids of the signers reminded.
+        :return: The ids of the signers reminded, and why nobody was when nobody was waiting.
         """
         if len(text) > 10000:
             raise ESignValidationError("text", "must be at most 10000 characters")
         return self._run(self._send_reminder_flow(document_id, signer_email, text))
 
-    def _send_reminder_flow(self, document_id: str, signer_email: str | None, text: str) -> Flow[list[str]]:
+    def _send_reminder_flow(
+        self, document_id: str, signer_email: str | None, text: str
+    ) -> Flow[ReminderResult]:
         doc = yield from self._get_document_flow(document_id)
         if doc.status.is_failure:
             raise ESignValidationError("document_id", f"document {document_id} is {doc.status.value}")
@@ -184,6 +200,8 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
             targets = [signer]
         else:
             targets = [s for s in doc.signers if s.status in waiting]
+            if not targets:
+                return ReminderResult([], nobody_to_remind(doc.signers))
         reminded = []
         for signer in targets:
             if not signer.signer_id:
@@ -209,7 +227,7 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
                     vendor_message=self._vendor_message(response),
                 )
             reminded.append(signer.signer_id)
-        return reminded
+        return ReminderResult(reminded)
 
     def get_signer_rejection_reason(self, signer_id: str) -> str | None:
         """Why a signer rejected the document (``GET /signer/{id}/rejection/``), if they did.

@@ -43,4 +43,21 @@ class LegalesignInfo(VendorInfo):
             "description": "Assign sent documents to this group member, /api/v1/user/<id>/.",
             "schema": {"type": ["string", "null"]},
         },
+        "webhooks_enabled": {
+            "label": "Receive webhooks",
+            "description": (
+                "Opt in to the webhook endpoint <API server>/esign/webhooks/<conn_id> (off: it answers "
+                "404). Deliveries must carry the webhook secret; see docs/howto/webhooks.md."
+            ),
+            "schema": {"type": ["boolean", "null"], "default": False},
+        },
+        "webhook_secret": {
+            "label": "Webhook token",
+            "description": (
+                "A long random value of your choice; subscribe the URL "
+                "<API server>/esign/webhooks/<conn_id>?token=<this value> (Legalesign signs nothing "
+                "verifiable, so the URL carries the secret)."
+            ),
+            "schema": {"type": ["string", "null"], "format": "password"},
+        },
     }

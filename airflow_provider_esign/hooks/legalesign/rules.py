@@ -50,7 +50,7 @@ def validate_settings(settings: ConnectionSettings) -> None:
     if group not in (None, ""):
         check_group(f"connection {settings.conn_id!r} extra.group", group)
     user = settings.extra.get("user")
-    if user not in (None, "") and not (isinstance(user, str) and USER_URI.match(user)):
+    if user not in (None, "") and not (isinstance(user, str) and USER_URI.fullmatch(user)):
         raise ESignValidationError(
             f"connection {settings.conn_id!r} extra.user", "must be a URI like '/api/v1/user/<id>/'"
         )
@@ -64,7 +64,7 @@ def validate_send_request(
     source = require_single_source(request, allowed={"template_id", "file"}, vendor="Legalesign")
     if source == "template_id":
         template_id = str(request.template_id)
-        if not (TEMPLATEPDF_URI.match(template_id) or BARE_ID.match(template_id)):
+        if not (TEMPLATEPDF_URI.fullmatch(template_id) or BARE_ID.fullmatch(template_id)):
             raise ESignValidationError(
                 "template_id",
                 "must be an uploaded template PDF id or its URI '/api/v1/templatepdf/<id>/' "
@@ -116,7 +116,7 @@ def _check_local_file(location: str) -> None:
 
 def validate_idempotency_key(key: str) -> None:
     """The key is stored in ``tag2``, so it follows the tag alphabet."""
-    if not isinstance(key, str) or not key.strip() or not TAG_VALUE.match(key):
+    if not isinstance(key, str) or not key.strip() or not TAG_VALUE.fullmatch(key):
         raise ESignValidationError(
             "idempotency_key", "is stored in tag2: at most 250 letters, digits, spaces and -[]:;/.,_"
         )
@@ -144,10 +144,10 @@ def _validate_options(request: SendRequest, source: str, send_options: frozenset
         raise ESignValidationError(
             "vendor_options['redirect']", "must be an https:// URL of at most 250 chars"
         )
-    if options.get("user") and not USER_URI.match(options["user"]):
+    if options.get("user") and not USER_URI.fullmatch(options["user"]):
         raise ESignValidationError("vendor_options['user']", "must be a URI like '/api/v1/user/<id>/'")
     for key in ("tag", "tag1"):
-        if key in options and not TAG_VALUE.match(options[key]):
+        if key in options and not TAG_VALUE.fullmatch(options[key]):
             raise ESignValidationError(
                 f"vendor_options[{key!r}]", "at most 250 letters, digits, spaces and -[]:;/.,_"
             )
@@ -165,7 +165,7 @@ def _validate_metadata(request: SendRequest) -> None:
             raise ESignValidationError(field, "is reserved for the provider's idempotency key")
         if key not in METADATA_KEYS:
             raise ESignValidationError(field, f"Legalesign stores only {sorted(METADATA_KEYS)}")
-        if not isinstance(value, str) or not TAG_VALUE.match(value):
+        if not isinstance(value, str) or not TAG_VALUE.fullmatch(value):
             raise ESignValidationError(
                 field, "must be a string of at most 250 letters, digits, spaces and -[]:;/.,_"
             )

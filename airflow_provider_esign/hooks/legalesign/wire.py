@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from airflow_provider_esign.exceptions import ESignValidationError
-from airflow_provider_esign.hooks.api import MAX_ERROR_TEXT, truthy
+from airflow_provider_esign.hooks.api import MAX_ERROR_TEXT, malformed, truthy
 from airflow_provider_esign.hooks.settings import ConnectionSettings
 from airflow_provider_esign.models import DocumentStatus, SendRequest, SignerInfo, SignerStatus
 from airflow_provider_esign.validation import parse_expiry
@@ -49,12 +49,12 @@ REJECTED_SIGNER_CODE = 60
 
 API_PREFIX = "/api/v1/"
 PAGE_SIZE = 100  # no maximum page size is documented; 100 is a size the API is known to accept
-GROUP_SLUG = re.compile(r"^[-\w]{1,50}$")
-USER_URI = re.compile(r"^/api/v1/user/[-\w]+/$")
-TEMPLATEPDF_URI = re.compile(r"^/api/v1/templatepdf/([-\w]+)/$")
-BARE_ID = re.compile(r"^[-\w]+$")
-NAME_PART = re.compile(r"^[-\w' ]{1,60}$")
-TAG_VALUE = re.compile(r"^[-\w\[\]\:\;\/\.\, _]{0,250}$")
+GROUP_SLUG = re.compile(r"[-\w]{1,50}")
+USER_URI = re.compile(r"/api/v1/user/[-\w]+/")
+TEMPLATEPDF_URI = re.compile(r"/api/v1/templatepdf/([-\w]+)/")
+BARE_ID = re.compile(r"[-\w]+")
+NAME_PART = re.compile(r"[-\w' ]{1,60}")
+TAG_VALUE = re.compile(r"[-\w\[\]\:\;\/\.\, _]{0,250}")
 SIGNER_ROLES = frozenset({"witness", "approver"})
 #: Metadata keys a DAG author may set; ``tag2`` holds the provider's idempotency key.
 METADATA_KEYS = frozenset({"tag", "tag1"})
@@ -143,7 +143,9 @@ def group_uri(slug: str) -> str:
 
 
 def templatepdf_uri(template_id: str) -> str:
-    return template_id if TEMPLATEPDF_URI.match(template_id) else f"{API_PREFIX}templatepdf/{template_id}/"
+    return (
+        template_id if TEMPLATEPDF_URI.fullmatch(template_id) else f"{API_PREFIX}templatepdf/{template_id}/"
+    )
 
 
 def _field_errors(value: Any, path: str = "") -> list[tuple[str, str]]:
@@ -200,7 +202,7 @@ def rejects_user(body: Any) -> bool:
 
 def check_group(field: str, value: Any) -> str:
     """A valid, lowercase group slug, or :class:`ESignValidationError` naming ``field``."""
-    if not isinstance(value, str) or not GROUP_SLUG.match(value):
+    if not isinstance(value, str) or not GROUP_SLUG.fullmatch(value):
         raise ESignValidationError(
             field,
             f"{value!r} is not a group slug (letters, digits, '-' and '_', at most 50), e.g. 'acme-dev'",
@@ -227,6 +229,42 @@ def group_slug(settings: ConnectionSettings, override: Any = None, *, purpose: s
 def is_message_template(message: str) -> bool:
     """Whether a signer ``message`` names a saved email template (``#Name``) or is ``default``."""
     return message.startswith("#") or message == "default"
+
+
+def document_id(raw: dict[str, Any]) -> str | None:
+    """A document object's id: ``uuid``, else the last segment of ``resource_uri``."""
+    value = raw.get("uuid") or id_from_uri(
+        raw.get("resource_uri") if isinstance(raw.get("resource_uri"), str) else None
+    )
+    return str(value) if value else None
+
+
+def document_object(body: Any, *, conn_id: str, operation: str) -> dict[str, Any]:
+    """A checked ``GET /document/{id}/`` answer: a JSON object with its id and ``status``.
+
+    A 200 carrying an HTML page, truncated JSON, ``null``, ``[]`` or ``{}`` would otherwise read as a
+    document with id ``''`` in status SENT, and a sensor would wait for it until its timeout.
+
+    :raises ESignMalformedResponseError: naming ``operation`` (retried like a 5xx).
+    """
+    if isinstance(body, dict) and document_id(body) and body.get("status") is not None:
+        return body
+    raise malformed(body, "a document", conn_id=conn_id, operation=operation)
+
+
+def list_objects(body: Any, *, conn_id: str, operation: str, documents: bool = True) -> dict[str, Any]:
+    """A checked list answer (``{"meta": {...}, "objects": [...]}``), each object a document with an
+    id when ``documents``. A junk answer must never read as an empty list: reconciliation would take
+    it for "not sent yet" and send again.
+
+    :raises ESignMalformedResponseError: naming ``operation``.
+    """
+    objects = body.get("objects") if isinstance(body, dict) else None
+    if not isinstance(objects, list) or not isinstance(body.get("meta", {}), (dict, type(None))):
+        raise malformed(body, "a list of objects", conn_id=conn_id, operation=operation)
+    if any(not isinstance(item, dict) or (documents and not document_id(item)) for item in objects):
+        raise malformed(body, "a list of documents", conn_id=conn_id, operation=operation)
+    return body
 
 
 def parse_signers(raw: dict[str, Any]) -> list[SignerInfo]:

@@ -6,14 +6,14 @@ Every call is a ``POST`` with a JSON body carrying ``user_id`` and ``api_key``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import Any
 
 from airflow_provider_esign.exceptions import (
     ESignApiError,
     ESignAuthError,
-    ESignServerError,
+    ESignMalformedResponseError,
     error_for_status,
 )
 from airflow_provider_esign.hooks.base import (
@@ -120,7 +120,7 @@ class WeSignatureFlows(ESignHook):
         if not isinstance(body, dict):
             # Unknown outcome (a proxy page, a wrong host): a server error, so an ambiguous create is
             # reconciled rather than repeated.
-            raise ESignServerError(
+            raise ESignMalformedResponseError(
                 f"the HTTP {response.status_code} answer is not a JSON object (check the connection host)",
                 conn_id=self.conn_id,
                 operation=request.operation,
@@ -199,7 +199,9 @@ class WeSignatureFlows(ESignHook):
     # ---------------------------------------------------------------- documents
     def _status_flow(self, guid: str, operation: str) -> Flow[dict[str, Any]]:
         require_text("document_id", guid)
-        response = yield self._api("documentstatusapi", operation, {"guid": guid})
+        response = yield self._api(
+            "documentstatusapi", operation, {"guid": guid}, check_answer=wire.status_answer
+        )
         return response.json()
 
     def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
@@ -264,4 +266,15 @@ class WeSignatureFlows(ESignHook):
             filters.get("guid"), "list_documents", self.parse_document
         )
         # No pagination is documented; the one answer is taken as complete.
+        return Page(docs, None)
+
+    def _batch_page_flow(self, cursor: Any, filters: dict[str, Any], wanted: Collection[str]) -> Flow[Page]:
+        # The "page" is the whole account: only the tracked documents are converted while it streams
+        # in (the others are dropped as soon as they are parsed).
+        wanted = frozenset(wanted)
+
+        def tracked(item: dict[str, Any]) -> DocumentInfo | None:
+            return self.parse_document(item) if str(item.get("guid")) in wanted else None
+
+        docs = yield from self._sent_documents_flow(filters.get("guid"), "list_documents", tracked)
         return Page(docs, None)

@@ -15,6 +15,7 @@ limits (no cancel, no templates, public file URLs) are described in ``docs/vendo
 
 from __future__ import annotations
 
+import os
 from collections.abc import MutableMapping
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -36,6 +37,12 @@ from airflow_provider_esign.hooks.base import (
 from airflow_provider_esign.hooks.wesignature import rules, wire
 from airflow_provider_esign.hooks.wesignature.flows import WeSignatureFlows
 from airflow_provider_esign.hooks.wesignature.info import WeSignatureInfo
+from airflow_provider_esign.hooks.wesignature.ledger import (
+    DEFAULT_WINDOW,
+    LedgerError,
+    SendLedger,
+    open_ledger,
+)
 from airflow_provider_esign.hooks.wesignature.wire import (
     BASELINE_KEY,
     COMPLETED,
@@ -99,6 +106,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
                 operation="send_document",
                 vendor_message=self._vendor_message(response),
             )
+        self._claim_created(request, idempotency_key, str(guid))
         if body["sign_type"] == THEY_SIGN:
             # The documented sign_type table is unreliable, so the label is verified after sending.
             label = str(data.get("signature_type") or "").strip().lower()
@@ -138,12 +146,74 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         )
 
     # ---------------------------------------------------------------- exactly-once
-    def _before_create_flow(self, request: SendRequest, checkpoint: MutableMapping[str, Any]) -> Flow[None]:
-        fingerprint = wire.fingerprint(request)
-        # Only the guids of matching documents are kept while the account's list streams in.
-        checkpoint[BASELINE_KEY] = yield from self._sent_documents_flow(
-            None, "send_document", lambda item: wire.baseline_guid(item, fingerprint)
+    def _ledger(self) -> SendLedger | None:
+        """The account's shared send ledger, or None when sharing is off (``baseline_window_seconds=0``)."""
+        if self._baseline_window() <= 0:
+            return None
+        settings = self._flow_settings()
+        user = settings.login or str(settings.extra.get("user_id") or "")
+        limiter = self.rate_limiter  # its storage option and folder: one place for shared state
+        return open_ledger(
+            f"wesignature|{settings.base_url}|{user}", limiter.storage, os.path.dirname(limiter.path)
         )
+
+    def _baseline_window(self) -> float:
+        return float(self._option("baseline_window_seconds", DEFAULT_WINDOW))
+
+    def _before_create_flow(
+        self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
+    ) -> Flow[None]:
+        fingerprint = wire.fingerprint(request)
+        ledger = self._ledger() if idempotency_key else None
+        if ledger is None:
+            # Only the guids of matching documents are kept while the account's list streams in.
+            checkpoint[BASELINE_KEY] = yield from self._sent_documents_flow(
+                None, "send_document", lambda item: wire.baseline_guid(item, fingerprint)
+            )
+            return
+        assert idempotency_key is not None
+        fps = wire.fingerprint_keys(fingerprint)
+        now = ledger.now()
+        baseline = ledger.baseline(fps, now, self._baseline_window())
+        if baseline is None:  # no snapshot of this window yet: take one for every send that follows
+            # Written to the ledger in batches while the list streams in: only this send's matches
+            # are kept in memory.
+            writer = ledger.snapshot_writer(now, fps)
+            try:
+                found = yield from self._sent_documents_flow(
+                    None, "send_document", lambda item: writer.add(wire.ledger_entry(item))
+                )
+                writer.commit()
+            except BaseException:
+                writer.abort()
+                raise
+            baseline = sorted(set(found))
+        # Documents other keyed sends created since the snapshot are theirs, not new matches of ours.
+        claimed, _ = ledger.others(fps, idempotency_key, now)
+        checkpoint[BASELINE_KEY] = sorted(set(baseline) | claimed)
+        ledger.begin(idempotency_key, fps[0], checkpoint[BASELINE_KEY], now)
+
+    def _create_refused(self, idempotency_key: str | None) -> None:
+        # The vendor answered the create with an error: it made no document, so this send's intent
+        # no longer stands in the way of identical sends' adoptions.
+        ledger = self._ledger() if idempotency_key else None
+        if ledger is not None and idempotency_key is not None:
+            try:
+                ledger.abandon(idempotency_key)
+            except LedgerError as exc:
+                self.log.warning("Could not close this send's entry in the shared send ledger: %s", exc)
+
+    def _claim_created(self, request: SendRequest, idempotency_key: str | None, guid: str) -> None:
+        """File the guid a keyed send's create returned under its key in the shared ledger."""
+        ledger = self._ledger() if idempotency_key else None
+        if ledger is None or idempotency_key is None:
+            return
+        fp = wire.fingerprint_keys(wire.fingerprint(request))[0]
+        try:
+            if not ledger.claim(idempotency_key, fp, guid, ledger.now()):
+                self.log.error("WeSignature document %s was already claimed by another send", guid)
+        except LedgerError as exc:  # the document exists: report it rather than fail the send
+            self.log.warning("Could not record document %s in the shared send ledger: %s", guid, exc)
 
     def _find_sent_flow(
         self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
@@ -152,24 +222,57 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         matches = yield from self._sent_documents_flow(
             None, "send_document", lambda item: item if wire.baseline_guid(item, fingerprint) else None
         )
+        ledger = self._ledger()
+        claimed: set[str] = set()
+        open_others = 0
+        if ledger is not None:
+            fps = wire.fingerprint_keys(fingerprint)
+            mine = ledger.owned(idempotency_key)
+            own = next((i for i in matches if mine is not None and str(i["guid"]) == mine), None)
+            if own is not None:  # an earlier try of this very key created or adopted it
+                return self.parse_document(own)
+            if BASELINE_KEY not in checkpoint:  # a try that crashed before its checkpoint was saved
+                recorded = ledger.recorded_baseline(idempotency_key)
+                if recorded is not None:
+                    checkpoint[BASELINE_KEY] = recorded
+            claimed, open_others = ledger.others(fps, idempotency_key, ledger.now())
+            matches = [i for i in matches if str(i["guid"]) not in claimed]
         if BASELINE_KEY in checkpoint:
             baseline = {str(g) for g in checkpoint[BASELINE_KEY] or []}
             candidates = [i for i in matches if str(i["guid"]) not in baseline]
+            if candidates and open_others:
+                raise ESignApiError(
+                    f"{len(candidates)} new WeSignature document(s) match this send, and {open_others} other "
+                    "send(s) with the same file name and signers are still in progress on this account: "
+                    "which document is this send's cannot be told yet, so none is adopted and nothing is "
+                    "sent again. A later try decides once the other sends have recorded their documents",
+                    conn_id=self.conn_id,
+                    operation="send_document",
+                )
             if len(candidates) > 1:
                 self.log.warning(
                     "%d new WeSignature documents match this send; adopting the last listed", len(candidates)
                 )
             # The list order is undocumented; the last item is taken as the newest.
-            return self.parse_document(candidates[-1]) if candidates else None
-        in_progress = [d for d in (self.parse_document(i) for i in matches) if not d.status.is_terminal]
+            return self._adopt(ledger, request, idempotency_key, candidates)
+        in_progress = [i for i in matches if not self.parse_document(i).status.is_terminal]
         if in_progress:
             self.log.warning(
                 "No pre-send baseline was recorded, so the earlier attempt's document cannot be told apart "
                 "from an older identical send (same file name and signers); adopting %s, the last such "
                 "document still in progress, rather than risking a duplicate",
-                in_progress[-1].document_id,
+                in_progress[-1]["guid"],
             )
-            return in_progress[-1]
+        return self._adopt(ledger, request, idempotency_key, in_progress)
+
+    def _adopt(
+        self, ledger: SendLedger | None, request: SendRequest, key: str, candidates: list[dict[str, Any]]
+    ) -> DocumentInfo | None:
+        """The last candidate this key can claim (another send may have claimed one meanwhile)."""
+        fp = wire.fingerprint_keys(wire.fingerprint(request))[0]
+        for item in reversed(candidates):
+            if ledger is None or ledger.claim(key, fp, str(item["guid"]), ledger.now()):
+                return self.parse_document(item)
         return None
 
     # ---------------------------------------------------------------- cancel, download, test
@@ -182,6 +285,15 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         yield  # pragma: no cover
 
     def _download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
+        # The guid-filtered list item carries the status, the download_link (present only once the
+        # document is completed, per the API reference) and the names the status answer lacks: when it
+        # says completed and has the link, it is all the download needs (one call, not two).
+        item = yield from self._sent_item_flow(document_id, "download_document")
+        listed = self.parse_document(item, document_id) if item else None
+        link = (item or {}).get("download_link")
+        if listed is not None and link and listed.status is DocumentStatus.COMPLETED:
+            return self._link_source(link, listed)
+        # Otherwise the status API decides (its numeric status is the documented one).
         body = yield from self._status_flow(document_id, "download_document")
         raw_data = body.get("data")
         data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
@@ -193,24 +305,19 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
                 f"WeSignature document {document_id} has status {doc.raw_status!r}; the signed PDF is "
                 f"available once it is {COMPLETED!r} (completed)"
             )
-        link = data.get("download_link")
-        details = None
-        if not link:
-            # The status answer's link field is undocumented; the sent-documents list has it (and the
-            # names the status answer lacks, so the download's caller needs no further read).
-            item = yield from self._sent_item_flow(document_id, "download_document")
-            link = (item or {}).get("download_link")
-            if item:
-                details = wire.with_listed_details(doc, self.parse_document(item, document_id))
+        link = data.get("download_link") or link
         if not link:
             raise DocumentNotReadyError(
                 f"WeSignature document {document_id} is completed but has no download_link"
             )
+        return self._link_source(link, wire.with_listed_details(doc, listed) if listed else None)
+
+    def _link_source(self, link: Any, document: DocumentInfo | None) -> DownloadSource:
         settings = self._flow_settings()
         # The link's authentication is undocumented: it is fetched without credentials, and an HTML
         # answer (a login page) is reported as not ready.
         return DownloadSource(
-            url=urljoin(settings.base_url, str(link)), auth=False, supports_range=False, document=details
+            url=urljoin(settings.base_url, str(link)), auth=False, supports_range=False, document=document
         )
 
     def _sent_item_flow(self, document_id: str, operation: str) -> Flow[dict[str, Any] | None]:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
+from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, malformed
 from airflow_provider_esign.hooks.credentials import Credentials
+from airflow_provider_esign.hooks.wesignature.ledger import fingerprint_key
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequest, SignerInfo, SignerStatus
 
 STATUS_MAP: dict[str, DocumentStatus] = {
@@ -71,6 +72,20 @@ def document_links(document: DocumentInfo) -> dict[str, str | None]:
 def api(endpoint: str, operation: str, body: dict[str, Any], **kwargs: Any) -> ApiRequest:
     # Always POST + JSON, also documentstatusapi, whose curl example shows GET.
     return ApiRequest("POST", endpoint, operation=operation, json=body, headers=dict(JSON_HEADERS), **kwargs)
+
+
+def status_answer(body: Any, *, conn_id: str, operation: str) -> None:
+    """A ``documentstatusapi`` answer's ``data`` is an object (or a list of one), or empty ("not sent
+    out yet"); anything else (a string, a number) is junk, not a draft.
+
+    :raises ESignMalformedResponseError: naming ``operation`` (retried like a 5xx).
+    """
+    data = body.get("data") if isinstance(body, dict) else None
+    if data in (None, "", [], {}) or isinstance(data, (dict, list)):
+        return
+    raise malformed(
+        body, "a document status (data is neither an object nor empty)", conn_id=conn_id, operation=operation
+    )
 
 
 def body_status(response: ApiResponse) -> str | None:
@@ -216,6 +231,22 @@ def matches(item: dict[str, Any], fingerprint: tuple[str, frozenset[str]]) -> bo
     listed = {entry_email(e).strip().lower() for e in signer_entries(item)} - {""}
     # An item without signers matches on its name: a miss here would mean a duplicate send.
     return not listed or listed == emails
+
+
+def fingerprint_keys(fingerprint: tuple[str, frozenset[str]]) -> list[str]:
+    """The send ledger's keys a send's matches are filed under: its own, and its name without signers
+    (a listed document without signers matches on its name, see :func:`matches`)."""
+    name, emails = fingerprint
+    return [fingerprint_key(name, emails), fingerprint_key(name, ())]
+
+
+def ledger_entry(item: dict[str, Any]) -> tuple[str, str] | None:
+    """``(fingerprint key, guid)`` of a listed document, as the send ledger's snapshot files it."""
+    if not item.get("guid"):
+        return None
+    name = unquote(str(item.get("document_name") or "")).strip().lower()
+    emails = {entry_email(e).strip().lower() for e in signer_entries(item)} - {""}
+    return fingerprint_key(name, emails), str(item["guid"])
 
 
 def with_listed_details(status: DocumentInfo, listed: DocumentInfo | None) -> DocumentInfo:

@@ -1,7 +1,8 @@
 """
 eSignBase REST API emulation: the routes (``/esignbase/oauth2/...`` and ``/esignbase/api/...``).
 
-OAuth2 client credentials with 5-minute bearer tokens and scopes, template-driven documents with exactly
+OAuth2 client credentials with 5-minute bearer tokens and scopes (the Authorization Code grant's consent
+page, codes and rotating refresh tokens are in :mod:`.oauth`), template-driven documents with exactly
 one recipient per role, credits, the documented status ladder, ranged downloads and the "Document
 Completed Hook". Error bodies are undocumented; OAuth errors use RFC 6749 codes and the rest use
 ``{"error": <code>, "message": <text>}``.
@@ -21,6 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from airflow_provider_esign.sandbox.credentials import ESIGNBASE_TEMPLATES
+from airflow_provider_esign.sandbox.esignbase import oauth
 from airflow_provider_esign.sandbox.esignbase.models import (
     COMPLETED_STEPS,
     DOWNLOADABLE,
@@ -129,6 +131,7 @@ def validate_create(body: dict[str, Any], now: float) -> str | None:
 def build_router(state: SandboxState) -> APIRouter:
     """:return: the eSignBase router (OAuth under ``/esignbase/oauth2``, API under ``/esignbase/api``)."""
     router = APIRouter()
+    router.include_router(oauth.build_router(state))
 
     def client_ok(request: Request) -> bool:
         header = request.headers.get("authorization", "")
@@ -163,8 +166,9 @@ def build_router(state: SandboxState) -> APIRouter:
         grant_type = data.get("grant_type")
         if not grant_type:
             return _invalid("grant_type is required")
+        if grant_type in ("authorization_code", "refresh_token"):
+            return oauth.token_grant(state, data)
         if grant_type != "client_credentials":
-            # The authorization-code flow needs a browser and is not emulated.
             return _error(400, "unsupported_grant_type")
         scopes = data.get("scope", "").split()
         if not scopes or any(s not in SCOPES for s in scopes):
@@ -187,6 +191,7 @@ def build_router(state: SandboxState) -> APIRouter:
             return data
         if not data.get("token"):
             return _invalid("token is required")
+        oauth.revoke_token(state, data["token"])
         state.tokens.pop(data["token"], None)
         return Response(status_code=200)
 

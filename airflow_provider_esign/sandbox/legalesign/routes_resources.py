@@ -4,7 +4,9 @@ Legalesign template PDF, signer, group, attachment and webhook endpoints.
 Shapes and codes from the official OpenAPI 3 spec (https://github.com/legalesign/Legalesign-V1-OpenAPI3):
 ``POST`` answers 201 with the new URI in ``Location``; ``/templatepdf/{id}/archive/`` answers 201;
 ``/signer/{id}/new-link/`` and ``/templatepdf/{id}/edit-link/`` answer 201 with the link in ``Location``;
-``/unsubscribe/`` answers 200 whether or not the URL was subscribed; attachment 400s are ``{"text": ...}``.
+``/unsubscribe/`` answers 200 whether or not the URL was subscribed, 400 for a body that is not JSON;
+``POST /templatepdf/{id}/fields/`` answers 201; attachment 400s are ``{"text": ...}``. Request schemas that
+do not forbid additional properties (``templatepdf``, ``send-reminder``) accept unknown keys.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def build_router(state: SandboxState, deps: Deps) -> APIRouter:
         if problems:
             return error("templatepdf", {"fields": problems})
         models.set_fields(template, raw, state.now())
-        return Response(status_code=200)
+        return Response(status_code=201)  # the spec's only success code for this POST
 
     @router.post("/templatepdf/{pdf_id}/archive/", name="legalesign.templatepdf_archive")
     async def archive_templatepdf(template: dict[str, Any] = deps.templatepdf) -> Response:
@@ -124,8 +126,8 @@ def build_router(state: SandboxState, deps: Deps) -> APIRouter:
         request: Request, template: dict[str, Any] = deps.templatepdf
     ) -> Response:
         link = f"{responses.origin(request)}/legalesign/edit/{template['uuid']}/{secrets.token_urlsafe(12)}/"
-        # The spec puts the link in Location; the SDK reads the body as text, so it carries the link too.
-        return Response(link, status_code=201, headers={"location": link}, media_type="text/plain")
+        # The spec puts the link in Location and declares the body a JSON string holding it too.
+        return json_response(link, 201, headers={"location": link})
 
     # -- signers -----------------------------------------------------------------------------------------
     @router.get("/signer/{signer_id}/", name="legalesign.signer_detail")
@@ -173,7 +175,8 @@ def build_router(state: SandboxState, deps: Deps) -> APIRouter:
         body = await validation.json_body(request, "signer")
         if isinstance(body, Response):
             return body
-        errors = {key: ["Unknown field."] for key in sorted(set(body) - {"text"})}
+        # The spec's reminder schema allows additional properties: unknown keys are ignored.
+        errors: dict[str, list[str]] = {}
         text = body.get("text")
         if text is not None and (not isinstance(text, str) or len(text) > 10000):
             errors["text"] = ["Ensure this field has no more than 10000 characters."]
@@ -240,7 +243,8 @@ def build_router(state: SandboxState, deps: Deps) -> APIRouter:
 
     # -- webhooks ----------------------------------------------------------------------------------------
     async def webhook_body(request: Request, subscribe: bool) -> dict[str, Any] | Response:
-        body = await validation.json_body(request, "webhook")
+        # The spec answers a body that is not JSON with 400 here (elsewhere Legalesign answers 500).
+        body = await validation.json_body(request, "webhook", invalid_json_status=400)
         if isinstance(body, Response):
             return body
         errors = validation.validate_webhook(body, subscribe=subscribe)

@@ -38,7 +38,9 @@ NOT_EMULATED: tuple[tuple[str, str], ...] = (
     ("GET", f"/user/{_ID}/"),
     ("PATCH", f"/user/{_ID}/"),
 )
-_COMPILED = tuple((method, re.compile(pattern)) for method, pattern in NOT_EMULATED)
+#: Calls the vendor's OpenAPI document declares but the SDK does not make, answered the same way.
+SPEC_ONLY_NOT_EMULATED: tuple[tuple[str, str], ...] = (("DELETE", f"/templatepdf/{_ID}/delete/"),)
+_COMPILED = tuple((method, re.compile(pattern)) for method, pattern in NOT_EMULATED + SPEC_ONLY_NOT_EMULATED)
 _PREFIX = re.compile(r"^(?:/legalesign)?/api/v1(?=/)")
 
 

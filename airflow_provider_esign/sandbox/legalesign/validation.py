@@ -43,7 +43,6 @@ _SIGNER_FIELDS = {
     "firstname", "lastname", "email", "order", "message", "subject", "sms", "expires", "timezone",
     "attachments", "reviewers", "decide_later", "role", "skip", "experience", "behalfof",
 }  # fmt: skip
-_TEMPLATEPDF_FIELDS = {"group", "pdf_file", "title", "user", "process_tags", "archive_upon_send"}
 
 
 def is_email(value: Any, max_length: int = 75) -> bool:
@@ -80,15 +79,21 @@ def paging(request: Request, obj: str) -> tuple[int, int] | Response:
     return limit, offset
 
 
-async def json_body(request: Request, obj: str) -> dict[str, Any] | Response:
-    """:return: the JSON object body, or the vendor's answer to a wrong content type or bad JSON."""
+async def json_body(request: Request, obj: str, invalid_json_status: int = 500) -> dict[str, Any] | Response:
+    """:return: the JSON object body, or the vendor's answer to a wrong content type or bad JSON.
+
+    :param invalid_json_status: the answer to a body that is not JSON: Legalesign's usual 500, or 400
+        where the spec documents one (``/subscribe/``, ``/unsubscribe/``).
+    """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         return error(obj, {"__all__": ["Content-Type must be application/json."]})
     raw = await request.body()
     try:
         body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        if invalid_json_status == 400:
+            return error(obj, {"__all__": ["The request body is not valid JSON."]})
         return server_error()
     if not isinstance(body, dict):
         return error(obj, {"__all__": ["The request body must be a JSON object."]})
@@ -291,9 +296,8 @@ def pdf_upload(body: dict[str, Any], errors: dict[str, list[str]]) -> bytes:
 
 def validate_templatepdf(state: SandboxState, body: dict[str, Any]) -> tuple[dict[str, list[str]], bytes]:
     """:return: ``(errors, pdf bytes)`` for a ``POST /templatepdf/`` body."""
-    errors: dict[str, list[str]] = {
-        key: ["Unknown field."] for key in sorted(set(body) - _TEMPLATEPDF_FIELDS)
-    }
+    # The spec's TemplatePdfPost allows additional properties: unknown keys are ignored, not rejected.
+    errors: dict[str, list[str]] = {}
     group_slug(state, body.get("group"), errors)
     pdf_bytes = pdf_upload(body, errors)
     title = body.get("title")

@@ -385,7 +385,7 @@ class TestDownload:
         result = hook.download_document("doc-1", out, chunk_size=1000)
         assert out.getvalue() == PDF
         assert result.sha256 == hashlib.sha256(PDF).hexdigest()
-        assert result.verified_against == ("pdf-magic", "content-length")
+        assert result.verified_against == ("pdf-magic", "content-length", "pdf-trailer")
         assert result.document.name == "Employee Contract"
 
     def test_not_downloadable_yet(self, hook, token, requests_mock):

@@ -1177,6 +1177,26 @@ def test_send_reminder_401_means_not_sent(hook, requests_mock, clock):
 
 
 @pytest.mark.parametrize(
+    ("statuses", "reason"),
+    [
+        ([40, 40], "every signer has signed (2 of 2)"),
+        ([40, 4, 4], "nobody is waiting to sign yet: 2 signer(s) not sent the document yet"),
+        ([4], "nobody is waiting to sign yet: 1 signer(s) not sent the document yet"),
+    ],
+)
+def test_a_reminder_that_reaches_nobody_says_why(hook, requests_mock, statuses, reason):
+    signers = [
+        {"uuid": f"s{i}", "email": f"s{i}@example.com", "status": status, "order": i}
+        for i, status in enumerate(statuses)
+    ]
+    requests_mock.get(API + f"document/{DOC_ID}/", json=doc(signer_objects=signers))
+    result = hook.remind_signers(DOC_ID)
+    assert result.reminded == [] and result.reason is not None and result.reason.startswith(reason)
+    assert requests_mock.call_count == 1  # the read only: no reminder call
+    assert hook.send_reminder(DOC_ID) == []
+
+
+@pytest.mark.parametrize(
     ("email", "rule"),
     [("a@example.com", "SIGNED"), ("d@example.com", "PENDING"), ("x@example.com", "not a signer")],
 )
@@ -1303,7 +1323,7 @@ async def test_aget_document_over_httpx(hook, monkeypatch):
         return httpx.Response(200, json=doc(status=30, download_final=True))
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda: client)
     try:
         info = await hook.aget_document(DOC_ID)
     finally:

@@ -106,7 +106,7 @@ async def test_concurrent_async_requests_are_bounded(connection, monkeypatch):
         return httpx.Response(200, json={"ok": True})
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda: client)
     hook = ESignBaseHook(rate_limit_per_minute=0)
     settings = await hook.asettings()
     request = ApiRequest("GET", "api/credits", operation="get_credits", auth=False)
@@ -122,3 +122,24 @@ async def test_concurrent_async_requests_are_bounded(connection, monkeypatch):
         await client.aclose()
     assert [r.status_code for r in responses] == [200] * (3 * ASYNC_MAX_CONNECTIONS)
     assert peak == ASYNC_MAX_CONNECTIONS  # concurrent up to the bound, never beyond
+
+
+def test_get_hook_reads_the_connection_once(make_connection, monkeypatch):
+    """A mapped task builds one hook per task: the connection lookup that picks the hook class is
+    the one its settings come from (before: two lookups per task)."""
+    from airflow.sdk import BaseHook
+
+    from airflow_provider_esign.hooks import get_hook
+
+    make_connection("once", "wesignature", host="https://wesig.invalid/apihandler/", user_id="u", api_key="k")
+    reads = []
+    original = BaseHook.get_connection.__func__
+
+    def counting(cls, conn_id):
+        reads.append(conn_id)
+        return original(cls, conn_id)
+
+    monkeypatch.setattr(BaseHook, "get_connection", classmethod(counting))
+    hook = get_hook("once")
+    assert hook.settings.base_url == "https://wesig.invalid/apihandler/"
+    assert reads == ["once"]

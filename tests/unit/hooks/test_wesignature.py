@@ -24,7 +24,6 @@ from airflow_provider_esign.exceptions import (
     ESignUnsupportedError,
     ESignValidationError,
 )
-from airflow_provider_esign.hooks.base import DownloadSource
 from airflow_provider_esign.hooks.wesignature import BASELINE_KEY, WeSignatureHook, document_links
 from airflow_provider_esign.models import DocumentStatus, SendRequest, Signer, SignerStatus
 
@@ -906,6 +905,7 @@ def test_cancel_is_unsupported(hook, requests_mock):
 # ------------------------------------------------------------------ download
 def test_download_uses_the_status_download_link_without_credentials(hook, requests_mock, login_mock):
     link = "https://files.wesignature.test/dl/group-abc123.pdf"
+    requests_mock.post(LIST_URL, json=list_body(LIST_ITEM))  # listed as a draft: the status API decides
     requests_mock.post(STATUS_URL, json=status_body("3", ["3"], download_link=link))
     pdf = requests_mock.get(link, content=PDF, headers={"Content-Type": "application/pdf"})
     out = io.BytesIO()
@@ -914,7 +914,7 @@ def test_download_uses_the_status_download_link_without_credentials(hook, reques
 
     assert out.getvalue() == PDF
     assert result.size == len(PDF)
-    assert [r.url for r in requests_mock.request_history] == [LOGIN_URL, STATUS_URL, link]
+    assert [r.url for r in requests_mock.request_history] == [LOGIN_URL, LIST_URL, STATUS_URL, link]
     fetch = pdf.last_request
     assert fetch.method == "GET"
     assert "Authorization" not in fetch.headers
@@ -924,9 +924,25 @@ def test_download_uses_the_status_download_link_without_credentials(hook, reques
 
 def test_download_source_is_a_plain_link_without_credentials_or_range(hook, requests_mock, login_mock):
     link = "https://files.wesignature.test/dl/group-abc123.pdf"
+    requests_mock.post(LIST_URL, json=list_body(LIST_ITEM))  # listed as a draft: the status API decides
     requests_mock.post(STATUS_URL, json=status_body("3", ["3"], download_link=link))
     source = hook._run(hook._download_source_flow(GUID))
-    assert source == DownloadSource(url=link, auth=False, supports_range=False)
+    assert (source.url, source.auth, source.supports_range) == (link, False, False)
+    assert source.document is not None and source.document.name == LIST_ITEM["document_name"]
+
+
+def test_download_of_a_listed_completed_document_needs_no_status_call(hook, requests_mock, login_mock):
+    item = {**LIST_ITEM, "document_status": "completed", "download_link": "/download/group-abc123"}
+    requests_mock.post(LIST_URL, json=list_body(item))
+    status = requests_mock.post(STATUS_URL, json=status_body("3", ["3"]))
+    link = "https://wesignature.test/download/group-abc123"
+    requests_mock.get(link, content=PDF)
+
+    result = hook.download_document(GUID, io.BytesIO())
+
+    assert [r.url for r in requests_mock.request_history] == [LOGIN_URL, LIST_URL, link]
+    assert status.call_count == 0
+    assert result.document is not None and result.document.name == LIST_ITEM["document_name"]
 
 
 def test_download_falls_back_to_the_list_link(hook, requests_mock, login_mock):
@@ -943,6 +959,7 @@ def test_download_falls_back_to_the_list_link(hook, requests_mock, login_mock):
 
 
 def test_download_html_answer_is_not_ready(hook, requests_mock, login_mock):
+    requests_mock.post(LIST_URL, json=list_body(LIST_ITEM))  # listed as a draft: the status API decides
     link = "https://files.wesignature.test/dl/x.pdf"
     requests_mock.post(STATUS_URL, json=status_body("3", ["3"], download_link=link))
     requests_mock.get(link, text="<html>Please log in</html>", headers={"Content-Type": "text/html"})
@@ -952,6 +969,7 @@ def test_download_html_answer_is_not_ready(hook, requests_mock, login_mock):
 
 @pytest.mark.parametrize("document_status", ["1", "draft"])
 def test_download_before_completion_is_not_ready(hook, requests_mock, login_mock, document_status):
+    requests_mock.post(LIST_URL, json=list_body(LIST_ITEM))  # listed as a draft: the status API decides
     requests_mock.post(
         STATUS_URL, json=status_body(document_status, ["3", "1"], download_link="https://x.test/a")
     )
@@ -968,6 +986,7 @@ def test_download_without_any_link_is_not_ready(hook, requests_mock, login_mock)
 
 
 def test_download_of_a_voided_document_fails(hook, requests_mock, login_mock):
+    requests_mock.post(LIST_URL, json=list_body(LIST_ITEM))  # listed as a draft: the status API decides
     requests_mock.post(STATUS_URL, json=status_body("2", ["1"]))
     with pytest.raises(DocumentFailedError, match="VOIDED"):
         hook.download_document(GUID, io.BytesIO())
@@ -1050,7 +1069,7 @@ async def test_aget_document_logs_in_and_reads_status(hook, monkeypatch):
     client = httpx.AsyncClient(
         transport=httpx.MockTransport(_async_handler(seen, [httpx.Response(200, json=STATUS_OK)]))
     )
-    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda: client)
 
     doc = await hook.aget_document(GUID)
 
@@ -1070,7 +1089,7 @@ async def test_aget_document_relogs_in_once_on_a_body_401(hook, monkeypatch):
         httpx.Response(200, json=STATUS_OK),
     ]
     client = httpx.AsyncClient(transport=httpx.MockTransport(_async_handler(seen, answers)))
-    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda: client)
 
     doc = await hook.aget_document(GUID)
 

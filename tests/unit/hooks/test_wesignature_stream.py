@@ -278,7 +278,7 @@ def async_client(monkeypatch, chunks):
         return httpx.Response(200, content=chunks())
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda timeout: client)
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda: client)
     return client
 
 
@@ -339,3 +339,22 @@ async def test_async_a_body_cut_mid_way_is_a_transport_error(make_hook, conn, mo
             await hook._arun(hook._before_create_flow(send_request(), {}))
     finally:
         await client.aclose()
+
+
+# ------------------------------------------------------------------ batch status from the whole list
+def test_batch_status_converts_only_the_tracked_documents(hook, requests_mock, login_mock, monkeypatch):
+    items = [wes.list_item(f"group-{i}") for i in range(60)]
+    requests_mock.post(LIST_URL, json=wes.list_body(*items))
+    converted = []
+    original = type(hook).parse_document
+
+    def counting(self, raw, *args, **kwargs):
+        converted.append(raw.get("guid"))
+        return original(self, raw, *args, **kwargs)
+
+    monkeypatch.setattr(type(hook), "parse_document", counting)
+    found = hook.get_documents(["group-7", "group-42"])
+
+    assert sorted(found) == ["group-42", "group-7"]
+    assert found["group-7"].document_id == "group-7"
+    assert sorted(converted) == ["group-42", "group-7"]  # before: all 60 listed documents
