@@ -123,7 +123,19 @@ class Offload:
     function: Callable[[], Any]
 
 
-Effect = Send | ReadChunk | Close | Sleep | RateLimitWait | RateLimitPenalty | Resolve | Mask | Lock | Unlock | Offload
+Effect = (
+    Send
+    | ReadChunk
+    | Close
+    | Sleep
+    | RateLimitWait
+    | RateLimitPenalty
+    | Resolve
+    | Mask
+    | Lock
+    | Unlock
+    | Offload
+)
 Pipeline = Generator[Effect, Any, T]
 
 

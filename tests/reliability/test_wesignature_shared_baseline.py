@@ -202,7 +202,9 @@ def redis_url():
 
 @pytest.mark.e2e
 def test_hosts_share_the_baseline_through_redis(sandbox, monkeypatch, redis_url, tmp_path):
-    monkeypatch.setenv("AIRFLOW__ESIGN__RATELIMIT_STORAGE", redis_url)  # every connection's shared state goes to this Redis
+    monkeypatch.setenv(
+        "AIRFLOW__ESIGN__RATELIMIT_STORAGE", redis_url
+    )  # every connection's shared state goes to this Redis
     ledger_module.forget_ledgers()
     import redis
 
