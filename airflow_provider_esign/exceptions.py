@@ -132,7 +132,7 @@ class ESignNotFoundError(ESignApiError, AirflowFailException):
 
 class ESignRedirectError(ESignApiError, AirflowFailException):
     """A redirect (or a vendor-given link) the provider never follows (see
-    :mod:`airflow_provider_esign.hooks.redirects`): to plain http from https, to an internal address,
+    ``airflow_provider_esign.hooks.redirects``): to plain http from https, to an internal address,
     or re-sending a body to another origin."""
 
 
@@ -161,7 +161,7 @@ class ESignTransportError(ESignApiError):
 
 class RateLimitStorageError(ESignError):
     """The shared rate-limit schedule could not be read or written (e.g. Redis unreachable, an
-    unsafe local folder). Importable from :mod:`airflow_provider_esign.ratelimit` as well."""
+    unsafe local folder). Importable from ``airflow_provider_esign.ratelimit`` as well."""
 
 
 class DocumentNotReadyError(ESignError):
