@@ -100,6 +100,22 @@ class VendorInterface(VendorInfo, abc.ABC):
         or None where the vendor has no such filter (the default)."""
         return None
 
+    def _sync_walk(self, ctx: Any) -> Any:
+        """The contract ledger's walk of the whole account (a :mod:`~airflow_provider_esign.hooks.sync`
+        plan). Default: every list page, every time; vendors with a cheaper way to read only what
+        changed override it."""
+        from airflow_provider_esign.hooks import sync
+
+        return sync.full_walk(self, ctx)
+
+    def document_expires_at(self, document: DocumentInfo) -> str | None:
+        """When the document expires (ISO 8601), where the vendor's payload tells. Default: unknown."""
+        return None
+
+    def idempotency_key_of(self, document: DocumentInfo) -> str | None:
+        """The idempotency key a send stored on the document, where the vendor keeps one."""
+        return None
+
     @abc.abstractmethod
     def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
         """Void / cancel a document (raise :class:`ESignUnsupportedError` if the vendor cannot)."""
