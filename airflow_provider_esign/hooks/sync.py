@@ -140,9 +140,14 @@ def full_walk(hook: ESignHook, ctx: SyncContext, filters: dict[str, Any] | None 
     state = ctx.state or {}
     resuming = state.get("phase") == "full" and not ctx.full_refresh
     if not resuming:
-        state = {"version": STATE_VERSION, "phase": "full", "cursor": None, "started": ctx.clock(),
-                 "since": (ctx.state or {}).get("since"),
-                 "finished_at": (ctx.state or {}).get("finished_at")}
+        state = {
+            "version": STATE_VERSION,
+            "phase": "full",
+            "cursor": None,
+            "started": ctx.clock(),
+            "since": (ctx.state or {}).get("since"),
+            "finished_at": (ctx.state or {}).get("finished_at"),
+        }
     walk_id = f"full-{state['started']:.6f}"
     filters = hook.batch_list_filters(dict(filters or {}))
     times = _Times(state)
@@ -155,7 +160,9 @@ def full_walk(hook: ESignHook, ctx: SyncContext, filters: dict[str, Any] | None 
             raise TypeError(f"{type(hook).__name__} list cursors must be str or int to be stored")
         if cursor is None:
             done = _idle(ctx, times, state["started"], "full")
-            ctx.emit(SyncPage(page.items, done, True, walk_id, page.total, last=True, vendor_total=page.total))
+            ctx.emit(
+                SyncPage(page.items, done, True, walk_id, page.total, last=True, vendor_total=page.total)
+            )
             return
         state = times.into({**state, "cursor": cursor})
         ctx.emit(SyncPage(page.items, state, True, walk_id, page.total))
@@ -189,7 +196,9 @@ def changes_walk(hook: ESignHook, ctx: SyncContext) -> Walk:
             break
         ctx.emit(SyncPage(page.items, state, False, walk_id, total))
     vendor_total = yield _total_flow(hook, base)
-    ctx.emit(SyncPage(page.items, _idle(ctx, times, started, "changes"), False, walk_id, total, True, vendor_total))
+    ctx.emit(
+        SyncPage(page.items, _idle(ctx, times, started, "changes"), False, walk_id, total, True, vendor_total)
+    )
 
 
 def horizon_walk(hook: ESignHook, ctx: SyncContext) -> Walk:

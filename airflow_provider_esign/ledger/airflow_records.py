@@ -50,8 +50,10 @@ def mirror_send_records(store: LedgerStore, send_tasks: Iterable[str], task_sdk:
     :return: How many records were added.
     """
     get_states, get_xcom = task_sdk or _task_sdk()
-    known = {(r[0], r[1], r[2], int(r[3])) for r in store.query(
-        f"SELECT dag_id, run_id, task_id, map_index FROM {store.table(schema.SENT)}")}
+    known = {
+        (r[0], r[1], r[2], int(r[3]))
+        for r in store.query(f"SELECT dag_id, run_id, task_id, map_index FROM {store.table(schema.SENT)}")
+    }
     added: list[dict[str, Any]] = []
     recorded = now_iso(store.clock())
     for dag_id, task_ids in parse_send_tasks(send_tasks).items():
@@ -62,20 +64,30 @@ def mirror_send_records(store: LedgerStore, send_tasks: Iterable[str], task_sdk:
                 if parsed is None or str(state) != "success" or (dag_id, run_id, *parsed) in known:
                     continue
                 task_id, map_index = parsed
-                value = get_xcom(key=DOCUMENT_XCOM_KEY, dag_id=dag_id, task_id=task_id, run_id=run_id,
-                                 map_index=map_index)
+                value = get_xcom(
+                    key=DOCUMENT_XCOM_KEY, dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=map_index
+                )
                 if not isinstance(value, dict) or not value.get("document_id"):
                     continue
-                added.append({"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index,
-                              "vendor": value.get("vendor"), "document_id": str(value["document_id"]),
-                              "name": value.get("name"), "recorded_at": recorded})
+                added.append(
+                    {
+                        "dag_id": dag_id,
+                        "run_id": run_id,
+                        "task_id": task_id,
+                        "map_index": map_index,
+                        "vendor": value.get("vendor"),
+                        "document_id": str(value["document_id"]),
+                        "name": value.get("name"),
+                        "recorded_at": recorded,
+                    }
+                )
     store.insert_rows(schema.SENT, added)
     return len(added)
 
 
 def _task_sdk() -> tuple[Any, Any]:
-    from airflow.sdk import XCom
     from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+    from airflow.sdk.execution_time.xcom import XCom  # the configured XCom backend
 
     return RuntimeTaskInstance.get_task_states, XCom.get_one
 
@@ -87,14 +99,17 @@ def attribute_senders(store: LedgerStore, connection_id: str, vendor: str) -> in
     rows = store.query(
         f"SELECT s.document_id, s.dag_id, s.run_id, s.task_id, s.map_index FROM {sent} s JOIN {documents} d "
         f"ON d.connection_id = {p} AND d.document_id = s.document_id WHERE s.vendor = {p} "
-        f"AND d.sent_by_dag_id IS NULL", (connection_id, vendor))
+        f"AND d.sent_by_dag_id IS NULL",
+        (connection_id, vendor),
+    )
     cursor = store.conn.cursor()
     try:
         if rows:
             cursor.executemany(
                 f"UPDATE {documents} SET sent_by_dag_id = {p}, sent_by_run_id = {p}, sent_by_task_id = {p}, "
                 f"sent_by_map_index = {p} WHERE connection_id = {p} AND document_id = {p}",
-                [(r[1], r[2], r[3], r[4], connection_id, r[0]) for r in rows])
+                [(r[1], r[2], r[3], r[4], connection_id, r[0]) for r in rows],
+            )
         store.conn.commit()
     finally:
         cursor.close()

@@ -68,8 +68,13 @@ class _Progress:
             eta = f"{(total - result.read) / rate:.0f}s"
         log.info(
             "Ledger sync: %d page(s), %d document(s) read of %s, %d new, %d changed, %.0f docs/s, ETA %s",
-            result.pages, result.read, total if total is not None else "?", len(result.new),
-            len(result.changed), rate, "0s" if final else eta,
+            result.pages,
+            result.read,
+            total if total is not None else "?",
+            len(result.new),
+            len(result.changed),
+            rate,
+            "0s" if final else eta,
         )
 
 
@@ -96,12 +101,17 @@ def sync(
     result.synced_before = bool(state and state.get("finished_at"))
     force = full_refresh
     for _attempt in range(2):
-        walk_state = _walk(hook, store, state, force, form_fields, margin, clock, result, progress, after_page)
+        walk_state = _walk(
+            hook, store, state, force, form_fields, margin, clock, result, progress, after_page
+        )
         state = walk_state
         live = store.live_count(connection_id)
         if result.vendor_total is not None and result.vendor_total < live and result.walks[-1] != "full":
-            log.info("The vendor lists %d document(s), the ledger %d: a full walk finds the deleted ones",
-                     result.vendor_total, live)
+            log.info(
+                "The vendor lists %d document(s), the ledger %d: a full walk finds the deleted ones",
+                result.vendor_total,
+                live,
+            )
             force = True
             continue
         break
@@ -109,13 +119,24 @@ def sync(
     return result
 
 
-def _walk(hook: Any, store: LedgerStore, state: dict[str, Any] | None, full_refresh: bool, form_fields: bool,
-          margin: float, clock: Callable[[], float], result: SyncResult, progress: _Progress,
-          after_page: Callable[[SyncResult], None] | None) -> dict[str, Any]:
+def _walk(
+    hook: Any,
+    store: LedgerStore,
+    state: dict[str, Any] | None,
+    full_refresh: bool,
+    form_fields: bool,
+    margin: float,
+    clock: Callable[[], float],
+    result: SyncResult,
+    progress: _Progress,
+    after_page: Callable[[SyncResult], None] | None,
+) -> dict[str, Any]:
     connection_id = hook.conn_id
     fresh_full = state is None or state.get("phase") != "full" or full_refresh
     # A full walk records the ids it lists only where earlier rows exist that it might not list.
-    stage = (store.live_count(connection_id) > 0) if fresh_full else bool((state or {}).get("ledger_stage", True))
+    stage = (
+        (store.live_count(connection_id) > 0) if fresh_full else bool((state or {}).get("ledger_stage", True))
+    )
     open_since = timestamp(_text(store.open_since(connection_id)))
     final: dict[str, Any] = dict(state or {})
     walk_kind: list[str] = []
@@ -127,9 +148,14 @@ def _walk(hook: Any, store: LedgerStore, state: dict[str, Any] | None, full_refr
             result.walks.append(walk_kind[0])
         page_state = {**page.state, "ledger_stage": stage} if page.full and not page.last else page.state
         rows = [_row(hook, doc, connection_id) for doc in page.documents]
-        counts = store.write_page(connection_id, hook.vendor, rows, page_state,
-                                  seen_walk=page.walk_id if page.full and stage else None,
-                                  documents_total=page.vendor_total)
+        counts = store.write_page(
+            connection_id,
+            hook.vendor,
+            rows,
+            page_state,
+            seen_walk=page.walk_id if page.full and stage else None,
+            documents_total=page.vendor_total,
+        )
         result.pages += 1
         result.read += len(page.documents)
         result.new.extend(counts.new)
@@ -145,7 +171,9 @@ def _walk(hook: Any, store: LedgerStore, state: dict[str, Any] | None, full_refr
         if after_page is not None:
             after_page(result)
 
-    ctx = SyncContext(state, emit, open_since=open_since, full_refresh=full_refresh, margin=margin, clock=clock)
+    ctx = SyncContext(
+        state, emit, open_since=open_since, full_refresh=full_refresh, margin=margin, clock=clock
+    )
     result.calls += hook.sync_account(ctx)
     return final
 
@@ -155,7 +183,9 @@ def _text(value: Any) -> Any:
 
 
 def _row(hook: Any, doc: Any, connection_id: str) -> DocumentRow:
-    values = rowmod.document_values(doc, connection_id, hook.document_expires_at(doc), hook.idempotency_key_of(doc))
+    values = rowmod.document_values(
+        doc, connection_id, hook.document_expires_at(doc), hook.idempotency_key_of(doc)
+    )
     signers = rowmod.signer_rows(doc, connection_id)
     return DocumentRow(values, signers, rowmod.row_hash(values, signers))
 

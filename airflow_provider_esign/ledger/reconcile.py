@@ -38,15 +38,31 @@ def reconcile(
     """
     now = store.clock()
     cutoff = (datetime.fromtimestamp(now, timezone.utc) - pending_after).isoformat(timespec="seconds")
-    findings = {MISSING: _missing(store, connection_id, vendor), PENDING: _pending(store, connection_id, cutoff),
-                FAILED: _failed(store, connection_id, failed_ids)}
+    findings = {
+        MISSING: _missing(store, connection_id, vendor),
+        PENDING: _pending(store, connection_id, cutoff),
+        FAILED: _failed(store, connection_id, failed_ids),
+    }
     recorded = now_iso(now)
-    store.insert_rows(schema.RECONCILIATION, [
-        {"connection_id": connection_id, "sync_id": sync_id, "kind": kind, "document_id": f["document_id"],
-         "vendor": vendor, "name": f.get("name"), "status": f.get("status"), "since": f.get("since"),
-         "detail": json.dumps(f.get("detail") or {}, sort_keys=True, default=str), "recorded_at": recorded}
-        for kind, items in findings.items() for f in items
-    ])
+    store.insert_rows(
+        schema.RECONCILIATION,
+        [
+            {
+                "connection_id": connection_id,
+                "sync_id": sync_id,
+                "kind": kind,
+                "document_id": f["document_id"],
+                "vendor": vendor,
+                "name": f.get("name"),
+                "status": f.get("status"),
+                "since": f.get("since"),
+                "detail": json.dumps(f.get("detail") or {}, sort_keys=True, default=str),
+                "recorded_at": recorded,
+            }
+            for kind, items in findings.items()
+            for f in items
+        ],
+    )
     return {
         "sync_id": sync_id,
         **{f"{kind}_count": len(items) for kind, items in findings.items()},
@@ -70,9 +86,19 @@ def _missing(store: LedgerStore, connection_id: str, vendor: str) -> list[dict[s
         (connection_id, vendor),
     )
     return [
-        {"document_id": r[0], "name": r[1], "status": None, "since": _text(r[6]),
-         "detail": {"dag_id": r[2], "run_id": r[3], "task_id": r[4], "map_index": r[5],
-                    "deleted_at_vendor": _text(r[6])}}
+        {
+            "document_id": r[0],
+            "name": r[1],
+            "status": None,
+            "since": _text(r[6]),
+            "detail": {
+                "dag_id": r[2],
+                "run_id": r[3],
+                "task_id": r[4],
+                "map_index": r[5],
+                "deleted_at_vendor": _text(r[6]),
+            },
+        }
         for r in rows
     ]
 
@@ -90,8 +116,16 @@ def _pending(store: LedgerStore, connection_id: str, cutoff: str) -> list[dict[s
     )
     found: dict[str, dict[str, Any]] = {}
     for doc_id, name, status, created, email in rows:
-        item = found.setdefault(doc_id, {"document_id": doc_id, "name": name, "status": status,
-                                         "since": _text(created), "detail": {"pending_signers": []}})
+        item = found.setdefault(
+            doc_id,
+            {
+                "document_id": doc_id,
+                "name": name,
+                "status": status,
+                "since": _text(created),
+                "detail": {"pending_signers": []},
+            },
+        )
         if email:
             item["detail"]["pending_signers"].append(email)
     return list(found.values())
@@ -110,6 +144,14 @@ def _failed(store: LedgerStore, connection_id: str, ids: list[str]) -> list[dict
             f"AND document_id IN ({store.dialect.marks(len(part))})",
             (connection_id, *part),
         )
-        out += [{"document_id": r[0], "name": r[1], "status": r[2], "since": _text(r[4]),
-                 "detail": {"vendor_status": r[3]}} for r in rows]
+        out += [
+            {
+                "document_id": r[0],
+                "name": r[1],
+                "status": r[2],
+                "since": _text(r[4]),
+                "detail": {"vendor_status": r[3]},
+            }
+            for r in rows
+        ]
     return out

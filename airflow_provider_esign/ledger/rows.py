@@ -72,7 +72,9 @@ def field_rows(document_id: str, connection_id: str, fields: list[FormField]) ->
             "document_id": document_id,
             "position": index,
             "label": field.label,
-            "value": field.value if field.value is None or isinstance(field.value, str) else json.dumps(field.value),
+            "value": field.value
+            if field.value is None or isinstance(field.value, str)
+            else json.dumps(field.value),
             "field_type": field.field_type,
             "signer_email": field.signer_email,
         }

@@ -33,55 +33,103 @@ class Table:
 DOCUMENTS = Table(
     "documents",
     (
-        ("connection_id", ID), ("document_id", ID), ("vendor", ID), ("name", TEXT), ("status", ID),
-        ("vendor_status", TEXT), ("created_at", TIME), ("modified_at", TIME), ("completed_at", TIME),
-        ("expires_at", TIME), ("metadata", JSON), ("idempotency_key", TEXT), ("sent_by_dag_id", ID),
-        ("sent_by_run_id", TEXT), ("sent_by_task_id", ID), ("sent_by_map_index", INT),
-        ("first_seen_at", TIME), ("last_seen_at", TIME), ("deleted_at_vendor", TIME), ("row_hash", ID),
+        ("connection_id", ID),
+        ("document_id", ID),
+        ("vendor", ID),
+        ("name", TEXT),
+        ("status", ID),
+        ("vendor_status", TEXT),
+        ("created_at", TIME),
+        ("modified_at", TIME),
+        ("completed_at", TIME),
+        ("expires_at", TIME),
+        ("metadata", JSON),
+        ("idempotency_key", TEXT),
+        ("sent_by_dag_id", ID),
+        ("sent_by_run_id", TEXT),
+        ("sent_by_task_id", ID),
+        ("sent_by_map_index", INT),
+        ("first_seen_at", TIME),
+        ("last_seen_at", TIME),
+        ("deleted_at_vendor", TIME),
+        ("row_hash", ID),
     ),
     ("connection_id", "document_id"),
 )
 SIGNERS = Table(
     "signers",
     (
-        ("connection_id", ID), ("document_id", ID), ("position", INT), ("email", TEXT), ("name", TEXT),
-        ("role", TEXT), ("status", ID), ("vendor_status", TEXT), ("signed_at", TIME),
+        ("connection_id", ID),
+        ("document_id", ID),
+        ("position", INT),
+        ("email", TEXT),
+        ("name", TEXT),
+        ("role", TEXT),
+        ("status", ID),
+        ("vendor_status", TEXT),
+        ("signed_at", TIME),
     ),
     ("connection_id", "document_id", "position"),
 )
 FORM_FIELDS = Table(
     "form_fields",
     (
-        ("connection_id", ID), ("document_id", ID), ("position", INT), ("label", TEXT), ("value", TEXT),
-        ("field_type", ID), ("signer_email", TEXT),
+        ("connection_id", ID),
+        ("document_id", ID),
+        ("position", INT),
+        ("label", TEXT),
+        ("value", TEXT),
+        ("field_type", ID),
+        ("signer_email", TEXT),
     ),
     ("connection_id", "document_id", "position"),
 )
 SYNC_STATE = Table(
     "sync_state",
     (
-        ("connection_id", ID), ("vendor", ID), ("state", JSON), ("documents", INT), ("updated_at", TIME),
+        ("connection_id", ID),
+        ("vendor", ID),
+        ("state", JSON),
+        ("documents", INT),
+        ("updated_at", TIME),
         ("last_success_at", TIME),
     ),
     ("connection_id",),
 )
 #: The ids a full walk listed, kept until the walk ends (a resumed walk keeps its earlier pages').
-SEEN = Table("seen", (("connection_id", ID), ("walk_id", ID), ("document_id", ID)),
-             ("connection_id", "walk_id", "document_id"))
+SEEN = Table(
+    "seen",
+    (("connection_id", ID), ("walk_id", ID), ("document_id", ID)),
+    ("connection_id", "walk_id", "document_id"),
+)
 #: What Airflow's send tasks recorded (their ``document`` XCom), mirrored once per task instance.
 SENT = Table(
     "sent",
     (
-        ("dag_id", ID), ("run_id", ID), ("task_id", ID), ("map_index", INT), ("vendor", ID),
-        ("document_id", ID), ("name", TEXT), ("recorded_at", TIME),
+        ("dag_id", ID),
+        ("run_id", ID),
+        ("task_id", ID),
+        ("map_index", INT),
+        ("vendor", ID),
+        ("document_id", ID),
+        ("name", TEXT),
+        ("recorded_at", TIME),
     ),
     ("dag_id", "run_id", "task_id", "map_index"),
 )
 RECONCILIATION = Table(
     "reconciliation",
     (
-        ("connection_id", ID), ("sync_id", ID), ("kind", ID), ("document_id", ID), ("vendor", ID),
-        ("name", TEXT), ("status", ID), ("since", TIME), ("detail", JSON), ("recorded_at", TIME),
+        ("connection_id", ID),
+        ("sync_id", ID),
+        ("kind", ID),
+        ("document_id", ID),
+        ("vendor", ID),
+        ("name", TEXT),
+        ("status", ID),
+        ("since", TIME),
+        ("detail", JSON),
+        ("recorded_at", TIME),
     ),
     ("connection_id", "sync_id", "kind", "document_id"),
 )
@@ -117,9 +165,7 @@ def ensure_schema(conn: Any, prefix: str, dialect: Dialect) -> list[str]:
         if have is None:
             statements = [create_sql(table, prefix, dialect)]
             if table is DOCUMENTS:  # reconciliation and the pending report filter on these
-                statements.append(
-                    f"CREATE INDEX {name}_status ON {name} (connection_id, status, created_at)"
-                )
+                statements.append(f"CREATE INDEX {name}_status ON {name} (connection_id, status, created_at)")
         else:
             statements = [
                 f"ALTER TABLE {name} ADD COLUMN {column} {dialect.type(kind)}"

@@ -76,8 +76,9 @@ class LedgerStore:
 
     def load_state(self, connection_id: str) -> dict[str, Any] | None:
         p = self.dialect.placeholder
-        rows = self.query(f"SELECT state FROM {self.table(schema.SYNC_STATE)} WHERE connection_id = {p}",
-                          (connection_id,))
+        rows = self.query(
+            f"SELECT state FROM {self.table(schema.SYNC_STATE)} WHERE connection_id = {p}", (connection_id,)
+        )
         if not rows or rows[0][0] is None:
             return None
         value = rows[0][0]
@@ -85,9 +86,13 @@ class LedgerStore:
 
     def live_count(self, connection_id: str) -> int:
         p = self.dialect.placeholder
-        return int(self.query(
-            f"SELECT COUNT(*) FROM {self.table(schema.DOCUMENTS)} "
-            f"WHERE connection_id = {p} AND deleted_at_vendor IS NULL", (connection_id,))[0][0])
+        return int(
+            self.query(
+                f"SELECT COUNT(*) FROM {self.table(schema.DOCUMENTS)} "
+                f"WHERE connection_id = {p} AND deleted_at_vendor IS NULL",
+                (connection_id,),
+            )[0][0]
+        )
 
     def open_since(self, connection_id: str) -> Any:
         """Creation time of the oldest document still open (a datetime or ISO text), or None."""
@@ -95,15 +100,20 @@ class LedgerStore:
         marks = self.dialect.marks(len(OPEN_STATUSES))
         return self.query(
             f"SELECT MIN(created_at) FROM {self.table(schema.DOCUMENTS)} WHERE connection_id = {p} "
-            f"AND deleted_at_vendor IS NULL AND status IN ({marks})", (connection_id, *OPEN_STATUSES))[0][0]
+            f"AND deleted_at_vendor IS NULL AND status IN ({marks})",
+            (connection_id, *OPEN_STATUSES),
+        )[0][0]
 
     def counts(self, connection_id: str) -> dict[str, int]:
         """Rows per public table for the connection (the asset event's extra)."""
         p = self.dialect.placeholder
         out = {}
         for table in (schema.DOCUMENTS, schema.SIGNERS, schema.FORM_FIELDS):
-            out[self.table(table)] = int(self.query(
-                f"SELECT COUNT(*) FROM {self.table(table)} WHERE connection_id = {p}", (connection_id,))[0][0])
+            out[self.table(table)] = int(
+                self.query(
+                    f"SELECT COUNT(*) FROM {self.table(table)} WHERE connection_id = {p}", (connection_id,)
+                )[0][0]
+            )
         return out
 
     # ------------------------------------------------------------------ writes
@@ -142,8 +152,11 @@ class LedgerStore:
         try:
             stored = self._stored_hashes(cursor, connection_id, list(unique))
             new = [r for i, r in unique.items() if i not in stored]
-            changed = [r for i, r in unique.items()
-                       if i in stored and (stored[i][0] != r.row_hash or stored[i][1] is not None)]
+            changed = [
+                r
+                for i, r in unique.items()
+                if i in stored and (stored[i][0] != r.row_hash or stored[i][1] is not None)
+            ]
             counts.new = [r.values["document_id"] for r in new]
             counts.changed = [r.values["document_id"] for r in changed]
             counts.unchanged = len(unique) - len(new) - len(changed)
@@ -153,7 +166,9 @@ class LedgerStore:
             if seen_walk is not None:
                 self._executemany(
                     cursor,
-                    self.dialect.insert(self.table(schema.SEEN), schema.SEEN.column_names, list(schema.SEEN.key)),
+                    self.dialect.insert(
+                        self.table(schema.SEEN), schema.SEEN.column_names, list(schema.SEEN.key)
+                    ),
                     [(connection_id, seen_walk, i) for i in unique],
                 )
             self._save_state(cursor, connection_id, vendor, state, now, documents_total)
@@ -176,15 +191,28 @@ class LedgerStore:
         p = self.dialect.placeholder
         names = [c for c in rows[0].values if c not in schema.DOCUMENTS.key]
         sets = ", ".join(f"{c} = {p}" for c in names)
-        sql = (f"UPDATE {self.table(schema.DOCUMENTS)} SET {sets}, last_seen_at = {p}, row_hash = {p}, "
-               f"deleted_at_vendor = NULL WHERE connection_id = {p} AND document_id = {p}")
-        self._executemany(cursor, sql, [
-            (*(r.values[c] for c in names), now, r.row_hash, r.values["connection_id"], r.values["document_id"])
-            for r in rows
-        ])
+        sql = (
+            f"UPDATE {self.table(schema.DOCUMENTS)} SET {sets}, last_seen_at = {p}, row_hash = {p}, "
+            f"deleted_at_vendor = NULL WHERE connection_id = {p} AND document_id = {p}"
+        )
+        self._executemany(
+            cursor,
+            sql,
+            [
+                (
+                    *(r.values[c] for c in names),
+                    now,
+                    r.row_hash,
+                    r.values["connection_id"],
+                    r.values["document_id"],
+                )
+                for r in rows
+            ],
+        )
 
-    def _replace_children(self, cursor: Any, connection_id: str, new: list[DocumentRow],
-                          changed: list[DocumentRow]) -> None:
+    def _replace_children(
+        self, cursor: Any, connection_id: str, new: list[DocumentRow], changed: list[DocumentRow]
+    ) -> None:
         p = self.dialect.placeholder
         for table, attr in ((schema.SIGNERS, "signers"), (schema.FORM_FIELDS, "fields")):
             stale = [r.values["document_id"] for r in changed if attr == "signers" or r.fields is not None]
@@ -196,11 +224,21 @@ class LedgerStore:
             children = [child for r in (*new, *changed) for child in (getattr(r, attr) or [])]
             if children:
                 names = list(children[0])
-                self._executemany(cursor, self.dialect.insert(self.table(table), names, list(table.key)),
-                                  [tuple(c[n] for n in names) for c in children])
+                self._executemany(
+                    cursor,
+                    self.dialect.insert(self.table(table), names, list(table.key)),
+                    [tuple(c[n] for n in names) for c in children],
+                )
 
-    def _save_state(self, cursor: Any, connection_id: str, vendor: str, state: dict[str, Any], now: str,
-                    documents_total: int | None) -> None:
+    def _save_state(
+        self,
+        cursor: Any,
+        connection_id: str,
+        vendor: str,
+        state: dict[str, Any],
+        now: str,
+        documents_total: int | None,
+    ) -> None:
         p = self.dialect.placeholder
         table = self.table(schema.SYNC_STATE)
         done = state.get("phase") == "idle"
@@ -253,8 +291,11 @@ class LedgerStore:
         names = list(rows[0])
         cursor = self.conn.cursor()
         try:
-            self._executemany(cursor, self.dialect.insert(self.table(table), names, list(table.key)),
-                              [tuple(r[n] for n in names) for r in rows])
+            self._executemany(
+                cursor,
+                self.dialect.insert(self.table(table), names, list(table.key)),
+                [tuple(r[n] for n in names) for r in rows],
+            )
             self.conn.commit()
         finally:
             cursor.close()

@@ -23,7 +23,9 @@ DEFAULT_LEDGER_FILE = "esign_ledger.db"
 def ledger_asset(destination_conn_id: str | None, table_prefix: str = "esign_") -> Asset:
     """The Asset a sync announces its tables on (schedule ETL DAGs with it)."""
     where = destination_conn_id or "embedded"
-    return Asset(uri=f"esign://ledger/{where}/{table_prefix}documents", name=f"esign_ledger_{where}_{table_prefix}")
+    return Asset(
+        uri=f"esign://ledger/{where}/{table_prefix}documents", name=f"esign_ledger_{where}_{table_prefix}"
+    )
 
 
 def embedded_hook(path: str | None = None) -> Any:
@@ -35,13 +37,17 @@ def embedded_hook(path: str | None = None) -> Any:
     from airflow.providers.sqlite.hooks.sqlite import SqliteHook
     from airflow.sdk import Connection
 
-    file = path or os.path.join(os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow")), DEFAULT_LEDGER_FILE)
+    file = path or os.path.join(
+        os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow")), DEFAULT_LEDGER_FILE
+    )
 
     class _EmbeddedSqliteHook(SqliteHook):
         def get_uri(self) -> str:
             return f"sqlite:///{file}"
 
-    return _EmbeddedSqliteHook(connection=Connection(conn_id="esign_ledger_embedded", conn_type="sqlite", host=file))
+    return _EmbeddedSqliteHook(
+        connection=Connection(conn_id="esign_ledger_embedded", conn_type="sqlite", host=file)
+    )
 
 
 class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
@@ -69,7 +75,7 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
     :param hook_params: Extra keyword arguments for the e-signature hook.
     """
 
-    template_fields = ("conn_id", "destination_conn_id", "table_prefix", "send_tasks")
+    template_fields = ("conn_id", "destination_conn_id", "table_prefix", "send_tasks", "pending_after_days")
 
     def __init__(
         self,
@@ -78,7 +84,7 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
         destination_conn_id: str | None = None,
         table_prefix: str = "esign_",
         send_tasks: list[str] | None = None,
-        pending_after_days: float = 7.0,
+        pending_after_days: float | str = 7.0,
         full_refresh: bool = False,
         form_fields: bool = False,
         ledger_path: str | None = None,
@@ -89,8 +95,8 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
 
         if not table_prefix.replace("_", "").isalnum():
             raise ESignValidationError("table_prefix", "letters, digits and underscores only")
-        if pending_after_days < 0:
-            raise ESignValidationError("pending_after_days", "must be zero or more")
+        if not isinstance(pending_after_days, str):
+            _days(pending_after_days)
         kwargs.setdefault("outlets", [ledger_asset(destination_conn_id, table_prefix)])
         super().__init__(**kwargs)
         self.conn_id = conn_id
@@ -114,7 +120,9 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
         if not isinstance(hook, DbApiHook):
             from airflow.exceptions import AirflowFailException
 
-            raise AirflowFailException(f"destination_conn_id: {self.destination_conn_id!r} is not a SQL connection")
+            raise AirflowFailException(
+                f"destination_conn_id: {self.destination_conn_id!r} is not a SQL connection"
+            )
         return hook
 
     def _send_tasks(self) -> list[str]:
@@ -131,6 +139,7 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
         from airflow_provider_esign.ledger import airflow_records, engine, reconcile
         from airflow_provider_esign.ledger.store import LedgerStore
 
+        days = _days(self.pending_after_days)  # bad input fails before any call
         db_hook = self.destination_hook()
         store = LedgerStore(db_hook, self.table_prefix)
         try:
@@ -142,8 +151,11 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
                 airflow_records.mirror_send_records(store, send_tasks)
                 airflow_records.attribute_senders(store, hook.conn_id, hook.vendor)
             summary = reconcile.reconcile(
-                store, hook.conn_id, hook.vendor, str(context["run_id"]),
-                pending_after=timedelta(days=self.pending_after_days),
+                store,
+                hook.conn_id,
+                hook.vendor,
+                str(context["run_id"]),
+                pending_after=timedelta(days=days),
                 failed_ids=result.new + result.changed if result.synced_before else [],
             )
             counts = store.counts(hook.conn_id)
@@ -152,25 +164,41 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
             store.close()
         self.log.info(
             "Ledger %s: %d call(s) (%s), %d read, %d new, %d changed, %d marked deleted; tables %s",
-            hook.conn_id, result.calls, "+".join(result.walks), result.read, len(result.new),
-            len(result.changed), len(result.deleted), counts,
+            hook.conn_id,
+            result.calls,
+            "+".join(result.walks),
+            result.read,
+            len(result.new),
+            len(result.changed),
+            len(result.deleted),
+            counts,
         )
         self.log.info(
             "Reconciliation: %d sent by Airflow but not at the vendor, %d pending > %s days, %d failed since the last sync",
-            summary["missing_at_vendor_count"], summary["pending_too_long_count"], self.pending_after_days,
+            summary["missing_at_vendor_count"],
+            summary["pending_too_long_count"],
+            self.pending_after_days,
             summary["failed_since_last_sync_count"],
         )
-        extra = {"conn_id": hook.conn_id, "vendor": hook.vendor, "rows": counts,
-                 "cursor": {k: result.state.get(k) for k in ("phase", "last_walk", "since", "finished_at")},
-                 "calls": result.calls, "new": len(result.new), "changed": len(result.changed),
-                 "deleted": len(result.deleted)}
+        extra = {
+            "conn_id": hook.conn_id,
+            "vendor": hook.vendor,
+            "rows": counts,
+            "cursor": {k: result.state.get(k) for k in ("phase", "last_walk", "since", "finished_at")},
+            "calls": result.calls,
+            "new": len(result.new),
+            "changed": len(result.changed),
+            "deleted": len(result.deleted),
+        }
         outlet_events = context.get("outlet_events")
         if outlet_events is not None:
             for outlet in self.outlets:
                 if isinstance(outlet, Asset):
                     outlet_events[outlet].extra = extra
-        return {"sync": {**extra, "walks": result.walks, "read": result.read,
-                         "deleted_ids": result.deleted[:50]}, "reconciliation": summary}
+        return {
+            "sync": {**extra, "walks": result.walks, "read": result.read, "deleted_ids": result.deleted[:50]},
+            "reconciliation": summary,
+        }
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the vendor account in, the ledger tables out."""
@@ -185,3 +213,15 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
         outputs = [Dataset(namespace=namespace, name=t.name(self.table_prefix)) for t in PUBLIC_TABLES]
         return operator_lineage([Dataset(namespace=f"{vendor}://{self.conn_id}", name="documents")], outputs)
 
+
+def _days(value: Any) -> float:
+    """``pending_after_days`` as a number (it may come rendered from a template)."""
+    from airflow_provider_esign.exceptions import ESignValidationError
+
+    try:
+        days = float(value)
+    except (TypeError, ValueError):
+        raise ESignValidationError("pending_after_days", "must be a number of days") from None
+    if days < 0:
+        raise ESignValidationError("pending_after_days", "must be zero or more")
+    return days

@@ -15,8 +15,15 @@ from airflow_provider_esign.operators.sync import embedded_hook
 
 pytestmark = pytest.mark.e2e
 HISTORY = 450
-SIGNER = [{"name": "Ada Lovelace", "email": "ada@example.com"}, {"name": "Bob Byron", "email": "bob@example.com"}]
-CONN = {"esignbase": "esignbase_default", "legalesign": "legalesign_default", "wesignature": "wesignature_default"}
+SIGNER = [
+    {"name": "Ada Lovelace", "email": "ada@example.com"},
+    {"name": "Bob Byron", "email": "bob@example.com"},
+]
+CONN = {
+    "esignbase": "esignbase_default",
+    "legalesign": "legalesign_default",
+    "wesignature": "wesignature_default",
+}
 
 
 def list_calls(sandbox, vendor: str, since: int) -> list[dict]:
@@ -166,11 +173,63 @@ def test_a_document_airflow_sent_and_the_vendor_lost_is_reconciled(sandbox, db):
     assert airflow_records.mirror_send_records(store, ["contracts.send"], (states, xcom)) == 2
     assert airflow_records.mirror_send_records(store, ["contracts.send"], (states, xcom)) == 0  # read once
     airflow_records.attribute_senders(store, hook.conn_id, hook.vendor)
-    summary = reconcile.reconcile(store, hook.conn_id, hook.vendor, "sync-1",
-                                  pending_after=timedelta(days=7), failed_ids=[])
+    summary = reconcile.reconcile(
+        store, hook.conn_id, hook.vendor, "sync-1", pending_after=timedelta(days=7), failed_ids=[]
+    )
     assert [f["document_id"] for f in summary["missing_at_vendor"]] == [lost]
     assert summary["missing_at_vendor"][0]["detail"]["run_id"] == "run2"
     sender = store.query("SELECT sent_by_dag_id, sent_by_run_id FROM esign_documents")
     assert sender == [("contracts", "run1")]
     stored = store.query("SELECT kind, document_id FROM esign_reconciliation")
     assert stored == [("missing_at_vendor", lost)]
+
+
+def test_the_operator_in_a_dag_run_reconciles_what_an_airflow_run_sent(sandbox, tmp_path, monkeypatch):
+    """Real runs: one DAG sends a document and cancels it (eSignBase deletes it), then the sync DAG
+    reads that send task's XCom through the Task SDK and reports the document as lost at the vendor;
+    the sync's asset event carries the row counts and the cursor."""
+    import sqlite3
+
+    from tests.e2e.conftest import run_dag
+
+    sandbox.configure(sign_delay=None, pdf_delay=0, send_delay=0)
+    sandbox.seed_history(150, vendors=["esignbase"])
+    monkeypatch.setenv("ESIGN_LEDGER_DB", str(tmp_path / "ledger.db"))
+    sent_run = run_dag("e2e_esignbase_cancel")
+    assert sent_run.state == "success"
+    (send,) = [ti for ti in sent_run.get_task_instances() if ti.task_id == "send"]
+    lost = send.xcom_pull(task_ids="send")
+
+    run = run_dag("ledger_sync")
+    assert run.state == "success"
+    (sync,) = run.get_task_instances()
+    out = sync.xcom_pull(task_ids="sync")
+    assert out["sync"]["rows"]["esign_documents"] == 150 and out["sync"]["walks"] == ["full"]
+    missing = out["reconciliation"]["missing_at_vendor"]
+    assert [(m["document_id"], m["detail"]["dag_id"], m["detail"]["run_id"]) for m in missing] == [
+        (lost, "e2e_esignbase_cancel", sent_run.run_id)
+    ]
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        assert db.execute("SELECT kind, document_id FROM esign_reconciliation").fetchall() == [
+            ("missing_at_vendor", lost)
+        ]
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        (event,) = session.scalars(
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(
+                AssetModel.uri == "esign://ledger/embedded/esign_documents",
+                AssetEvent.source_run_id == run.run_id,
+            )
+        ).all()
+        assert event.extra["rows"]["esign_documents"] == 150
+        assert event.extra["cursor"]["phase"] == "idle"
+
+    again = run_dag("ledger_sync")  # the send record is mirrored once; the rerun changes nothing
+    out = [ti for ti in again.get_task_instances()][0].xcom_pull(task_ids="sync")
+    assert out["sync"]["new"] == 0 and out["sync"]["changed"] == 0 and out["sync"]["walks"] == ["horizon"]
+    assert out["reconciliation"]["missing_at_vendor_count"] == 1
