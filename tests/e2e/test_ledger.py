@@ -230,6 +230,7 @@ def test_the_operator_in_a_dag_run_reconciles_what_an_airflow_run_sent(sandbox, 
         assert event.extra["cursor"]["phase"] == "idle"
 
     again = run_dag("ledger_sync")  # the send record is mirrored once; the rerun changes nothing
-    out = [ti for ti in again.get_task_instances()][0].xcom_pull(task_ids="sync")
+    (again_sync,) = again.get_task_instances()
+    out = again_sync.xcom_pull(task_ids="sync")
     assert out["sync"]["new"] == 0 and out["sync"]["changed"] == 0 and out["sync"]["walks"] == ["horizon"]
     assert out["reconciliation"]["missing_at_vendor_count"] == 1
