@@ -118,7 +118,7 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
 
         hook = BaseHook.get_connection(self.destination_conn_id).get_hook()
         if not isinstance(hook, DbApiHook):
-            from airflow.exceptions import AirflowFailException
+            from airflow.providers.common.compat.sdk import AirflowFailException
 
             raise AirflowFailException(
                 f"destination_conn_id: {self.destination_conn_id!r} is not a SQL connection"
