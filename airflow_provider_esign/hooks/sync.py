@@ -85,7 +85,7 @@ class SyncContext:
     @property
     def synced_before(self) -> bool:
         """Whether a full walk has finished before (a cheaper walk can start from its state)."""
-        return bool(self.state) and self.state.get("since") is not None
+        return self.state is not None and self.state.get("since") is not None
 
 
 Walk = Generator["Flow[Any]", Any, None]

@@ -106,7 +106,7 @@ class VendorInterface(VendorInfo, abc.ABC):
         changed override it."""
         from airflow_provider_esign.hooks import sync
 
-        return sync.full_walk(self, ctx)
+        return sync.full_walk(self, ctx)  # type: ignore[arg-type]  # self is an ESignHook
 
     def document_expires_at(self, document: DocumentInfo) -> str | None:
         """When the document expires (ISO 8601), where the vendor's payload tells. Default: unknown."""

@@ -115,7 +115,7 @@ def sync(
             force = True
             continue
         break
-    result.state = state
+    result.state = state or {}
     return result
 
 

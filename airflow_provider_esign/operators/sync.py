@@ -131,8 +131,9 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
         from airflow_provider_esign.operators.send import SendDocumentOperator
 
         dag = getattr(self, "dag", None)
-        tasks = getattr(dag, "tasks", []) if dag is not None else []
-        return [f"{dag.dag_id}.{t.task_id}" for t in tasks if isinstance(t, SendDocumentOperator)]
+        if dag is None:
+            return []
+        return [f"{dag.dag_id}.{t.task_id}" for t in dag.tasks if isinstance(t, SendDocumentOperator)]
 
     @closes_hook
     def execute(self, context: Context) -> dict[str, Any]:
@@ -180,7 +181,7 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
             self.pending_after_days,
             summary["failed_since_last_sync_count"],
         )
-        extra = {
+        extra: dict[str, Any] = {
             "conn_id": hook.conn_id,
             "vendor": hook.vendor,
             "rows": counts,
