@@ -32,6 +32,7 @@ GROUPS = {
     "triggerer": "deferred document waits in one event loop: completion, stalls, RSS",
     "imports": "import cost of a DAG file using every operator and sensor",
     "scale": "account sizes 1k/10k/50k: batch poll, retried lookup, coalesced waits, stall, WeSignature bytes, memory",
+    "ledger": "contract ledger at 1k/10k/50k: first and incremental sync calls, memory, write rate vs executemany",
 }
 DEFAULT_OUTPUT = REPO / "benchmarks" / "results.json"
 

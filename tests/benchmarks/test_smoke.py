@@ -53,6 +53,17 @@ EXPECTED = [
     ),
     "WeSignature pre-send baseline download, 300 old docs",
     "WeSignature pre-send baseline peak memory, 300 old docs",
+    *(f"Ledger first sync calls, 300 old docs: {v}" for v in ("esignbase", "legalesign", "wesignature")),
+    *(
+        f"Ledger incremental sync calls after 100 changes, 300 old docs: {v}"
+        for v in ("esignbase", "legalesign", "wesignature")
+    ),
+    *(
+        f"Ledger first-sync peak RSS growth, 300 old docs: {v}"
+        for v in ("esignbase", "legalesign", "wesignature")
+    ),
+    "Ledger write rate into SQLite, 1,000 documents",
+    "Ledger write rate into PostgreSQL, 1,000 documents",
 ]
 
 
