@@ -174,7 +174,8 @@ def _walk(
     ctx = SyncContext(
         state, emit, open_since=open_since, full_refresh=full_refresh, margin=margin, clock=clock
     )
-    result.calls += hook.sync_account(ctx)
+    walk_calls = hook.sync_account(ctx)  # before adding: emit() adds the form field reads meanwhile
+    result.calls += walk_calls
     return final
 
 

@@ -234,3 +234,32 @@ def test_the_operator_in_a_dag_run_reconciles_what_an_airflow_run_sent(sandbox, 
     out = again_sync.xcom_pull(task_ids="sync")
     assert out["sync"]["new"] == 0 and out["sync"]["changed"] == 0 and out["sync"]["walks"] == ["horizon"]
     assert out["reconciliation"]["missing_at_vendor_count"] == 1
+
+
+def test_a_legalesign_deletion_shows_in_the_total_and_a_full_walk_marks_it(sandbox, db):
+    """A permanently deleted document leaves no change behind: the one-item total page tells."""
+    sandbox.configure(sign_delay=None, pdf_delay=0, send_delay=0)
+    sandbox.seed_history(150, vendors=["legalesign"])
+    ids = [sandbox.create_document("legalesign", signers=SIGNER, status="sent")["id"] for _ in range(3)]
+    hook = get_hook("legalesign_default")
+    store = store_for(db)
+    engine.sync(hook, store)
+    hook.delete_document_permanently(ids[2])
+    result = engine.sync(hook, store)
+    assert result.walks == ["changes", "full"] and result.deleted == [ids[2]]
+    assert count(store, "SELECT COUNT(*) FROM esign_documents WHERE deleted_at_vendor IS NULL") == 152
+    assert engine.sync(hook, store).walks == ["changes"]  # counts agree again: back to the cheap walk
+
+
+def test_form_field_values_of_signed_legalesign_documents_are_stored(sandbox, tmp_path):
+    sandbox.configure(sign_delay=None, pdf_delay=0, send_delay=0)
+    done = sandbox.create_document("legalesign", signers=SIGNER, status="completed")["id"]
+    sandbox.create_document("legalesign", signers=SIGNER, status="sent")
+    hook = get_hook("legalesign_default")
+    store = store_for(embedded_hook(str(tmp_path / "l.db")))
+    result = engine.sync(hook, store, form_fields=True)
+    fields = hook.get_form_data(done)
+    assert fields  # the sandbox template has fields: the check below is not vacuous
+    assert result.calls == 1 + 1  # one list page, one field read (only the signed document)
+    stored = store.query("SELECT document_id, label FROM esign_form_fields ORDER BY position")
+    assert stored == [(done, f.label) for f in fields]
