@@ -253,9 +253,16 @@ def test_a_legalesign_deletion_shows_in_the_total_and_a_full_walk_marks_it(sandb
 
 def test_form_field_values_of_signed_legalesign_documents_are_stored(sandbox, tmp_path):
     sandbox.configure(sign_delay=None, pdf_delay=0, send_delay=0)
-    done = sandbox.create_document("legalesign", signers=SIGNER, status="completed")["id"]
-    sandbox.create_document("legalesign", signers=SIGNER, status="sent")
+    from pathlib import Path
+
+    from airflow_provider_esign.models import SendRequest, Signer
+
+    pdf = str(Path(__file__).parents[2] / "example_dags" / "data" / "sample_agreement.pdf")
     hook = get_hook("legalesign_default")
+    request = SendRequest("Lease", (Signer("Ada Lovelace", "ada@example.com"),), file=pdf)
+    done = hook.send_document(request).document_id  # an uploaded PDF: a template with form fields
+    sandbox.sign("legalesign", done)
+    sandbox.create_document("legalesign", signers=SIGNER, status="sent")
     store = store_for(embedded_hook(str(tmp_path / "l.db")))
     result = engine.sync(hook, store, form_fields=True)
     fields = hook.get_form_data(done)
