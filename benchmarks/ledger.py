@@ -64,8 +64,17 @@ def _last_seq(client: Any) -> int:
     return entries[-1]["seq"] if entries else 0
 
 
+def _journal(client: Any, vendor: str, since: int) -> list[dict[str, Any]]:
+    """The vendor calls since ``since`` (token requests left out), as path, query and status."""
+    return [
+        {"path": r["path"], "query": r["query"], "status": r["status"], "fault": r["fault"]}
+        for r in client.requests(vendor=vendor, since_seq=since)
+        if "token" not in r["path"]
+    ]
+
+
 def _calls(client: Any, vendor: str, since: int) -> int:
-    return sum("token" not in r["path"] for r in client.requests(vendor=vendor, since_seq=since))
+    return len(_journal(client, vendor, since))
 
 
 def _account(
@@ -102,7 +111,8 @@ def _account(
         client.sign(vendor, doc_id)
     since = _last_seq(client)
     second = engine.sync(hook, store)
-    incremental = _calls(client, vendor, since)
+    journal = _journal(client, vendor, since)
+    incremental = len(journal)
     store.close()
     if sorted(second.changed) != sorted(open_ids):
         raise RuntimeError(
@@ -129,6 +139,7 @@ def _account(
             target=f"<= {allowed}" if allowed else "",
             passed=(incremental <= allowed) if allowed else None,
             note=f"walks {second.walks}; {len(second.changed)} rows changed, the rest untouched",
+            details={"calls": journal},
         ),
     ]
 

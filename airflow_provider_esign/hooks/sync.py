@@ -26,7 +26,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_esign.hooks.batch import newest_end_walk, timestamp
+from airflow_provider_esign.hooks.batch import OLDEST_FIRST, detect_order, newest_end_walk, oldest, timestamp
 
 if TYPE_CHECKING:
     from airflow_provider_esign.hooks.api import Flow, Page
@@ -155,11 +155,18 @@ def full_walk(hook: ESignHook, ctx: SyncContext, filters: dict[str, Any] | None 
     while True:
         page: Page = yield hook._list_page_flow(cursor, filters)
         times.see(page.items)
+        if "order" not in state:  # the walk's first page: the list's order and page size
+            state = {**state, "order": detect_order(page.items), "page_size": len(page.items)}
         cursor = page.next_cursor
         if cursor is not None and not isinstance(cursor, (str, int)):
             raise TypeError(f"{type(hook).__name__} list cursors must be str or int to be stored")
         if cursor is None:
-            done = _idle(ctx, times, state["started"], "full")
+            done = {
+                **_idle(ctx, times, state["started"], "full"),
+                "total": page.total,
+                "order": state["order"],
+                "page_size": state["page_size"],
+            }
             ctx.emit(
                 SyncPage(page.items, done, True, walk_id, page.total, last=True, vendor_total=page.total)
             )
@@ -203,7 +210,12 @@ def changes_walk(hook: ESignHook, ctx: SyncContext) -> Walk:
 
 def horizon_walk(hook: ESignHook, ctx: SyncContext) -> Walk:
     """The list from its newest end down to the oldest document still open at the last sync (or
-    created after it): where a final document never changes, nothing older can have changed."""
+    created after it): where a final document never changes, nothing older can have changed.
+
+    An oldest-first list whose size the last walk stored starts at the page where the newest end
+    was then (its answer tells today's total): the documents added since are the pages above it,
+    and no call is spent on the oldest page just to learn the total.
+    """
     state = ctx.state or {}
     bounds = [b for b in (ctx.open_since, state.get("max_created")) if b is not None]
     horizon = min(bounds) - ctx.margin if bounds else None
@@ -211,22 +223,48 @@ def horizon_walk(hook: ESignHook, ctx: SyncContext) -> Walk:
     started = ctx.clock()
     walk_id = f"horizon-{started:.6f}"
     times = _Times({})
-    first: Page = yield hook._list_page_flow(None, filters)
-    times.see(first.items)
-    pending = first
-    walk = newest_end_walk(first, horizon, hook.list_at_offset)
-    try:
-        cursor = next(walk)
-        while True:
-            ctx.emit(SyncPage(pending.items, state, False, walk_id, first.total))
-            pending = yield hook._list_page_flow(cursor, filters)
-            times.see(pending.items)
-            cursor = walk.send(pending)
-    except StopIteration:
-        pass
-    done = _idle(ctx, times, started, "horizon")
+
+    def read(cursor: Any) -> Generator[Flow[Any], Any, Page]:
+        page: Page = yield hook._list_page_flow(cursor, filters)
+        times.see(page.items)
+        ctx.emit(SyncPage(page.items, state, False, walk_id, page.total))
+        return page
+
+    known, size = state.get("total"), state.get("page_size")
+    total: int | None = None
+    if hook.list_at_offset and state.get("order") == OLDEST_FIRST and known and size and horizon is not None:
+        probe_at = max(0, int(known) - int(size))
+        probe = yield from read(probe_at)
+        total = probe.total
+        step = len(probe.items) or int(size)
+        if total is not None and total >= known and probe_at + len(probe.items) >= known:
+            for offset in range(probe_at + len(probe.items), total, step):  # added since the last sync
+                yield from read(offset)
+            offset, low = probe_at, oldest(probe.items)
+            while offset > 0 and not low < horizon:
+                offset = max(0, offset - step)
+                low = oldest((yield from read(offset)).items)
+        else:  # fewer documents than last time (deleted ones): the plain walk below
+            total = None
+    if total is None:
+        first = yield from read(None)
+        total = first.total
+        walk = newest_end_walk(first, horizon, hook.list_at_offset)
+        try:
+            cursor = next(walk)
+            while True:
+                cursor = walk.send((yield from read(cursor)))
+        except StopIteration:
+            pass
+        state = {**state, "order": detect_order(first.items), "page_size": len(first.items) or size}
+    done = {
+        **_idle(ctx, times, started, "horizon"),
+        "total": total,
+        "order": state.get("order"),
+        "page_size": state.get("page_size"),
+    }
     done["max_created"] = max(x for x in (times.created, state.get("max_created"), 0.0) if x is not None)
-    ctx.emit(SyncPage(pending.items, done, False, walk_id, first.total, True, first.total))
+    ctx.emit(SyncPage([], done, False, walk_id, total, True, total))
 
 
 def drive(hook: ESignHook, walk: Walk) -> int:

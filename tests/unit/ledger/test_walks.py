@@ -135,3 +135,32 @@ def test_an_unstorable_cursor_is_refused():
 
     with pytest.raises(TypeError, match="str or int"):
         run(Odd([]))
+
+
+def test_a_horizon_walk_of_a_known_oldest_first_list_starts_where_its_newest_end_was():
+    docs = [doc(i, 1000 + i * 10) for i in range(100)]
+    hook = FakeHook(docs)
+    idle = run(hook, margin=0)[0][-1].state
+    assert (idle["order"], idle["total"], idle["page_size"]) == ("oldest_first", 100, 10)
+    docs += [doc(i, 3000 + i) for i in range(100, 115)]  # added since the last sync
+    hook.calls.clear()
+    pages: list[sync.SyncPage] = []
+    ctx = sync.SyncContext(idle, pages.append, open_since=1950.0, margin=0, clock=lambda: 10_000.0)
+    calls = sync.drive(hook, sync.horizon_walk(hook, ctx))
+    # the old newest page (offset 90) tells the total; the two pages added since; no oldest page
+    assert [c for c, _ in hook.calls] == [90, 100, 110] and calls == 3
+    assert {d.document_id for p in pages for d in p.documents} == {f"d{i}" for i in range(90, 115)}
+    assert pages[-1].state["total"] == 115 and pages[-1].vendor_total == 115
+
+
+def test_a_horizon_walk_after_deletions_falls_back_to_reading_the_total_first():
+    docs = [doc(i, 1000 + i * 10) for i in range(100)]
+    hook = FakeHook(docs)
+    idle = run(hook, margin=0)[0][-1].state
+    del docs[10:30]  # fewer documents than the last walk saw
+    hook.calls.clear()
+    pages: list[sync.SyncPage] = []
+    ctx = sync.SyncContext(idle, pages.append, open_since=1950.0, margin=0, clock=lambda: 10_000.0)
+    sync.drive(hook, sync.horizon_walk(hook, ctx))
+    assert hook.calls[1][0] is None  # the first page, for the total and order
+    assert pages[-1].vendor_total == 80
