@@ -105,8 +105,8 @@ def _account(
     total = size + CHANGES
     page = PAGE_SIZE[vendor]
     pages = math.ceil(total / page) if page else 1
-    if len(first.new) != total:
-        raise RuntimeError(f"{vendor}: the first sync stored {len(first.new)} of {total} documents")
+    if first.new_count != total:
+        raise RuntimeError(f"{vendor}: the first sync stored {first.new_count} of {total} documents")
     for doc_id in open_ids:
         client.sign(vendor, doc_id)
     since = _last_seq(client)

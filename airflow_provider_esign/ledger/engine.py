@@ -22,6 +22,8 @@ from airflow_provider_esign.ledger.store import DocumentRow, LedgerStore
 log = logging.getLogger(__name__)
 #: Seconds between two progress lines in the task log.
 PROGRESS_EVERY = 10.0
+#: Ids kept in ``SyncResult.new`` / ``changed``: memory stays flat on a first sync of a large account.
+ID_SAMPLE = 1000
 
 
 @dataclass
@@ -31,8 +33,8 @@ class SyncResult:
     :param calls: Vendor calls of the walks (list pages, form field reads).
     :param walks: The walks run, in order (``full``, ``changes``, ``horizon``).
     :param read: Documents read from the vendor.
-    :param new: Ids of documents new to the ledger.
-    :param changed: Ids of documents whose row changed.
+    :param new: Ids of documents new to the ledger (the first :data:`ID_SAMPLE`; see ``new_count``).
+    :param changed: Ids of documents whose row changed (the first :data:`ID_SAMPLE`).
     :param deleted: Ids marked deleted at the vendor.
     :param state: The stored state after the sync.
     :param vendor_total: The vendor's count of the account, where read.
@@ -48,6 +50,10 @@ class SyncResult:
     vendor_total: int | None = None
     pages: int = 0
     synced_before: bool = False
+    new_count: int = 0
+    changed_count: int = 0
+    #: Documents that reached DECLINED or VOIDED in this sync (new or changed rows).
+    failed: list[str] = field(default_factory=list)
 
 
 class _Progress:
@@ -71,8 +77,8 @@ class _Progress:
             result.pages,
             result.read,
             total if total is not None else "?",
-            len(result.new),
-            len(result.changed),
+            result.new_count,
+            result.changed_count,
             rate,
             "0s" if final else eta,
         )
@@ -158,8 +164,15 @@ def _walk(
         )
         result.pages += 1
         result.read += len(page.documents)
-        result.new.extend(counts.new)
-        result.changed.extend(counts.changed)
+        result.new.extend(counts.new[: max(0, ID_SAMPLE - len(result.new))])
+        result.changed.extend(counts.changed[: max(0, ID_SAMPLE - len(result.changed))])
+        result.new_count += len(counts.new)
+        result.changed_count += len(counts.changed)
+        if result.synced_before:  # a first sync's whole history would be "new failures"
+            moved = set(counts.new) | set(counts.changed)
+            result.failed += [
+                d.document_id for d in page.documents if d.document_id in moved and d.status.is_failure
+            ]
         if form_fields and hook.supports_form_data:
             result.calls += _form_fields(hook, store, page, set(counts.new) | set(counts.changed))
         if page.vendor_total is not None:

@@ -13,11 +13,13 @@ from typing import Any
 
 from airflow_provider_esign.ledger import schema
 from airflow_provider_esign.ledger.rows import now_iso
-from airflow_provider_esign.ledger.store import OPEN_STATUSES, LedgerStore
+from airflow_provider_esign.ledger.store import LedgerStore
 
 MISSING = "missing_at_vendor"
 PENDING = "pending_too_long"
 FAILED = "failed_since_last_sync"
+#: Statuses of a document still waiting for a signer (SIGNED waits only for the vendor's final PDF).
+AWAITING = ("SENT", "PARTIALLY_SIGNED")
 #: Findings per kind listed in the XCom summary (the table holds them all).
 XCOM_LIST_LIMIT = 50
 
@@ -107,12 +109,13 @@ def _pending(store: LedgerStore, connection_id: str, cutoff: str) -> list[dict[s
     p = store.dialect.placeholder
     documents, signers = store.table(schema.DOCUMENTS), store.table(schema.SIGNERS)
     rows = store.query(
-        f"SELECT d.document_id, d.name, d.status, d.created_at, s.email FROM {documents} d "
+        f"SELECT d.document_id, d.name, d.status, COALESCE(d.created_at, d.first_seen_at), s.email "
+        f"FROM {documents} d "
         f"LEFT JOIN {signers} s ON s.connection_id = d.connection_id AND s.document_id = d.document_id "
         f"AND s.status NOT IN ('SIGNED') WHERE d.connection_id = {p} AND d.deleted_at_vendor IS NULL "
-        f"AND d.status IN ({store.dialect.marks(len(OPEN_STATUSES))}) AND d.created_at < {p} "
-        f"ORDER BY d.created_at, d.document_id, s.position",
-        (connection_id, *OPEN_STATUSES, cutoff),
+        f"AND d.status IN ({store.dialect.marks(len(AWAITING))}) AND COALESCE(d.created_at, d.first_seen_at) < {p} "
+        f"ORDER BY COALESCE(d.created_at, d.first_seen_at), d.document_id, s.position",
+        (connection_id, *AWAITING, cutoff),
     )
     found: dict[str, dict[str, Any]] = {}
     for doc_id, name, status, created, email in rows:

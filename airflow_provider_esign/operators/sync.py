@@ -157,7 +157,7 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
                 hook.vendor,
                 str(context["run_id"]),
                 pending_after=timedelta(days=days),
-                failed_ids=result.new + result.changed if result.synced_before else [],
+                failed_ids=list(dict.fromkeys(result.failed)),
             )
             counts = store.counts(hook.conn_id)
             self._lineage_namespace = store.dialect.name
@@ -169,8 +169,8 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
             result.calls,
             "+".join(result.walks),
             result.read,
-            len(result.new),
-            len(result.changed),
+            result.new_count,
+            result.changed_count,
             len(result.deleted),
             counts,
         )
@@ -187,8 +187,8 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
             "rows": counts,
             "cursor": {k: result.state.get(k) for k in ("phase", "last_walk", "since", "finished_at")},
             "calls": result.calls,
-            "new": len(result.new),
-            "changed": len(result.changed),
+            "new": result.new_count,
+            "changed": result.changed_count,
             "deleted": len(result.deleted),
         }
         outlet_events = context.get("outlet_events")

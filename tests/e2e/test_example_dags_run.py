@@ -108,8 +108,13 @@ def test_contract_ledger_syncs_and_reports_pending_contracts(examples, sandbox, 
 
     sandbox.configure(sign_delay=None, pdf_delay=0)
     sandbox.seed_history(120, vendors=["legalesign"])
-    two = [{"name": "Ada Lovelace", "email": "ada@example.com"}, {"name": "Bob Byron", "email": "bob@example.com"}]
-    pending = sandbox.create_document("legalesign", name="Lease", signers=two, status="partially_signed")["id"]
+    two = [
+        {"name": "Ada Lovelace", "email": "ada@example.com"},
+        {"name": "Bob Byron", "email": "bob@example.com"},
+    ]
+    pending = sandbox.create_document("legalesign", name="Lease", signers=two, status="partially_signed")[
+        "id"
+    ]
     sandbox.create_document("legalesign", name="Signed NDA", signers=two, status="completed")
     # Threshold 0 days: every open contract is "pending too long"; the report still leaves out the
     # signed ones, the history and the signer who already signed.

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
+from datetime import timedelta
 
 import pytest
 
 from airflow_provider_esign.hooks import get_hook
-from airflow_provider_esign.ledger import engine
+from airflow_provider_esign.ledger import engine, reconcile
 from airflow_provider_esign.ledger.store import LedgerStore
 from airflow_provider_esign.operators.sync import embedded_hook
 
@@ -88,15 +90,25 @@ def test_first_sync_mirrors_the_account_and_a_rerun_changes_nothing(sandbox, db,
     total = HISTORY + 5
     assert first.walks == ["full"]
     assert count(store, "SELECT COUNT(*) FROM esign_documents WHERE connection_id = ?", hook.conn_id) == total
-    assert len(first.new) == total and not first.changed
+    assert first.new_count == total and first.changed_count == 0
     if vendor != "wesignature":  # its list is one streamed answer
         assert first.calls == math.ceil(total / 100)
     assert count(store, "SELECT COUNT(*) FROM esign_signers WHERE document_id = ?", open_ids[0]) == 2
 
     sandbox.sign(vendor, open_ids[1])
+    sandbox.decline(vendor, open_ids[2])
     since = last_seq(sandbox)
     second = engine.sync(hook, store)
-    assert second.changed == [open_ids[1]] and not second.new and not second.deleted
+    assert sorted(second.changed) == sorted(open_ids[1:3]) and not second.new and not second.deleted
+    assert second.failed == [open_ids[2]] and second.synced_before and not first.failed
+    store.clock = lambda: time.time() + 3600  # an hour later: every open document is an hour old
+    summary = reconcile.reconcile(
+        store, hook.conn_id, vendor, "s2", pending_after=timedelta(minutes=30), failed_ids=second.failed
+    )
+    assert [f["document_id"] for f in summary["failed_since_last_sync"]] == [open_ids[2]]
+    pending = {f["document_id"]: f["detail"]["pending_signers"] for f in summary["pending_too_long"]}
+    assert set(pending) == {open_ids[0], open_ids[3], open_ids[4]}  # signed and declined ones are not
+    assert pending[open_ids[0]] == ["ada@example.com", "bob@example.com"]
     made = list_calls(sandbox, vendor, since)
     if vendor != "wesignature":
         assert len(made) <= 3, [(r["path"], r["query"]) for r in made]  # ceil(1/100) + 2
@@ -119,7 +131,7 @@ def test_a_sync_killed_mid_walk_resumes_without_duplicates_or_gaps(sandbox, db):
     assert count(store, "SELECT COUNT(*) FROM esign_documents") == 200  # two committed pages
     since = last_seq(sandbox)
     resumed = engine.sync(hook, store)
-    assert len(resumed.new) == HISTORY - 200 and resumed.calls == math.ceil((HISTORY - 200) / 100)
+    assert resumed.new_count == HISTORY - 200 and resumed.calls == math.ceil((HISTORY - 200) / 100)
     assert len(list_calls(sandbox, "legalesign", since)) == resumed.calls  # no page read twice
     assert count(store, "SELECT COUNT(*) FROM esign_documents") == HISTORY
     assert count(store, "SELECT COUNT(DISTINCT document_id) FROM esign_documents") == HISTORY
