@@ -65,12 +65,15 @@ def esign_contract_ledger():
         params = params or {}
         days = float(params["pending_days"])
         cutoff = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
+        # Aged by the vendor's creation time, or by the first sync that saw it where the vendor's
+        # list gives none (WeSignature).
         rows = hook.get_records(
-            "SELECT d.document_id, d.name, d.created_at, s.email FROM esign_documents d "
-            "JOIN esign_signers s ON s.connection_id = d.connection_id AND s.document_id = d.document_id "
+            "SELECT d.document_id, d.name, COALESCE(d.created_at, d.first_seen_at) AS sent_at, s.email "
+            "FROM esign_documents d JOIN esign_signers s "
+            "ON s.connection_id = d.connection_id AND s.document_id = d.document_id "
             "WHERE d.connection_id = ? AND d.deleted_at_vendor IS NULL AND s.status <> 'SIGNED' "
-            "AND d.status IN ('SENT', 'PARTIALLY_SIGNED') AND d.created_at < ? "
-            "ORDER BY d.created_at, d.document_id, s.position",
+            "AND d.status IN ('SENT', 'PARTIALLY_SIGNED') AND COALESCE(d.created_at, d.first_seen_at) < ? "
+            "ORDER BY sent_at, d.document_id, s.position",
             parameters=(params["conn_id"], cutoff),
         )
         report: dict[str, dict] = {}

@@ -214,11 +214,5 @@ def _form_fields(hook: Any, store: LedgerStore, page: SyncPage, moved: set[str])
         calls += 1
         row = _row(hook, doc, hook.conn_id)
         row.fields = rowmod.field_rows(doc.document_id, hook.conn_id, fields)
-        # Rewrite the document's children with the fields (its row hash is unchanged: no update).
-        cursor = store.conn.cursor()
-        try:
-            store._replace_children(cursor, hook.conn_id, [], [row])
-            store.conn.commit()
-        finally:
-            cursor.close()
+        store.replace_children(hook.conn_id, row)
     return calls

@@ -230,6 +230,18 @@ class LedgerStore:
                     [tuple(c[n] for n in names) for c in children],
                 )
 
+    def replace_children(self, connection_id: str, row: DocumentRow) -> None:
+        """Rewrite one document's signers (and form fields, when given), committed."""
+        cursor = self.conn.cursor()
+        try:
+            self._replace_children(cursor, connection_id, [], [row])
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+        finally:
+            cursor.close()
+
     def _save_state(
         self,
         cursor: Any,
