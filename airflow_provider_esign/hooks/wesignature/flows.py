@@ -284,11 +284,15 @@ class WeSignatureFlows(ESignHook):
 
         yield self._sent_documents_flow(None, "sync_documents", keep)
         # No list cursor to resume from (one answer); a cut walk is read again whole, idempotently.
-        done = {"version": sync.STATE_VERSION, "phase": sync.IDLE, "last_walk": "full", "since": None,
-                "finished_at": ctx.clock()}
+        done = {
+            "version": sync.STATE_VERSION,
+            "phase": sync.IDLE,
+            "last_walk": "full",
+            "since": None,
+            "finished_at": ctx.clock(),
+        }
         ctx.emit(sync.SyncPage(list(chunk), done, True, walk_id, last=True))
 
 
 #: Documents per committed chunk of WeSignature's streamed list.
 SYNC_CHUNK = 500
-
