@@ -40,6 +40,11 @@ class Dialect:
     name: str
     placeholder: str
 
+    @property
+    def skips_conflicts(self) -> bool:
+        """Whether its inserts skip an existing key (``ON CONFLICT DO NOTHING``)."""
+        return self.name in _ON_CONFLICT
+
     def type(self, logical: str) -> str:
         return _TYPES.get(self.name, _DEFAULT_TYPES)[logical]
 

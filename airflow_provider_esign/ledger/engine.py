@@ -161,6 +161,7 @@ def _walk(
             page_state,
             seen_walk=page.walk_id if page.full and stage else None,
             documents_total=page.vendor_total,
+            assume_new=page.full and not stage,
         )
         result.pages += 1
         result.read += len(page.documents)

@@ -163,9 +163,10 @@ def ensure_schema(conn: Any, prefix: str, dialect: Dialect) -> list[str]:
         name = table.name(prefix)
         have = existing_columns(conn, name)
         if have is None:
+            # The primary key is the only index on purpose: a second one led by connection_id (say
+            # for status reports) lured PostgreSQL's planner, before its first ANALYZE, away from the
+            # key for the per-page id lookups, making each a scan of all the connection's rows.
             statements = [create_sql(table, prefix, dialect)]
-            if table is DOCUMENTS:  # reconciliation and the pending report filter on these
-                statements.append(f"CREATE INDEX {name}_status ON {name} (connection_id, status, created_at)")
         else:
             statements = [
                 f"ALTER TABLE {name} ADD COLUMN {column} {dialect.type(kind)}"

@@ -142,15 +142,22 @@ class LedgerStore:
         state: dict[str, Any],
         seen_walk: str | None = None,
         documents_total: int | None = None,
+        assume_new: bool = False,
     ) -> PageCounts:
         """Upsert a page's documents (and signers, form fields), record its ids as seen by a full
-        walk, and store the walk's state: one transaction."""
+        walk, and store the walk's state: one transaction.
+
+        :param assume_new: The page comes from the first walk of a connection without rows: where the
+            database skips existing keys on insert, the stored-hash lookup is skipped (an id a shifting
+            list repeats is then left as first written; the next sync's changes walk corrects it).
+        """
         now = now_iso(self.clock())
         unique = {row.values["document_id"]: row for row in rows}
         counts = PageCounts()
         cursor = self.conn.cursor()
         try:
-            stored = self._stored_hashes(cursor, connection_id, list(unique))
+            lookup = not (assume_new and self.dialect.skips_conflicts)
+            stored = self._stored_hashes(cursor, connection_id, list(unique)) if lookup else {}
             new = [r for i, r in unique.items() if i not in stored]
             changed = [
                 r
@@ -288,6 +295,10 @@ class LedgerStore:
                     [(now, connection_id, i) for i in gone],
                 )
             cursor.execute(f"DELETE FROM {seen} WHERE connection_id = {p}", (connection_id,))
+            if self.dialect.name == "postgresql":
+                # Fresh statistics after a full walk: without them the planner may scan the whole
+                # table for each page's id lookup instead of using the primary key.
+                cursor.execute(f"ANALYZE {documents}")
             self.conn.commit()
             return gone
         except BaseException:
