@@ -45,6 +45,15 @@ def embedded_hook(path: str | None = None) -> Any:
         def get_uri(self) -> str:
             return f"sqlite:///{file}"
 
+        def get_conn(self) -> Any:
+            conn = super().get_conn()
+            # Write-ahead log: reports read the ledger while a sync writes, and a page's commit is an
+            # append. synchronous=NORMAL keeps every commit atomic; a power cut may lose the last
+            # pages, which the next sync reads again from the cursor committed with them.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            return conn
+
     return _EmbeddedSqliteHook(
         connection=Connection(conn_id="esign_ledger_embedded", conn_type="sqlite", host=file)
     )
