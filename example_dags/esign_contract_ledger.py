@@ -72,7 +72,7 @@ def esign_contract_ledger():
             "FROM esign_documents d JOIN esign_signers s "
             "ON s.connection_id = d.connection_id AND s.document_id = d.document_id "
             "WHERE d.connection_id = ? AND d.deleted_at_vendor IS NULL AND s.status <> 'SIGNED' "
-            "AND d.status IN ('SENT', 'PARTIALLY_SIGNED') AND COALESCE(d.created_at, d.first_seen_at) < ? "
+            "AND d.status IN ('SENT', 'PARTIALLY_SIGNED') AND COALESCE(d.created_at, d.first_seen_at) <= ? "
             "ORDER BY sent_at, d.document_id, s.position",
             parameters=(params["conn_id"], cutoff),
         )

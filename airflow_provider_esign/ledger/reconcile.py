@@ -113,7 +113,7 @@ def _pending(store: LedgerStore, connection_id: str, cutoff: str) -> list[dict[s
         f"FROM {documents} d "
         f"LEFT JOIN {signers} s ON s.connection_id = d.connection_id AND s.document_id = d.document_id "
         f"AND s.status NOT IN ('SIGNED') WHERE d.connection_id = {p} AND d.deleted_at_vendor IS NULL "
-        f"AND d.status IN ({store.dialect.marks(len(AWAITING))}) AND COALESCE(d.created_at, d.first_seen_at) < {p} "
+        f"AND d.status IN ({store.dialect.marks(len(AWAITING))}) AND COALESCE(d.created_at, d.first_seen_at) <= {p} "
         f"ORDER BY COALESCE(d.created_at, d.first_seen_at), d.document_id, s.position",
         (connection_id, *AWAITING, cutoff),
     )
