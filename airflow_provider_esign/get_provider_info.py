@@ -17,6 +17,7 @@ OPERATOR_MODULES = [
     f"{PACKAGE}.operators.send",
     f"{PACKAGE}.operators.download",
     f"{PACKAGE}.operators.manage",
+    f"{PACKAGE}.operators.sync",
 ]
 SENSOR_MODULES = [f"{PACKAGE}.sensors.status", f"{PACKAGE}.sensors.batch"]
 TRIGGER_MODULES = [f"{PACKAGE}.triggers.status", f"{PACKAGE}.triggers.batch", f"{PACKAGE}.triggers.events"]

@@ -34,6 +34,7 @@ GROUPS = {
     "peers": "beside the official SDKs and bare requests loops: sends, batch status, 20 MiB download, dropped create",
     "scale": "account sizes 1k/10k/50k: batch poll, retried lookup, coalesced waits, stall, WeSignature bytes, memory",
     "contracts_page": "the Contracts page at 10k tracked documents: JSON server time (vs Airflow's TI list), vendor calls per view",
+    "ledger": "contract ledger at 1k/10k/50k: first and incremental sync calls, memory, write rate vs executemany",
 }
 DEFAULT_OUTPUT = REPO / "benchmarks" / "results.json"
 

@@ -309,6 +309,17 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         self.log.info("get_documents of %d id(s): %s", tracked, read.describe())
         return read.found
 
+    def sync_account(self, ctx: Any) -> int:
+        """Walk the account for the contract ledger: the cheapest walk the vendor allows from the
+        stored state, each page handed to ``ctx.emit`` with the state to commit alongside it.
+
+        :param ctx: A :class:`~airflow_provider_esign.hooks.sync.SyncContext`.
+        :return: The vendor calls the walk made.
+        """
+        from airflow_provider_esign.hooks import sync
+
+        return sync.drive(self, self._sync_walk(ctx))
+
     def cancel_document(self, document_id: str, *, notify: bool = False) -> None:
         """Void / cancel the document at the vendor, as the vendor allows.
 

@@ -120,6 +120,22 @@ class VendorInterface(VendorInfo, abc.ABC):
         response = yield request
         return http_date(response.header("Date"))
 
+    def _sync_walk(self, ctx: Any) -> Any:
+        """The contract ledger's walk of the whole account (a :mod:`~airflow_provider_esign.hooks.sync`
+        plan). Default: every list page, every time; vendors with a cheaper way to read only what
+        changed override it."""
+        from airflow_provider_esign.hooks import sync
+
+        return sync.full_walk(self, ctx)  # type: ignore[arg-type]  # self is an ESignHook
+
+    def document_expires_at(self, document: DocumentInfo) -> str | None:
+        """When the document expires (ISO 8601), where the vendor's payload tells. Default: unknown."""
+        return None
+
+    def idempotency_key_of(self, document: DocumentInfo) -> str | None:
+        """The idempotency key a send stored on the document, where the vendor keeps one."""
+        return None
+
     @abc.abstractmethod
     def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
         """Void / cancel a document (raise :class:`ESignUnsupportedError` if the vendor cannot)."""

@@ -66,6 +66,17 @@ EXPECTED = [
     "WeSignature pre-send baseline peak memory, 300 old docs",
     "Contracts page JSON server time, 200 tracked documents",
     "Contracts page vendor calls per view, warm cache, 200 tracked documents",
+    *(f"Ledger first sync calls, 300 old docs: {v}" for v in ("esignbase", "legalesign", "wesignature")),
+    *(
+        f"Ledger incremental sync calls after 100 changes, 300 old docs: {v}"
+        for v in ("esignbase", "legalesign", "wesignature")
+    ),
+    *(
+        f"Ledger first-sync peak RSS growth, 300 old docs: {v}"
+        for v in ("esignbase", "legalesign", "wesignature")
+    ),
+    "Ledger write rate into SQLite, 1,000 documents",
+    "Ledger write rate into PostgreSQL, 1,000 documents",
 ]
 
 

@@ -29,6 +29,7 @@ def examples(sandbox, monkeypatch, tmp_path):
     monkeypatch.setenv("ESIGN_EXAMPLE_POLL_SECONDS", "0.2")
     monkeypatch.setenv("ESIGN_ETL_DB", str(tmp_path / "contracts.db"))
     monkeypatch.setenv("ESIGN_SIGNED_DIR", str(tmp_path / "signed-by-event"))
+    monkeypatch.setenv("ESIGN_LEDGER_DB", str(tmp_path / "ledger.db"))
     # dag.test() serializes the DAG from the dags-folder bundle first: make that the examples.
     from airflow import settings
 
@@ -162,9 +163,41 @@ def test_a_contract_signed_in_time_is_neither_reminded_nor_escalated(examples, s
     }
 
 
+def test_contract_ledger_syncs_and_reports_pending_contracts(examples, sandbox, tmp_path):
+    """The hourly ledger example, run for real: the account lands in the embedded SQLite file and the
+    report names each contract pending longer than the threshold and who still has to sign it."""
+    import sqlite3
+
+    sandbox.configure(sign_delay=None, pdf_delay=0)
+    sandbox.seed_history(120, vendors=["legalesign"])
+    two = [
+        {"name": "Ada Lovelace", "email": "ada@example.com"},
+        {"name": "Bob Byron", "email": "bob@example.com"},
+    ]
+    pending = sandbox.create_document("legalesign", name="Lease", signers=two, status="partially_signed")[
+        "id"
+    ]
+    sandbox.create_document("legalesign", name="Signed NDA", signers=two, status="completed")
+    # Threshold 0 days: every open contract is "pending too long"; the report still leaves out the
+    # signed ones, the history and the signer who already signed.
+    run = manual_run(examples, "esign_contract_ledger", conn_id="legalesign_default", pending_days=0)
+    assert run.state == "success", states(run)
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM esign_documents").fetchone()[0] == 122
+    (report,) = [ti for ti in run.get_task_instances() if ti.task_id == "pending_report"]
+    found = report.xcom_pull(task_ids="pending_report")
+    assert [(p["document_id"], p["waiting_for"]) for p in found] == [(pending, ["bob@example.com"])]
+
+
 def test_every_example_dag_is_covered(examples):
-    covered = {"esign_send_and_store", "esign_batch_contracts", "esign_post_signature_etl", "esign_on_signed",
-               "esign_remind_then_escalate"}  # fmt: skip
+    covered = {
+        "esign_send_and_store",
+        "esign_batch_contracts",
+        "esign_post_signature_etl",
+        "esign_on_signed",
+        "esign_remind_then_escalate",
+        "esign_contract_ledger",
+    }
     assert set(examples.dags) == covered
 
 

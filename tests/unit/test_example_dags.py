@@ -56,6 +56,16 @@ def test_on_signed_is_scheduled_on_the_watched_completed_documents_asset(dagbag)
     assert set(dag.task_dict) == {"load_completed_contracts"}
 
 
+def test_contract_ledger_syncs_hourly_then_reports(dagbag):
+    from airflow_provider_esign.operators.sync import SyncDocumentsOperator
+
+    dag = dagbag.dags["esign_contract_ledger"]
+    assert dag.schedule == "@hourly"
+    assert isinstance(dag.task_dict["sync"], SyncDocumentsOperator)
+    assert dag.task_dict["sync"].downstream_task_ids == {"pending_report"}
+    assert [o.uri for o in dag.task_dict["sync"].outlets] == ["esign://ledger/embedded/esign_documents"]
+
+
 def test_templates_read_only_declared_params(dagbag):
     import re
 

@@ -200,6 +200,22 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         offset += len(items)
         return Page(items, offset if items and offset < count else None, total=count)
 
+    def _sync_walk(self, ctx: Any) -> Any:
+        # No changed-since filter, but a final document never changes: after one full walk, the list
+        # is read from its newest end down to the oldest document still open (offset pagination).
+        from airflow_provider_esign.hooks import sync
+
+        if ctx.synced_before and not ctx.full_refresh and (ctx.state or {}).get("phase") == sync.IDLE:
+            return sync.horizon_walk(self, ctx)
+        return sync.full_walk(self, ctx)
+
+    def document_expires_at(self, document: DocumentInfo) -> str | None:
+        value = document.raw.get("expiration_date")  # the create body's field, echoed by reads
+        return str(value) if value else None
+
+    def idempotency_key_of(self, document: DocumentInfo) -> str | None:
+        return document.metadata.get(IDEMPOTENCY_METADATA_KEY) or None
+
     # ---------------------------------------------------------------- sending
     def validate_send_request(self, request: SendRequest) -> None:
         rules.validate_send_request(request, self.send_options)

@@ -220,6 +220,18 @@ class LegalesignFlows(ESignHook):
         # change, so a tracked document it does not list has not changed since.
         return {"modified_gt": datetime.fromtimestamp(since, timezone.utc).isoformat()}
 
+    def _sync_walk(self, ctx: Any) -> Any:
+        # After one full walk, `modified_gt` lists only what changed: about one call per page of
+        # changes, plus one for the account's total (a deleted document leaves no change behind).
+        from airflow_provider_esign.hooks import sync
+
+        if ctx.synced_before and not ctx.full_refresh and (ctx.state or {}).get("phase") == sync.IDLE:
+            return sync.changes_walk(self, ctx)
+        return sync.full_walk(self, ctx)
+
+    def idempotency_key_of(self, document: DocumentInfo) -> str | None:
+        return document.metadata.get(IDEMPOTENCY_TAG) or None
+
     # ---------------------------------------------------------------- sending
     def validate_send_request(self, request: SendRequest) -> None:
         rules.validate_send_request(request, self.settings, self.send_options)

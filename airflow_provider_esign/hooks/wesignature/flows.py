@@ -278,3 +278,34 @@ class WeSignatureFlows(ESignHook):
 
         docs = yield from self._sent_documents_flow(filters.get("guid"), "list_documents", tracked)
         return Page(docs, None)
+
+    def _sync_walk(self, ctx: Any) -> Any:
+        """The ledger's walk: the one streamed list, each chunk of parsed documents handed on (and
+        committed) while the answer still streams in, so memory stays at one chunk."""
+        from airflow_provider_esign.hooks import sync
+
+        started = ctx.clock()
+        walk_id = f"full-{started:.6f}"
+        state = ctx.state or {}
+        chunk: list[DocumentInfo] = []
+
+        def keep(raw: dict[str, Any]) -> None:
+            chunk.append(self.parse_document(raw))
+            if len(chunk) >= SYNC_CHUNK:
+                ctx.emit(sync.SyncPage(list(chunk), state, True, walk_id))
+                chunk.clear()
+
+        yield self._sent_documents_flow(None, "sync_documents", keep)
+        # No list cursor to resume from (one answer); a cut walk is read again whole, idempotently.
+        done = {
+            "version": sync.STATE_VERSION,
+            "phase": sync.IDLE,
+            "last_walk": "full",
+            "since": None,
+            "finished_at": ctx.clock(),
+        }
+        ctx.emit(sync.SyncPage(list(chunk), done, True, walk_id, last=True))
+
+
+#: Documents per committed chunk of WeSignature's streamed list.
+SYNC_CHUNK = 500
