@@ -21,6 +21,7 @@ import pathlib
 import re
 import shlex
 import subprocess
+import textwrap
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -49,7 +50,8 @@ def fenced_blocks(text: str, language: str) -> list[tuple[int, str]]:
         if start is None and line.strip() == f"```{language}":
             start = number
         elif start is not None and line.strip() == "```":
-            blocks.append((start, "\n".join(lines[start : number - 1]) + "\n"))
+            # A block inside a list item is indented with it; the code itself starts at column 0.
+            blocks.append((start, textwrap.dedent("\n".join(lines[start : number - 1]) + "\n")))
             start = None
     assert start is None, f"the ```{language} block at line {start} is never closed"
     return blocks
@@ -182,7 +184,15 @@ def check_airflow(args: list[str]) -> None:
 
 
 def check_command(argv: list[str]) -> None:
+    # `NAME=$(command ...)`: the command substituted is the one to check.
+    substituted = re.fullmatch(r"[A-Za-z_]\w*=\$\((.+)", argv[0])
+    if substituted:
+        argv = [substituted.group(1), *argv[1:]]
     program, args = argv[0], argv[1:]
+    if program == "curl":
+        urls = [a for a in args if re.match(r"https?://", a)]
+        assert urls, f"`{shlex.join(argv)}`: curl needs an http(s) URL"
+        return
     if program == "export":
         for assignment in args:
             if assignment.startswith("AIRFLOW_CONN_"):
@@ -195,6 +205,12 @@ def check_command(argv: list[str]) -> None:
         return
     if program == "airflow":
         check_airflow(args)
+        return
+    if (program.endswith("python") or program.endswith("python3")) and args[:1] == ["-c"]:
+        code = args[1]
+        if code.count(")") > code.count("("):  # the `)` closing a `$(...)` around the pipeline
+            code = code[:-1]
+        compile(code, "<python -c>", "exec")
         return
     if program.endswith("python") or program.endswith("python3"):
         assert args[:1] == ["-m"], f"`{shlex.join(argv)}`: run modules with -m"

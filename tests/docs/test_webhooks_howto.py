@@ -10,6 +10,7 @@ import pathlib
 import re
 import socket
 import subprocess
+import textwrap
 import threading
 import time
 
@@ -99,5 +100,5 @@ def test_the_python_fragment_parses_and_uses_the_hook_api():
     from airflow_provider_esign.hooks.legalesign import LegalesignHook
 
     (fragment,) = blocks("python")
-    ast.parse(fragment.replace("\n  ", "\n"))
+    ast.parse(textwrap.dedent(fragment))
     assert "subscribe_webhook(" in fragment and hasattr(LegalesignHook, "subscribe_webhook")
