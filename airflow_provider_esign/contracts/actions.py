@@ -82,19 +82,25 @@ class Actions:
     def perform(
         self, action: str, conn_id: str, document_id: str, options: dict[str, Any], user: Any, session: Any
     ) -> dict[str, Any]:
-        from airflow_provider_esign.contracts.view import capabilities
-
         records = self.store.find(conn_id, document_id, session)
         if not records:
             raise ActionRefused(404, f"No document {document_id!r} was sent through connection {conn_id!r}")
         refused = sorted({r.dag_id for r in records if not self.may_edit(user, r.dag_id)})
         if refused:
             raise ActionRefused(403, f"Only users who may edit DAG {refused[0]!r} may {action} its documents")
-        reminders, cancel = capabilities(str(records[0].value.get("vendor") or ""))
-        if (action == "remind" and not reminders) or (action == "cancel" and not cancel):
-            raise ActionRefused(409, f"The {records[0].value.get('vendor')} API offers no way to {action}")
+        try:
+            hook = self.get_hook(conn_id)
+        except Exception as exc:  # connection deleted or invalid since the send: audited, answered 502
+            self._audit(f"{action}_failed", records[0], user, session, {"error": str(exc)[:500]})
+            raise ActionRefused(502, f"Connection {conn_id!r} cannot be used: {str(exc)[:300]}") from None
+        # What the API offers is the connection's hook's to say, not the send record's (which a DAG
+        # author controls).
+        if (action == "remind" and not hook.supports_reminders) or (
+            action == "cancel" and not hook.supports_cancel
+        ):
+            _close(hook)
+            raise ActionRefused(409, f"The {hook.hook_name} API offers no way to {action}")
         self._audit(action, records[0], user, session, {"options": options})
-        hook = self.get_hook(conn_id)
         try:
             if action == "remind":
                 reminded = hook.send_reminder(document_id, options.get("signer_email"))
@@ -110,9 +116,7 @@ class Actions:
             self._audit(f"{action}_failed", records[0], user, session, {"error": str(exc)[:500]})
             raise ActionRefused(502, f"The vendor refused or failed: {str(exc)[:300]}") from None
         finally:
-            close = getattr(hook, "close", None)
-            if callable(close):
-                close()
+            _close(hook)
         return {"document_id": document_id, "action": action, **result}
 
     def _audit(self, event: str, record: Record, user: Any, session: Any, extra: dict[str, Any]) -> None:
@@ -136,3 +140,9 @@ class Actions:
         )
         session.add(entry)
         session.commit()  # kept whatever happens next, like Airflow's own action logging
+
+
+def _close(hook: Any) -> None:
+    close = getattr(hook, "close", None)
+    if callable(close):
+        close()

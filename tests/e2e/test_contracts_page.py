@@ -397,3 +397,24 @@ def test_an_editor_cancels_and_the_row_shows_it(page):
     row = by_name(rows(client, tokens["viewer"]))["NDA - Initech"]
     assert row["status"] == "VOIDED" and row["actions"]["cancel"] is False
     assert audit_events("esign_contracts_cancel")[-1][0] == "editor"
+
+
+def test_an_action_on_a_connection_that_cannot_be_used_is_audited_as_failed(page, monkeypatch):
+    """The connection was deleted (or broken) after the send: a clear 502, audited as a failure, no call."""
+    _, sandbox, tokens, _, _ = page
+    acme = by_name(rows(page[0], tokens["editor"]))["MSA - Acme"]["document_id"]
+    monkeypatch.delenv("AIRFLOW_CONN_LEGALESIGN_DEFAULT", raising=False)
+
+    def no_connection(conn_id):
+        raise RuntimeError(f"The conn_id `{conn_id}` isn't defined")
+
+    client = TestClient(create_app(Services(cache=page[3], get_hook=no_connection)))
+    since = last_seq(sandbox)
+    response = client.post(
+        f"/api/documents/legalesign_default/{acme}/remind",
+        json={"confirm": True},
+        headers=bearer(tokens["editor"]),
+    )
+    assert response.status_code == 502 and "legalesign_default" in response.json()["detail"]
+    assert audit_events("esign_contracts_remind_failed")[-1][4]["document_id"] == acme
+    assert vendor_calls(sandbox, since) == []
