@@ -36,6 +36,7 @@ import json
 import logging
 import math
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -202,6 +203,11 @@ def _never_sleep(seconds: float) -> None:
     raise BudgetBusy(seconds)
 
 
+#: What Airflow accepts as a connection id (``airflow.models.connection.sanitize_conn_id``: word
+#: characters and ``#!()-.:/\``, at most 250): anything else cannot exist and is not looked up.
+_CONN_ID = re.compile(r"[\w#!()\-.:/\\]{1,250}")
+
+
 def _retry_later(detail: str, seconds: float) -> WebhookResponse:
     wait = max(1, min(math.ceil(seconds), MAX_RETRY_AFTER))
     return WebhookResponse(503, {"detail": detail}, {"Retry-After": str(wait)})
@@ -222,15 +228,36 @@ class WebhookReceiver:
     :param get_hook: Vendor hook for a connection id, used to re-read the document.
     """
 
+    #: How long a connection id found missing is answered 404 without asking the secrets backends
+    #: again, and how many such ids are remembered: unauthenticated callers must not spend a paid or
+    #: throttled backend's quota (each miss costs every backend twice, see ``_default_connection``).
+    MISS_SECONDS = 60.0
+    MAX_MISSES = 1024
+
     def __init__(
         self,
         recorder: AssetEventRecorder | None = None,
         get_connection: Callable[[str], Any] = _default_connection,
         get_hook: Callable[[str], ESignHook] = _default_hook,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.recorder = recorder or AssetEventRecorder()
         self.get_connection = get_connection
         self.get_hook = get_hook
+        self._clock = clock
+        self._misses: dict[str, float] = {}  # conn_id -> when it was found missing (insertion ordered)
+
+    def _known_missing(self, conn_id: str) -> bool:
+        found_at = self._misses.get(conn_id)
+        if found_at is not None and self._clock() - found_at < self.MISS_SECONDS:
+            return True
+        self._misses.pop(conn_id, None)
+        return False
+
+    def _remember_missing(self, conn_id: str) -> None:
+        if len(self._misses) >= self.MAX_MISSES:
+            self._misses.pop(next(iter(self._misses)))  # the oldest
+        self._misses[conn_id] = self._clock()
 
     def handle(
         self,
@@ -249,10 +276,13 @@ class WebhookReceiver:
         if payload is None:
             return WebhookResponse(400, {"detail": "Body must be a JSON object"})
         lowered = {k.lower(): v for k, v in headers.items()}
+        if not _CONN_ID.fullmatch(conn_id) or self._known_missing(conn_id):
+            return _no_endpoint("no such connection", conn_id)
         try:
             conn = self.get_connection(conn_id)
         except Exception as exc:
             if _is_not_found(exc):
+                self._remember_missing(conn_id)
                 return _no_endpoint("no such connection", conn_id)
             log.error("Webhook for %r: the connection lookup failed: %s", conn_id, type(exc).__name__)
             return _retry_later("Connection lookup failed; retry later", 60)

@@ -194,3 +194,27 @@ def test_sandbox_journals_subscribed_webhook_urls_without_their_token(esign_conn
     hook.subscribe_webhook(url)
     text = json.dumps(esign_connections.requests(vendor="legalesign"))
     assert LEGALESIGN_WEBHOOK_TOKEN not in text and "token=***" in text
+
+
+def test_unknown_connection_ids_cost_the_secrets_backends_once_a_minute(limited, asset):
+    """Random connection ids from an unauthenticated caller must not spend a paid secrets backend's
+    quota: a miss is remembered for a minute, and an id Airflow could never store is not looked up."""
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    lookups: list[str] = []
+    now = [1000.0]
+
+    def lookup(conn_id):
+        lookups.append(conn_id)
+        raise AirflowNotFoundException(conn_id)
+
+    client = _client(WebhookReceiver(get_connection=lookup, clock=lambda: now[0]))
+    for _ in range(20):
+        assert client.post("/webhooks/forged_conn", json={"document_id": "abc"}).status_code == 404
+    assert lookups == ["forged_conn"]
+    assert client.post("/webhooks/" + "x" * 251, json={"document_id": "abc"}).status_code == 404
+    assert client.post("/webhooks/bad%20id", json={"document_id": "abc"}).status_code == 404
+    assert lookups == ["forged_conn"]  # neither could be a connection id: not looked up
+    now[0] += WebhookReceiver.MISS_SECONDS
+    assert client.post("/webhooks/forged_conn", json={"document_id": "abc"}).status_code == 404
+    assert lookups == ["forged_conn", "forged_conn"]  # asked again once the minute is over
