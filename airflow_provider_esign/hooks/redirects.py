@@ -96,6 +96,10 @@ def literal_is_internal(host: str) -> bool | None:
     return address_is_internal(address)
 
 
+#: The well-known NAT64 prefix (RFC 6052): its last 32 bits are an IPv4 address.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def address_is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address | str) -> bool:
     """Anything not publicly routable: loopback, private, link-local, shared, reserved, multicast."""
     if isinstance(address, str):
@@ -103,8 +107,13 @@ def address_is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address |
             address = ipaddress.ip_address(address.split("%", 1)[0])
         except ValueError:
             return True  # not an address we understand: never trusted
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv4 address carried inside IPv6 (mapped, 6to4, NAT64) is judged as that IPv4 address.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            address = embedded
     return not address.is_global or address.is_multicast
 
 
