@@ -8,10 +8,33 @@ so extra columns just keep their values or defaults).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_esign.exceptions import ESignValidationError
 from airflow_provider_esign.ledger.dialect import ID, INT, JSON, TEXT, TIME, Dialect
+
+#: A table prefix: an ASCII letter or underscore, then up to 40 ASCII letters, digits or underscores.
+#: The prefix is written into SQL as part of table names (identifiers cannot be bound parameters), so
+#: it must be a plain unquoted identifier in every database: no Unicode letters or digits (which
+#: ``str.isalnum`` accepts), no leading digit, and short enough that prefix + the longest suffix
+#: (``reconciliation``) stays under the 63-character limit of PostgreSQL.
+PREFIX_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
+PREFIX_RULE = (
+    "must match ^[A-Za-z_][A-Za-z0-9_]{0,40}$ (an ASCII letter or underscore, then up to 40 ASCII "
+    "letters, digits or underscores)"
+)
+
+
+def validate_prefix(prefix: Any) -> str:
+    """The table prefix, checked; raises :class:`ESignValidationError` naming ``table_prefix``.
+
+    :param prefix: The prefix (a rendered template field arrives here as whatever it rendered to).
+    """
+    if not isinstance(prefix, str) or PREFIX_PATTERN.fullmatch(prefix) is None:
+        raise ESignValidationError("table_prefix", PREFIX_RULE)
+    return prefix
 
 
 @dataclass(frozen=True)

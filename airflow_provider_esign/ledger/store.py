@@ -45,14 +45,15 @@ class LedgerStore:
     """The ledger tables behind one ``DbApiHook``.
 
     :param db_hook: Any ``common.sql`` DbApiHook (its ``get_conn()`` connection is used directly).
-    :param prefix: Table name prefix.
+    :param prefix: Table name prefix, checked here against :data:`~.schema.PREFIX_PATTERN` (every
+        statement interpolates it into table names).
     :param clock: Wall clock (epoch seconds), injectable for tests.
     """
 
     def __init__(self, db_hook: Any, prefix: str = "esign_", clock: Callable[[], float] = time.time) -> None:
+        self.prefix = schema.validate_prefix(prefix)  # before any connection is opened
         self.db_hook = db_hook
         self.dialect: Dialect = dialect_of(db_hook)
-        self.prefix = prefix
         self.clock = clock
         self.conn = db_hook.get_conn()
 
@@ -308,10 +309,17 @@ class LedgerStore:
             cursor.close()
 
     def insert_rows(self, table: schema.Table, rows: list[dict[str, Any]]) -> None:
-        """Insert rows (skipping existing keys where the database can), committed."""
+        """Insert rows (skipping existing keys where the database can), committed; all or none.
+
+        :param rows: Dicts keyed by the table's own column names (written into the SQL: anything else
+            is refused).
+        """
         if not rows:
             return
         names = list(rows[0])
+        unknown = [n for n in names if n not in table.column_names]
+        if unknown:
+            raise ValueError(f"not columns of the ledger's {table.suffix} table: {unknown}")
         cursor = self.conn.cursor()
         try:
             self._executemany(

@@ -117,3 +117,44 @@ def test_postgres_dialect_uses_its_types_and_skips_conflicts():
         d.insert("t", ["a", "b"], ["a"]) == "INSERT INTO t (a, b) VALUES (%s, %s) ON CONFLICT (a) DO NOTHING"
     )
     assert Dialect("mysql", "%s").insert("t", ["a"], ["a"]) == "INSERT INTO t (a) VALUES (%s)"
+
+
+# ---------------------------------------------------------------- table prefix (SQL identifiers)
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "x; DROP TABLE y; --",
+        "ｅsign_",  # a Unicode letter: str.isalnum() accepts it
+        "x٣_",  # an Arabic-Indic digit: isalnum() again
+        "1esign_",  # a leading digit is no unquoted identifier
+        "",
+        "a" * 42,
+        "esign-",
+        5,
+        None,
+    ],
+)
+def test_a_prefix_outside_the_rule_is_refused_before_a_connection_opens(prefix):
+    from airflow_provider_esign.exceptions import ESignValidationError
+
+    class NoConnection(Hook):
+        def get_conn(self):
+            pytest.fail("opened a connection")
+
+    with pytest.raises(ESignValidationError, match=r"table_prefix.*\^\[A-Za-z_\]\[A-Za-z0-9_\]\{0,40\}\$"):
+        LedgerStore(NoConnection("unused"), prefix)
+
+
+def test_prefixes_inside_the_rule_are_used(tmp_path):
+    for prefix in ("_", "A", "esign_", "x" + "_9" * 20):
+        s = LedgerStore(Hook(tmp_path / "p.db"), prefix)
+        try:
+            s.ensure_schema()
+            assert s.table(schema.DOCUMENTS) == f"{prefix}documents"
+        finally:
+            s.close()
+
+
+def test_insert_rows_refuses_names_that_are_not_the_tables_columns(store):
+    with pytest.raises(ValueError, match="not columns"):
+        store.insert_rows(schema.SENT, [{"dag_id": "d", "run_id) VALUES (1); --": "x"}])
