@@ -137,6 +137,10 @@ SENT = Table(
         ("document_id", ID),
         ("name", TEXT),
         ("recorded_at", TIME),
+        # The send task's e-signature connection: two connections of one vendor are two accounts,
+        # so reconciliation compares a record only with its own connection's documents. Added after
+        # the first release (ensure_schema adds it; rows mirrored before have it NULL).
+        ("connection_id", ID),
     ),
     ("dag_id", "run_id", "task_id", "map_index"),
 )
@@ -156,6 +160,18 @@ RECONCILIATION = Table(
     ),
     ("connection_id", "sync_id", "kind", "document_id"),
 )
+
+
+def sent_by_connection(alias: str, placeholder: str) -> str:
+    """SQL condition (two parameters: connection id, vendor) on the ``sent`` table aliased ``alias``:
+    the records of that connection; a record mirrored before ``connection_id`` existed (NULL) is
+    matched on its vendor, as then."""
+    return (
+        f"({alias}.connection_id = {placeholder} OR "
+        f"({alias}.connection_id IS NULL AND {alias}.vendor = {placeholder}))"
+    )
+
+
 TABLES = (DOCUMENTS, SIGNERS, FORM_FIELDS, SYNC_STATE, SEEN, SENT, RECONCILIATION)
 #: The tables downstream users read (announced as the ledger's datasets).
 PUBLIC_TABLES = (DOCUMENTS, SIGNERS, FORM_FIELDS, SYNC_STATE, RECONCILIATION)

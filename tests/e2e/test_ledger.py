@@ -171,18 +171,27 @@ def test_a_document_airflow_sent_and_the_vendor_lost_is_reconciled(sandbox, db):
     hook = get_hook("esignbase_default")
     store = store_for(db)
     engine.sync(hook, store)
-    xcoms = {
-        ("run1", "send"): {"document_id": kept, "vendor": "esignbase", "name": "kept"},
-        ("run2", "send"): {"document_id": lost, "vendor": "esignbase", "name": "lost"},
+    conn = hook.conn_id
+    xcoms = {  # the send operator's contract records
+        ("run1", "send"): {"conn_id": conn, "document_id": kept, "vendor": "esignbase", "name": "kept"},
+        ("run2", "send"): {"conn_id": conn, "document_id": lost, "vendor": "esignbase", "name": "lost"},
+        # another eSignBase account's send: not this ledger's to report
+        ("run4", "send"): {"conn_id": "esignbase_other", "document_id": "x", "vendor": "esignbase"},
     }
 
     def states(dag_id, task_ids):
-        return {"run1": {"send": "success"}, "run2": {"send": "success"}, "run3": {"send": "failed"}}
+        return {
+            "run1": {"send": "success"},
+            "run2": {"send": "success"},
+            "run3": {"send": "failed"},
+            "run4": {"send": "success"},
+        }
 
     def xcom(key, dag_id, task_id, run_id, map_index):
+        assert key == "esign_contract"
         return xcoms[(run_id, task_id)]
 
-    assert airflow_records.mirror_send_records(store, ["contracts.send"], (states, xcom)) == 2
+    assert airflow_records.mirror_send_records(store, ["contracts.send"], (states, xcom)) == 3
     assert airflow_records.mirror_send_records(store, ["contracts.send"], (states, xcom)) == 0  # read once
     airflow_records.attribute_senders(store, hook.conn_id, hook.vendor)
     summary = reconcile.reconcile(
