@@ -135,6 +135,29 @@ class LedgerStore:
             found.update({row[0]: (row[1], row[2]) for row in cursor.fetchall()})
         return found
 
+    def _classify(
+        self, cursor: Any, connection_id: str, unique: dict[str, DocumentRow], assume_new: bool
+    ) -> tuple[list[DocumentRow], list[DocumentRow]]:
+        """The page's new rows and its changed ones (hash differs, or marked deleted before)."""
+        lookup = not (assume_new and self.dialect.skips_conflicts)
+        stored = self._stored_hashes(cursor, connection_id, list(unique)) if lookup else {}
+        new = [r for i, r in unique.items() if i not in stored]
+        changed = [
+            r for i, r in unique.items() if i in stored and (stored[i][0] != r.row_hash or stored[i][1] is not None)
+        ]
+        return new, changed
+
+    def moved_ids(self, connection_id: str, rows: list[DocumentRow], assume_new: bool = False) -> set[str]:
+        """Ids of the rows :meth:`write_page` would insert or update (read only, nothing written):
+        what needs extra reads (form fields) before the page is written."""
+        unique = {row.values["document_id"]: row for row in rows}
+        cursor = self.conn.cursor()
+        try:
+            new, changed = self._classify(cursor, connection_id, unique, assume_new)
+        finally:
+            cursor.close()
+        return {r.values["document_id"] for r in (*new, *changed)}
+
     def write_page(
         self,
         connection_id: str,
@@ -146,7 +169,8 @@ class LedgerStore:
         assume_new: bool = False,
     ) -> PageCounts:
         """Upsert a page's documents (and signers, form fields), record its ids as seen by a full
-        walk, and store the walk's state: one transaction.
+        walk, and store the walk's state: one transaction. A row's ``fields`` are written with it, so
+        a new row hash is never committed without the field values read for it.
 
         :param assume_new: The page comes from the first walk of a connection without rows: where the
             database skips existing keys on insert, the stored-hash lookup is skipped (an id a shifting
@@ -157,14 +181,7 @@ class LedgerStore:
         counts = PageCounts()
         cursor = self.conn.cursor()
         try:
-            lookup = not (assume_new and self.dialect.skips_conflicts)
-            stored = self._stored_hashes(cursor, connection_id, list(unique)) if lookup else {}
-            new = [r for i, r in unique.items() if i not in stored]
-            changed = [
-                r
-                for i, r in unique.items()
-                if i in stored and (stored[i][0] != r.row_hash or stored[i][1] is not None)
-            ]
+            new, changed = self._classify(cursor, connection_id, unique, assume_new)
             counts.new = [r.values["document_id"] for r in new]
             counts.changed = [r.values["document_id"] for r in changed]
             counts.unchanged = len(unique) - len(new) - len(changed)
@@ -237,18 +254,6 @@ class LedgerStore:
                     self.dialect.insert(self.table(table), names, list(table.key)),
                     [tuple(c[n] for n in names) for c in children],
                 )
-
-    def replace_children(self, connection_id: str, row: DocumentRow) -> None:
-        """Rewrite one document's signers (and form fields, when given), committed."""
-        cursor = self.conn.cursor()
-        try:
-            self._replace_children(cursor, connection_id, [], [row])
-            self.conn.commit()
-        except BaseException:
-            self.conn.rollback()
-            raise
-        finally:
-            cursor.close()
 
     def _save_state(
         self,
