@@ -267,12 +267,17 @@ class LedgerStore:
         p = self.dialect.placeholder
         table = self.table(schema.SYNC_STATE)
         done = state.get("phase") == "idle"
-        cursor.execute(
-            f"UPDATE {table} SET state = {p}, updated_at = {p}, documents = COALESCE({p}, documents), "
-            f"last_success_at = CASE WHEN {p} = 1 THEN {p} ELSE last_success_at END WHERE connection_id = {p}",
-            (json.dumps(state), now, documents_total, 1 if done else 0, now, connection_id),
-        )
-        if cursor.rowcount == 0:
+        # Look first, then update or insert: an UPDATE's rowcount cannot tell "no such row", since
+        # MySQL (and MariaDB) count the rows it *changed*, not matched, so an unchanged state counts
+        # 0 and an insert would then hit the existing key.
+        cursor.execute(f"SELECT 1 FROM {table} WHERE connection_id = {p}", (connection_id,))
+        if cursor.fetchall():
+            cursor.execute(
+                f"UPDATE {table} SET state = {p}, updated_at = {p}, documents = COALESCE({p}, documents), "
+                f"last_success_at = CASE WHEN {p} = 1 THEN {p} ELSE last_success_at END WHERE connection_id = {p}",
+                (json.dumps(state), now, documents_total, 1 if done else 0, now, connection_id),
+            )
+        else:
             cursor.execute(
                 self.dialect.insert(table, schema.SYNC_STATE.column_names, list(schema.SYNC_STATE.key)),
                 (connection_id, vendor, json.dumps(state), documents_total, now, now if done else None),

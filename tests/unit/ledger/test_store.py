@@ -158,3 +158,80 @@ def test_prefixes_inside_the_rule_are_used(tmp_path):
 def test_insert_rows_refuses_names_that_are_not_the_tables_columns(store):
     with pytest.raises(ValueError, match="not columns"):
         store.insert_rows(schema.SENT, [{"dag_id": "d", "run_id) VALUES (1); --": "x"}])
+
+
+# ---------------------------------------------------------------- MySQL's rowcount
+class _MySQLCursor:
+    """A sqlite3 cursor whose UPDATE rowcount counts the rows it *changed*, as MySQL's does
+    (matched rows whose values stay the same count 0)."""
+
+    def __init__(self, conn):
+        self._conn = conn
+        self._cursor = conn.cursor()
+        self.rowcount = -1
+
+    def _rows(self, table):
+        return sorted(map(repr, self._conn.execute(f"SELECT * FROM {table}").fetchall()))
+
+    def execute(self, sql, params=()):
+        if sql.startswith("UPDATE "):
+            table = sql.split()[1]
+            before = self._rows(table)
+            self._cursor.execute(sql, params)
+            after = self._rows(table)
+            self.rowcount = len([r for r in after if r not in before])
+        else:
+            self._cursor.execute(sql, params)
+            self.rowcount = self._cursor.rowcount
+        return self
+
+    def executemany(self, sql, rows):
+        self._cursor.executemany(sql, rows)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+class _MySQLConnection:
+    def __init__(self, path):
+        self._conn = sqlite3.connect(path)
+
+    def cursor(self):
+        return _MySQLCursor(self._conn)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+class MySQLLikeHook(Hook):
+    """A MySQL DbApiHook as the store sees it: dialect "mysql" (no ON CONFLICT), changed-row counts."""
+
+    dialect_name = "mysql"
+
+    def get_conn(self):
+        return _MySQLConnection(self.path)
+
+
+def test_the_double_counts_changed_rows_like_mysql(tmp_path):
+    conn = _MySQLConnection(tmp_path / "m.db")
+    conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT)")
+    conn.execute("INSERT INTO t VALUES ('a', '1')")
+    cursor = conn.cursor()
+    assert cursor.execute("UPDATE t SET v = '1' WHERE k = 'a'").rowcount == 0  # matched, unchanged
+    assert cursor.execute("UPDATE t SET v = '2' WHERE k = 'a'").rowcount == 1
+
+
+def test_an_unchanged_state_is_saved_again_on_mysql(tmp_path):
+    """A rerun of a page (same state, same clock) leaves the state row unchanged: MySQL counts 0
+    rows, which must not be taken for "no row yet" (a duplicate-key insert)."""
+    s = LedgerStore(MySQLLikeHook(tmp_path / "m.db"), clock=lambda: 1_800_000_000.0)
+    s.ensure_schema()
+    try:
+        s.write_page("c", "fake", [row(1)], {"phase": "full", "cursor": 1})
+        again = s.write_page("c", "fake", [row(1)], {"phase": "full", "cursor": 1})
+        assert again.unchanged == 1
+        s.write_page("c", "fake", [row(2)], {"phase": "full", "cursor": 2})
+        assert s.load_state("c") == {"phase": "full", "cursor": 2}
+        assert s.query("SELECT COUNT(*) FROM esign_sync_state") == [(1,)]
+    finally:
+        s.close()
