@@ -338,5 +338,10 @@ class LedgerStore:
                 [tuple(r[n] for n in names) for r in rows],
             )
             self.conn.commit()
+        except BaseException:
+            # Without this the rows inserted before the failing one stay in the open transaction
+            # and the connection's next commit would keep them.
+            self.conn.rollback()
+            raise
         finally:
             cursor.close()

@@ -235,3 +235,18 @@ def test_an_unchanged_state_is_saved_again_on_mysql(tmp_path):
         assert s.query("SELECT COUNT(*) FROM esign_sync_state") == [(1,)]
     finally:
         s.close()
+
+
+def test_a_failed_insert_rows_leaves_nothing_for_a_later_commit(tmp_path):
+    """Two rows with one key on a database without ON CONFLICT: the second fails; the first must not
+    be committed by the connection's next commit."""
+    s = LedgerStore(MySQLLikeHook(tmp_path / "m.db"), clock=lambda: 1_800_000_000.0)
+    s.ensure_schema()
+    try:
+        record = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "document_id": "x"}
+        with pytest.raises(sqlite3.IntegrityError):
+            s.insert_rows(schema.SENT, [record, record])
+        s.write_page("c", "fake", [row(1)], {})  # commits the connection
+        assert s.query("SELECT COUNT(*) FROM esign_sent") == [(0,)]
+    finally:
+        s.close()
