@@ -1,4 +1,5 @@
-"""What Airflow's own runs recorded as sent: the ``document`` XCom of the send tasks.
+"""What Airflow's own runs recorded as sent: the contract record XCom of the send tasks (which
+names the send's connection), or their ``document`` XCom where a send left no contract record.
 
 Read through the Task SDK (``RuntimeTaskInstance.get_task_states`` for the task instances, then
 ``XCom.get_one`` for each successful one not mirrored yet). In Airflow 3 a task has no metadata
