@@ -143,7 +143,9 @@ class LedgerStore:
         stored = self._stored_hashes(cursor, connection_id, list(unique)) if lookup else {}
         new = [r for i, r in unique.items() if i not in stored]
         changed = [
-            r for i, r in unique.items() if i in stored and (stored[i][0] != r.row_hash or stored[i][1] is not None)
+            r
+            for i, r in unique.items()
+            if i in stored and (stored[i][0] != r.row_hash or stored[i][1] is not None)
         ]
         return new, changed
 

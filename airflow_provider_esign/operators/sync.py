@@ -101,7 +101,6 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_esign.exceptions import ESignValidationError
 
         from airflow_provider_esign.ledger.schema import validate_prefix
 
@@ -156,9 +155,8 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
     @closes_hook
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_esign.ledger import airflow_records, engine, reconcile
-        from airflow_provider_esign.ledger.store import LedgerStore
-
         from airflow_provider_esign.ledger.schema import validate_prefix
+        from airflow_provider_esign.ledger.store import LedgerStore
 
         # Bad input fails before any call: both may come rendered from a template.
         days = _days(self.pending_after_days)

@@ -26,7 +26,9 @@ class FieldsHook:
     def __init__(self, kill_reads: int = 0) -> None:
         self.kill_reads = kill_reads
         self.reads: list[str] = []
-        self.doc = DocumentInfo("d1", "fake", "Lease", DocumentStatus.COMPLETED, 30, created_at="2026-01-01T00:00:00Z")
+        self.doc = DocumentInfo(
+            "d1", "fake", "Lease", DocumentStatus.COMPLETED, 30, created_at="2026-01-01T00:00:00Z"
+        )
 
     def document_expires_at(self, doc):
         return None

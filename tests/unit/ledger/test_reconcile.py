@@ -72,7 +72,10 @@ def test_the_sent_table_of_an_earlier_version_gains_the_connection_column(store)
     assert store.ensure_schema() == ["ALTER TABLE esign_sent ADD COLUMN connection_id TEXT"]
     found = reconcile.reconcile(store, "c", "fake", "s", pending_after=timedelta(days=1), failed_ids=[])
     assert [f["document_id"] for f in found["missing_at_vendor"]] == ["gone"]
-    assert reconcile.reconcile(store, "c", "another", "s2", pending_after=timedelta(days=1), failed_ids=[])[
-        "missing_at_vendor_count"
-    ] == 0
+    assert (
+        reconcile.reconcile(store, "c", "another", "s2", pending_after=timedelta(days=1), failed_ids=[])[
+            "missing_at_vendor_count"
+        ]
+        == 0
+    )
     assert schema.SENT.column_names[-1] == "connection_id"

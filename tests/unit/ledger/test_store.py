@@ -124,8 +124,8 @@ def test_postgres_dialect_uses_its_types_and_skips_conflicts():
     "prefix",
     [
         "x; DROP TABLE y; --",
-        "ｅsign_",  # a Unicode letter: str.isalnum() accepts it
-        "x٣_",  # an Arabic-Indic digit: isalnum() again
+        "\uff45sign_",  # a Unicode letter: str.isalnum() accepts it
+        "x\u0663_",  # an Arabic-Indic digit: isalnum() again
         "1esign_",  # a leading digit is no unquoted identifier
         "",
         "a" * 42,

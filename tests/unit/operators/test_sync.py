@@ -46,7 +46,7 @@ def _rendered(monkeypatch, prefix, **kwargs):
 
 @pytest.mark.parametrize(
     "prefix",
-    ["x; DROP TABLE esign_documents; --", "ｅsign_", "1esign_", "a" * 42, 7, ["esign_"], None],
+    ["x; DROP TABLE esign_documents; --", "\uff45sign_", "1esign_", "a" * 42, 7, ["esign_"], None],
 )
 def test_a_rendered_bad_prefix_fails_before_any_connection_or_call(monkeypatch, prefix):
     op = _rendered(monkeypatch, prefix)
@@ -62,7 +62,7 @@ def test_a_rendered_good_prefix_names_the_outlet(monkeypatch):
 
 
 def test_unicode_digits_and_letters_are_refused_at_parse_time():
-    for prefix in ("ｅsign_", "x٣", "9x", 5):
+    for prefix in ("\uff45sign_", "x\u0663", "9x", 5):
         with pytest.raises(ESignValidationError, match="table_prefix"):
             SyncDocumentsOperator(task_id="s", conn_id="c", table_prefix=prefix)
 
