@@ -257,6 +257,32 @@ def test_the_operator_in_a_dag_run_reconciles_what_an_airflow_run_sent(sandbox, 
     assert out["reconciliation"]["missing_at_vendor_count"] == 1
 
 
+def test_a_templated_prefix_is_checked_once_rendered_in_a_dag_run(sandbox, tmp_path, monkeypatch):
+    """A real run with an injection in the rendered prefix fails on try one (retries configured),
+    before the ledger file gets a table or the sandbox a request; a good rendered prefix names the
+    tables."""
+    import sqlite3
+
+    from tests.e2e.conftest import run_dag
+
+    sandbox.configure(sign_delay=None, pdf_delay=0, send_delay=0)
+    monkeypatch.setenv("ESIGN_LEDGER_DB", str(tmp_path / "ledger.db"))
+    before = last_seq(sandbox)
+    bad = run_dag("ledger_sync_templated_prefix", prefix="x (a TEXT); DROP TABLE esign_documents; --")
+    assert bad.state == "failed"
+    (ti,) = bad.get_task_instances()
+    assert (ti.state, ti.try_number) == ("failed", 1)
+    assert list_calls(sandbox, "esignbase", before) == []
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+    sandbox.create_document("esignbase", signers=SIGNER, status="sent")
+    good = run_dag("ledger_sync_templated_prefix", prefix="sig_")
+    assert good.state == "success"
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM sig_documents").fetchone() == (1,)
+
+
 def test_a_legalesign_deletion_shows_in_the_total_and_a_full_walk_marks_it(sandbox, db):
     """A permanently deleted document leaves no change behind: the one-item total page tells."""
     sandbox.configure(sign_delay=None, pdf_delay=0, send_delay=0)
