@@ -1,4 +1,5 @@
-"""What Airflow's own runs recorded as sent: the ``document`` XCom of the send tasks.
+"""What Airflow's own runs recorded as sent: the contract record XCom of the send tasks (which
+names the send's connection), or their ``document`` XCom where a send left no contract record.
 
 Read through the Task SDK (``RuntimeTaskInstance.get_task_states`` for the task instances, then
 ``XCom.get_one`` for each successful one not mirrored yet). In Airflow 3 a task has no metadata
@@ -12,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from airflow_provider_esign.contracts import CONTRACT_XCOM_KEY
 from airflow_provider_esign.ledger import schema
 from airflow_provider_esign.ledger.rows import now_iso
 from airflow_provider_esign.ledger.store import LedgerStore
 
-#: The send operator's XCom key (``SendDocumentOperator``).
+#: The send operator's XCom key (``SendDocumentOperator``) of its document; its contract record
+#: (:data:`CONTRACT_XCOM_KEY`) holds the same document with the send's ``conn_id``.
 DOCUMENT_XCOM_KEY = "document"
 
 
@@ -64,9 +67,12 @@ def mirror_send_records(store: LedgerStore, send_tasks: Iterable[str], task_sdk:
                 if parsed is None or str(state) != "success" or (dag_id, run_id, *parsed) in known:
                     continue
                 task_id, map_index = parsed
-                value = get_xcom(
-                    key=DOCUMENT_XCOM_KEY, dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=map_index
-                )
+                where = {"dag_id": dag_id, "task_id": task_id, "run_id": run_id, "map_index": map_index}
+                # The contract record names the send's connection; a send from before it existed
+                # left only the document record (its row then has no connection id).
+                value = get_xcom(key=CONTRACT_XCOM_KEY, **where)
+                if not isinstance(value, dict) or not value.get("document_id"):
+                    value = get_xcom(key=DOCUMENT_XCOM_KEY, **where)
                 if not isinstance(value, dict) or not value.get("document_id"):
                     continue
                 added.append(
@@ -79,6 +85,7 @@ def mirror_send_records(store: LedgerStore, send_tasks: Iterable[str], task_sdk:
                         "document_id": str(value["document_id"]),
                         "name": value.get("name"),
                         "recorded_at": recorded,
+                        "connection_id": value.get("conn_id"),
                     }
                 )
     store.insert_rows(schema.SENT, added)
@@ -98,9 +105,9 @@ def attribute_senders(store: LedgerStore, connection_id: str, vendor: str) -> in
     documents, sent = store.table(schema.DOCUMENTS), store.table(schema.SENT)
     rows = store.query(
         f"SELECT s.document_id, s.dag_id, s.run_id, s.task_id, s.map_index FROM {sent} s JOIN {documents} d "
-        f"ON d.connection_id = {p} AND d.document_id = s.document_id WHERE s.vendor = {p} "
+        f"ON d.connection_id = {p} AND d.document_id = s.document_id WHERE {schema.sent_by_connection('s', p)} "
         f"AND d.sent_by_dag_id IS NULL",
-        (connection_id, vendor),
+        (connection_id, connection_id, vendor),
     )
     cursor = store.conn.cursor()
     try:

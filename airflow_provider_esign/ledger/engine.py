@@ -154,6 +154,12 @@ def _walk(
             result.walks.append(walk_kind[0])
         page_state = {**page.state, "ledger_stage": stage} if page.full and not page.last else page.state
         rows = [_row(hook, doc, connection_id) for doc in page.documents]
+        assume_new = page.full and not stage
+        if form_fields and hook.supports_form_data:
+            # Read before the page is written, and written with it: a sync killed in between
+            # commits neither, so the resumed sync reads this page, and its fields, again.
+            moved = store.moved_ids(connection_id, rows, assume_new=assume_new)
+            result.calls += _form_fields(hook, page, rows, moved)
         counts = store.write_page(
             connection_id,
             hook.vendor,
@@ -161,7 +167,7 @@ def _walk(
             page_state,
             seen_walk=page.walk_id if page.full and stage else None,
             documents_total=page.vendor_total,
-            assume_new=page.full and not stage,
+            assume_new=assume_new,
         )
         result.pages += 1
         result.read += len(page.documents)
@@ -174,8 +180,6 @@ def _walk(
             result.failed += [
                 d.document_id for d in page.documents if d.document_id in moved and d.status.is_failure
             ]
-        if form_fields and hook.supports_form_data:
-            result.calls += _form_fields(hook, store, page, set(counts.new) | set(counts.changed))
         if page.vendor_total is not None:
             result.vendor_total = page.vendor_total
         if page.last and page.full:
@@ -205,15 +209,15 @@ def _row(hook: Any, doc: Any, connection_id: str) -> DocumentRow:
     return DocumentRow(values, signers, rowmod.row_hash(values, signers))
 
 
-def _form_fields(hook: Any, store: LedgerStore, page: SyncPage, moved: set[str]) -> int:
-    """Read and store the form field values of the page's documents that changed and are signed."""
+def _form_fields(hook: Any, page: SyncPage, rows: list[DocumentRow], moved: set[str]) -> int:
+    """Read the form field values of the page's signed documents about to be written (new or
+    changed) into their rows' ``fields``; returns the vendor calls made."""
     calls = 0
+    by_id = {row.values["document_id"]: row for row in rows}
     for doc in page.documents:
         if doc.document_id not in moved or doc.status.value not in ("SIGNED", "COMPLETED"):
             continue
         fields = hook.get_form_data(doc.document_id, document=doc)
         calls += 1
-        row = _row(hook, doc, hook.conn_id)
-        row.fields = rowmod.field_rows(doc.document_id, hook.conn_id, fields)
-        store.replace_children(hook.conn_id, row)
+        by_id[doc.document_id].fields = rowmod.field_rows(doc.document_id, hook.conn_id, fields)
     return calls

@@ -77,15 +77,16 @@ def _text(value: Any) -> Any:
 
 
 def _missing(store: LedgerStore, connection_id: str, vendor: str) -> list[dict[str, Any]]:
-    """Sent by an Airflow task (the sent table) but not listed by the vendor (absent, or marked deleted)."""
+    """Sent by an Airflow task through this connection (the sent table) but not listed by the vendor
+    (absent, or marked deleted). Another connection's sends are that connection's ledger's business."""
     p = store.dialect.placeholder
     sent, documents = store.table(schema.SENT), store.table(schema.DOCUMENTS)
     rows = store.query(
         f"SELECT s.document_id, s.name, s.dag_id, s.run_id, s.task_id, s.map_index, d.deleted_at_vendor "
         f"FROM {sent} s LEFT JOIN {documents} d ON d.connection_id = {p} AND d.document_id = s.document_id "
-        f"WHERE s.vendor = {p} AND (d.document_id IS NULL OR d.deleted_at_vendor IS NOT NULL) "
+        f"WHERE {schema.sent_by_connection('s', p)} AND (d.document_id IS NULL OR d.deleted_at_vendor IS NOT NULL) "
         f"ORDER BY s.dag_id, s.run_id, s.task_id",
-        (connection_id, vendor),
+        (connection_id, connection_id, vendor),
     )
     return [
         {

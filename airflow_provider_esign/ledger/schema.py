@@ -8,10 +8,33 @@ so extra columns just keep their values or defaults).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_esign.exceptions import ESignValidationError
 from airflow_provider_esign.ledger.dialect import ID, INT, JSON, TEXT, TIME, Dialect
+
+#: A table prefix: an ASCII letter or underscore, then up to 40 ASCII letters, digits or underscores.
+#: The prefix is written into SQL as part of table names (identifiers cannot be bound parameters), so
+#: it must be a plain unquoted identifier in every database: no Unicode letters or digits (which
+#: ``str.isalnum`` accepts), no leading digit, and short enough that prefix + the longest suffix
+#: (``reconciliation``) stays under the 63-character limit of PostgreSQL.
+PREFIX_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
+PREFIX_RULE = (
+    "must match ^[A-Za-z_][A-Za-z0-9_]{0,40}$ (an ASCII letter or underscore, then up to 40 ASCII "
+    "letters, digits or underscores)"
+)
+
+
+def validate_prefix(prefix: Any) -> str:
+    """The table prefix, checked; raises :class:`ESignValidationError` naming ``table_prefix``.
+
+    :param prefix: The prefix (a rendered template field arrives here as whatever it rendered to).
+    """
+    if not isinstance(prefix, str) or PREFIX_PATTERN.fullmatch(prefix) is None:
+        raise ESignValidationError("table_prefix", PREFIX_RULE)
+    return prefix
 
 
 @dataclass(frozen=True)
@@ -114,6 +137,10 @@ SENT = Table(
         ("document_id", ID),
         ("name", TEXT),
         ("recorded_at", TIME),
+        # The send task's e-signature connection: two connections of one vendor are two accounts,
+        # so reconciliation compares a record only with its own connection's documents. Added after
+        # the first release (ensure_schema adds it; rows mirrored before have it NULL).
+        ("connection_id", ID),
     ),
     ("dag_id", "run_id", "task_id", "map_index"),
 )
@@ -133,6 +160,18 @@ RECONCILIATION = Table(
     ),
     ("connection_id", "sync_id", "kind", "document_id"),
 )
+
+
+def sent_by_connection(alias: str, placeholder: str) -> str:
+    """SQL condition (two parameters: connection id, vendor) on the ``sent`` table aliased ``alias``:
+    the records of that connection; a record mirrored before ``connection_id`` existed (NULL) is
+    matched on its vendor, as then."""
+    return (
+        f"({alias}.connection_id = {placeholder} OR "
+        f"({alias}.connection_id IS NULL AND {alias}.vendor = {placeholder}))"
+    )
+
+
 TABLES = (DOCUMENTS, SIGNERS, FORM_FIELDS, SYNC_STATE, SEEN, SENT, RECONCILIATION)
 #: The tables downstream users read (announced as the ledger's datasets).
 PUBLIC_TABLES = (DOCUMENTS, SIGNERS, FORM_FIELDS, SYNC_STATE, RECONCILIATION)

@@ -45,14 +45,15 @@ class LedgerStore:
     """The ledger tables behind one ``DbApiHook``.
 
     :param db_hook: Any ``common.sql`` DbApiHook (its ``get_conn()`` connection is used directly).
-    :param prefix: Table name prefix.
+    :param prefix: Table name prefix, checked here against :data:`~.schema.PREFIX_PATTERN` (every
+        statement interpolates it into table names).
     :param clock: Wall clock (epoch seconds), injectable for tests.
     """
 
     def __init__(self, db_hook: Any, prefix: str = "esign_", clock: Callable[[], float] = time.time) -> None:
+        self.prefix = schema.validate_prefix(prefix)  # before any connection is opened
         self.db_hook = db_hook
         self.dialect: Dialect = dialect_of(db_hook)
-        self.prefix = prefix
         self.clock = clock
         self.conn = db_hook.get_conn()
 
@@ -134,6 +135,31 @@ class LedgerStore:
             found.update({row[0]: (row[1], row[2]) for row in cursor.fetchall()})
         return found
 
+    def _classify(
+        self, cursor: Any, connection_id: str, unique: dict[str, DocumentRow], assume_new: bool
+    ) -> tuple[list[DocumentRow], list[DocumentRow]]:
+        """The page's new rows and its changed ones (hash differs, or marked deleted before)."""
+        lookup = not (assume_new and self.dialect.skips_conflicts)
+        stored = self._stored_hashes(cursor, connection_id, list(unique)) if lookup else {}
+        new = [r for i, r in unique.items() if i not in stored]
+        changed = [
+            r
+            for i, r in unique.items()
+            if i in stored and (stored[i][0] != r.row_hash or stored[i][1] is not None)
+        ]
+        return new, changed
+
+    def moved_ids(self, connection_id: str, rows: list[DocumentRow], assume_new: bool = False) -> set[str]:
+        """Ids of the rows :meth:`write_page` would insert or update (read only, nothing written):
+        what needs extra reads (form fields) before the page is written."""
+        unique = {row.values["document_id"]: row for row in rows}
+        cursor = self.conn.cursor()
+        try:
+            new, changed = self._classify(cursor, connection_id, unique, assume_new)
+        finally:
+            cursor.close()
+        return {r.values["document_id"] for r in (*new, *changed)}
+
     def write_page(
         self,
         connection_id: str,
@@ -145,7 +171,8 @@ class LedgerStore:
         assume_new: bool = False,
     ) -> PageCounts:
         """Upsert a page's documents (and signers, form fields), record its ids as seen by a full
-        walk, and store the walk's state: one transaction.
+        walk, and store the walk's state: one transaction. A row's ``fields`` are written with it, so
+        a new row hash is never committed without the field values read for it.
 
         :param assume_new: The page comes from the first walk of a connection without rows: where the
             database skips existing keys on insert, the stored-hash lookup is skipped (an id a shifting
@@ -156,14 +183,7 @@ class LedgerStore:
         counts = PageCounts()
         cursor = self.conn.cursor()
         try:
-            lookup = not (assume_new and self.dialect.skips_conflicts)
-            stored = self._stored_hashes(cursor, connection_id, list(unique)) if lookup else {}
-            new = [r for i, r in unique.items() if i not in stored]
-            changed = [
-                r
-                for i, r in unique.items()
-                if i in stored and (stored[i][0] != r.row_hash or stored[i][1] is not None)
-            ]
+            new, changed = self._classify(cursor, connection_id, unique, assume_new)
             counts.new = [r.values["document_id"] for r in new]
             counts.changed = [r.values["document_id"] for r in changed]
             counts.unchanged = len(unique) - len(new) - len(changed)
@@ -237,18 +257,6 @@ class LedgerStore:
                     [tuple(c[n] for n in names) for c in children],
                 )
 
-    def replace_children(self, connection_id: str, row: DocumentRow) -> None:
-        """Rewrite one document's signers (and form fields, when given), committed."""
-        cursor = self.conn.cursor()
-        try:
-            self._replace_children(cursor, connection_id, [], [row])
-            self.conn.commit()
-        except BaseException:
-            self.conn.rollback()
-            raise
-        finally:
-            cursor.close()
-
     def _save_state(
         self,
         cursor: Any,
@@ -261,12 +269,17 @@ class LedgerStore:
         p = self.dialect.placeholder
         table = self.table(schema.SYNC_STATE)
         done = state.get("phase") == "idle"
-        cursor.execute(
-            f"UPDATE {table} SET state = {p}, updated_at = {p}, documents = COALESCE({p}, documents), "
-            f"last_success_at = CASE WHEN {p} = 1 THEN {p} ELSE last_success_at END WHERE connection_id = {p}",
-            (json.dumps(state), now, documents_total, 1 if done else 0, now, connection_id),
-        )
-        if cursor.rowcount == 0:
+        # Look first, then update or insert: an UPDATE's rowcount cannot tell "no such row", since
+        # MySQL (and MariaDB) count the rows it *changed*, not matched, so an unchanged state counts
+        # 0 and an insert would then hit the existing key.
+        cursor.execute(f"SELECT 1 FROM {table} WHERE connection_id = {p}", (connection_id,))
+        if cursor.fetchall():
+            cursor.execute(
+                f"UPDATE {table} SET state = {p}, updated_at = {p}, documents = COALESCE({p}, documents), "
+                f"last_success_at = CASE WHEN {p} = 1 THEN {p} ELSE last_success_at END WHERE connection_id = {p}",
+                (json.dumps(state), now, documents_total, 1 if done else 0, now, connection_id),
+            )
+        else:
             cursor.execute(
                 self.dialect.insert(table, schema.SYNC_STATE.column_names, list(schema.SYNC_STATE.key)),
                 (connection_id, vendor, json.dumps(state), documents_total, now, now if done else None),
@@ -308,10 +321,17 @@ class LedgerStore:
             cursor.close()
 
     def insert_rows(self, table: schema.Table, rows: list[dict[str, Any]]) -> None:
-        """Insert rows (skipping existing keys where the database can), committed."""
+        """Insert rows (skipping existing keys where the database can), committed; all or none.
+
+        :param rows: Dicts keyed by the table's own column names (written into the SQL: anything else
+            is refused).
+        """
         if not rows:
             return
         names = list(rows[0])
+        unknown = [n for n in names if n not in table.column_names]
+        if unknown:
+            raise ValueError(f"not columns of the ledger's {table.suffix} table: {unknown}")
         cursor = self.conn.cursor()
         try:
             self._executemany(
@@ -320,5 +340,10 @@ class LedgerStore:
                 [tuple(r[n] for n in names) for r in rows],
             )
             self.conn.commit()
+        except BaseException:
+            # Without this the rows inserted before the failing one stay in the open transaction
+            # and the connection's next commit would keep them.
+            self.conn.rollback()
+            raise
         finally:
             cursor.close()

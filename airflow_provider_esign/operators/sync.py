@@ -73,7 +73,8 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
     :param conn_id: The e-signature connection.
     :param destination_conn_id: Any ``common.sql`` connection (PostgreSQL, MySQL, Snowflake, ...); None:
         the embedded SQLite file (``ledger_path``, default ``$AIRFLOW_HOME/esign_ledger.db``).
-    :param table_prefix: Prefix of the ledger's table names.
+    :param table_prefix: Prefix of the ledger's table names: an ASCII letter or underscore, then up to
+        40 ASCII letters, digits or underscores (checked again after rendering, before any call).
     :param send_tasks: ``dag_id.task_id`` of the SendDocumentOperator tasks whose documents to reconcile
         (default: the send tasks of this DAG).
     :param pending_after_days: Report documents open longer than this.
@@ -100,14 +101,21 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_esign.exceptions import ESignValidationError
 
-        if not table_prefix.replace("_", "").isalnum():
-            raise ESignValidationError("table_prefix", "letters, digits and underscores only")
+        from airflow_provider_esign.ledger.schema import validate_prefix
+
+        templated = _is_template(table_prefix) or _is_template(destination_conn_id)
+        if not _is_template(table_prefix):
+            validate_prefix(table_prefix)  # a template is checked once rendered, in execute
         if not isinstance(pending_after_days, str):
             _days(pending_after_days)
-        kwargs.setdefault("outlets", [ledger_asset(destination_conn_id, table_prefix)])
+        # The default outlet names the prefix and destination: with a template among them it is built
+        # from the rendered values in execute (the template text names no table).
+        default_outlet = "outlets" not in kwargs
+        if default_outlet and not templated:
+            kwargs["outlets"] = [ledger_asset(destination_conn_id, table_prefix)]
         super().__init__(**kwargs)
+        self._default_outlet = default_outlet
         self.conn_id = conn_id
         self.destination_conn_id = destination_conn_id
         self.table_prefix = table_prefix
@@ -147,11 +155,16 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
     @closes_hook
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_esign.ledger import airflow_records, engine, reconcile
+        from airflow_provider_esign.ledger.schema import validate_prefix
         from airflow_provider_esign.ledger.store import LedgerStore
 
-        days = _days(self.pending_after_days)  # bad input fails before any call
+        # Bad input fails before any call: both may come rendered from a template.
+        days = _days(self.pending_after_days)
+        prefix = validate_prefix(self.table_prefix)
+        if self._default_outlet:
+            self.outlets = [ledger_asset(self.destination_conn_id, prefix)]
         db_hook = self.destination_hook()
-        store = LedgerStore(db_hook, self.table_prefix)
+        store = LedgerStore(db_hook, prefix)
         try:
             store.ensure_schema()
             hook = self.hook
@@ -222,6 +235,13 @@ class SyncDocumentsOperator(ESignHookMixin, BaseOperator):
         namespace = f"{self._lineage_namespace or 'sqlite'}://{self.destination_conn_id or 'embedded'}"
         outputs = [Dataset(namespace=namespace, name=t.name(self.table_prefix)) for t in PUBLIC_TABLES]
         return operator_lineage([Dataset(namespace=f"{vendor}://{self.conn_id}", name="documents")], outputs)
+
+
+def _is_template(value: Any) -> bool:
+    """Whether Airflow renders the value before execute (Jinja text, or an XComArg to resolve)."""
+    if isinstance(value, str):
+        return any(mark in value for mark in ("{{", "{%", "{#"))
+    return hasattr(value, "resolve")
 
 
 def _days(value: Any) -> float:

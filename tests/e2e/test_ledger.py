@@ -171,18 +171,27 @@ def test_a_document_airflow_sent_and_the_vendor_lost_is_reconciled(sandbox, db):
     hook = get_hook("esignbase_default")
     store = store_for(db)
     engine.sync(hook, store)
-    xcoms = {
-        ("run1", "send"): {"document_id": kept, "vendor": "esignbase", "name": "kept"},
-        ("run2", "send"): {"document_id": lost, "vendor": "esignbase", "name": "lost"},
+    conn = hook.conn_id
+    xcoms = {  # the send operator's contract records
+        ("run1", "send"): {"conn_id": conn, "document_id": kept, "vendor": "esignbase", "name": "kept"},
+        ("run2", "send"): {"conn_id": conn, "document_id": lost, "vendor": "esignbase", "name": "lost"},
+        # another eSignBase account's send: not this ledger's to report
+        ("run4", "send"): {"conn_id": "esignbase_other", "document_id": "x", "vendor": "esignbase"},
     }
 
     def states(dag_id, task_ids):
-        return {"run1": {"send": "success"}, "run2": {"send": "success"}, "run3": {"send": "failed"}}
+        return {
+            "run1": {"send": "success"},
+            "run2": {"send": "success"},
+            "run3": {"send": "failed"},
+            "run4": {"send": "success"},
+        }
 
     def xcom(key, dag_id, task_id, run_id, map_index):
+        assert key == "esign_contract"
         return xcoms[(run_id, task_id)]
 
-    assert airflow_records.mirror_send_records(store, ["contracts.send"], (states, xcom)) == 2
+    assert airflow_records.mirror_send_records(store, ["contracts.send"], (states, xcom)) == 3
     assert airflow_records.mirror_send_records(store, ["contracts.send"], (states, xcom)) == 0  # read once
     airflow_records.attribute_senders(store, hook.conn_id, hook.vendor)
     summary = reconcile.reconcile(
@@ -246,6 +255,32 @@ def test_the_operator_in_a_dag_run_reconciles_what_an_airflow_run_sent(sandbox, 
     out = again_sync.xcom_pull(task_ids="sync")
     assert out["sync"]["new"] == 0 and out["sync"]["changed"] == 0 and out["sync"]["walks"] == ["horizon"]
     assert out["reconciliation"]["missing_at_vendor_count"] == 1
+
+
+def test_a_templated_prefix_is_checked_once_rendered_in_a_dag_run(sandbox, tmp_path, monkeypatch):
+    """A real run with an injection in the rendered prefix fails on try one (retries configured),
+    before the ledger file gets a table or the sandbox a request; a good rendered prefix names the
+    tables."""
+    import sqlite3
+
+    from tests.e2e.conftest import run_dag
+
+    sandbox.configure(sign_delay=None, pdf_delay=0, send_delay=0)
+    monkeypatch.setenv("ESIGN_LEDGER_DB", str(tmp_path / "ledger.db"))
+    before = last_seq(sandbox)
+    bad = run_dag("ledger_sync_templated_prefix", prefix="x (a TEXT); DROP TABLE esign_documents; --")
+    assert bad.state == "failed"
+    (ti,) = bad.get_task_instances()
+    assert (ti.state, ti.try_number) == ("failed", 1)
+    assert list_calls(sandbox, "esignbase", before) == []
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+    sandbox.create_document("esignbase", signers=SIGNER, status="sent")
+    good = run_dag("ledger_sync_templated_prefix", prefix="sig_")
+    assert good.state == "success"
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM sig_documents").fetchone() == (1,)
 
 
 def test_a_legalesign_deletion_shows_in_the_total_and_a_full_walk_marks_it(sandbox, db):

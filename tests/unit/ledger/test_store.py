@@ -117,3 +117,136 @@ def test_postgres_dialect_uses_its_types_and_skips_conflicts():
         d.insert("t", ["a", "b"], ["a"]) == "INSERT INTO t (a, b) VALUES (%s, %s) ON CONFLICT (a) DO NOTHING"
     )
     assert Dialect("mysql", "%s").insert("t", ["a"], ["a"]) == "INSERT INTO t (a) VALUES (%s)"
+
+
+# ---------------------------------------------------------------- table prefix (SQL identifiers)
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "x; DROP TABLE y; --",
+        "\uff45sign_",  # a Unicode letter: str.isalnum() accepts it
+        "x\u0663_",  # an Arabic-Indic digit: isalnum() again
+        "1esign_",  # a leading digit is no unquoted identifier
+        "",
+        "a" * 42,
+        "esign-",
+        5,
+        None,
+    ],
+)
+def test_a_prefix_outside_the_rule_is_refused_before_a_connection_opens(prefix):
+    from airflow_provider_esign.exceptions import ESignValidationError
+
+    class NoConnection(Hook):
+        def get_conn(self):
+            pytest.fail("opened a connection")
+
+    with pytest.raises(ESignValidationError, match=r"table_prefix.*\^\[A-Za-z_\]\[A-Za-z0-9_\]\{0,40\}\$"):
+        LedgerStore(NoConnection("unused"), prefix)
+
+
+def test_prefixes_inside_the_rule_are_used(tmp_path):
+    for prefix in ("_", "A", "esign_", "x" + "_9" * 20):
+        s = LedgerStore(Hook(tmp_path / "p.db"), prefix)
+        try:
+            s.ensure_schema()
+            assert s.table(schema.DOCUMENTS) == f"{prefix}documents"
+        finally:
+            s.close()
+
+
+def test_insert_rows_refuses_names_that_are_not_the_tables_columns(store):
+    with pytest.raises(ValueError, match="not columns"):
+        store.insert_rows(schema.SENT, [{"dag_id": "d", "run_id) VALUES (1); --": "x"}])
+
+
+# ---------------------------------------------------------------- MySQL's rowcount
+class _MySQLCursor:
+    """A sqlite3 cursor whose UPDATE rowcount counts the rows it *changed*, as MySQL's does
+    (matched rows whose values stay the same count 0)."""
+
+    def __init__(self, conn):
+        self._conn = conn
+        self._cursor = conn.cursor()
+        self.rowcount = -1
+
+    def _rows(self, table):
+        return sorted(map(repr, self._conn.execute(f"SELECT * FROM {table}").fetchall()))
+
+    def execute(self, sql, params=()):
+        if sql.startswith("UPDATE "):
+            table = sql.split()[1]
+            before = self._rows(table)
+            self._cursor.execute(sql, params)
+            after = self._rows(table)
+            self.rowcount = len([r for r in after if r not in before])
+        else:
+            self._cursor.execute(sql, params)
+            self.rowcount = self._cursor.rowcount
+        return self
+
+    def executemany(self, sql, rows):
+        self._cursor.executemany(sql, rows)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+class _MySQLConnection:
+    def __init__(self, path):
+        self._conn = sqlite3.connect(path)
+
+    def cursor(self):
+        return _MySQLCursor(self._conn)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+class MySQLLikeHook(Hook):
+    """A MySQL DbApiHook as the store sees it: dialect "mysql" (no ON CONFLICT), changed-row counts."""
+
+    dialect_name = "mysql"
+
+    def get_conn(self):
+        return _MySQLConnection(self.path)
+
+
+def test_the_double_counts_changed_rows_like_mysql(tmp_path):
+    conn = _MySQLConnection(tmp_path / "m.db")
+    conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT)")
+    conn.execute("INSERT INTO t VALUES ('a', '1')")
+    cursor = conn.cursor()
+    assert cursor.execute("UPDATE t SET v = '1' WHERE k = 'a'").rowcount == 0  # matched, unchanged
+    assert cursor.execute("UPDATE t SET v = '2' WHERE k = 'a'").rowcount == 1
+
+
+def test_an_unchanged_state_is_saved_again_on_mysql(tmp_path):
+    """A rerun of a page (same state, same clock) leaves the state row unchanged: MySQL counts 0
+    rows, which must not be taken for "no row yet" (a duplicate-key insert)."""
+    s = LedgerStore(MySQLLikeHook(tmp_path / "m.db"), clock=lambda: 1_800_000_000.0)
+    s.ensure_schema()
+    try:
+        s.write_page("c", "fake", [row(1)], {"phase": "full", "cursor": 1})
+        again = s.write_page("c", "fake", [row(1)], {"phase": "full", "cursor": 1})
+        assert again.unchanged == 1
+        s.write_page("c", "fake", [row(2)], {"phase": "full", "cursor": 2})
+        assert s.load_state("c") == {"phase": "full", "cursor": 2}
+        assert s.query("SELECT COUNT(*) FROM esign_sync_state") == [(1,)]
+    finally:
+        s.close()
+
+
+def test_a_failed_insert_rows_leaves_nothing_for_a_later_commit(tmp_path):
+    """Two rows with one key on a database without ON CONFLICT: the second fails; the first must not
+    be committed by the connection's next commit."""
+    s = LedgerStore(MySQLLikeHook(tmp_path / "m.db"), clock=lambda: 1_800_000_000.0)
+    s.ensure_schema()
+    try:
+        record = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "document_id": "x"}
+        with pytest.raises(sqlite3.IntegrityError):
+            s.insert_rows(schema.SENT, [record, record])
+        s.write_page("c", "fake", [row(1)], {})  # commits the connection
+        assert s.query("SELECT COUNT(*) FROM esign_sent") == [(0,)]
+    finally:
+        s.close()

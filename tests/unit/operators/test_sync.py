@@ -27,6 +27,46 @@ def test_a_rendered_bad_threshold_fails_before_any_connection_is_opened(monkeypa
         op.execute({"run_id": "r"})
 
 
+class _Opened(Exception):
+    """Raised where the task would open the destination database."""
+
+
+def _rendered(monkeypatch, prefix, **kwargs):
+    """An operator with a templated prefix, as execute sees it once Airflow has rendered it."""
+    op = SyncDocumentsOperator(task_id="s", conn_id="c", table_prefix="{{ params.prefix }}", **kwargs)
+    op.table_prefix = prefix
+
+    def opened():
+        raise _Opened()
+
+    monkeypatch.setattr(op, "destination_hook", opened)
+    monkeypatch.setattr(type(op), "hook", property(lambda self: pytest.fail("called the vendor")))
+    return op
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    ["x; DROP TABLE esign_documents; --", "\uff45sign_", "1esign_", "a" * 42, 7, ["esign_"], None],
+)
+def test_a_rendered_bad_prefix_fails_before_any_connection_or_call(monkeypatch, prefix):
+    op = _rendered(monkeypatch, prefix)
+    with pytest.raises(ESignValidationError, match=r"table_prefix.*\^\[A-Za-z_\]"):
+        op.execute({"run_id": "r"})
+
+
+def test_a_rendered_good_prefix_names_the_outlet(monkeypatch):
+    op = _rendered(monkeypatch, "sig_", destination_conn_id="warehouse")
+    with pytest.raises(_Opened):  # validated, outlet built, then the database would be opened
+        op.execute({"run_id": "r"})
+    assert [o.uri for o in op.outlets] == ["esign://ledger/warehouse/sig_documents"]
+
+
+def test_unicode_digits_and_letters_are_refused_at_parse_time():
+    for prefix in ("\uff45sign_", "x\u0663", "9x", 5):
+        with pytest.raises(ESignValidationError, match="table_prefix"):
+            SyncDocumentsOperator(task_id="s", conn_id="c", table_prefix=prefix)
+
+
 def test_the_outlet_names_the_destination_and_prefix():
     op = SyncDocumentsOperator(task_id="s", conn_id="c", destination_conn_id="warehouse", table_prefix="sig_")
     assert [o.uri for o in op.outlets] == ["esign://ledger/warehouse/sig_documents"]
