@@ -29,7 +29,7 @@ import pytest
 
 from tests.deployment.services import ensure_binary, free_port
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a real browser and API server: once per CI run
 IMG = pathlib.Path(__file__).parents[2] / "docs" / "img"
 AIRFLOW = str(pathlib.Path(sys.executable).with_name("airflow"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

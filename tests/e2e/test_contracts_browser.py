@@ -44,7 +44,7 @@ CHROMIUM_FLAGS = [
     "--disable-dev-shm-usage",
 ]
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a real browser and API server: once per CI run
 
 
 def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 240) -> None:

@@ -29,7 +29,7 @@ from tests.unit.hooks.esignbase.grant_helpers import (
     use_fernet_key,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a real browser and API server: once per CI run
 
 CONN = "esignbase_user_grant"  # the DAG's connection (tests/dags/esign_esignbase_user_grant.py)
 ROOT = Path(__file__).resolve().parents[2]

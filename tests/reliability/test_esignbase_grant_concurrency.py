@@ -36,6 +36,9 @@ ROUNDS = 20
 WORKERS = 8
 ROOT = Path(__file__).resolve().parents[2]
 
+# 8 processes through 20 rotations, twice: minutes on 2 cores, so once per CI run (the Airflow 3.3 pass).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def redis_url():
