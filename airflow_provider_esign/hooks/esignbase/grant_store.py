@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_esign.exceptions import ESignError, ESignValidationError
+from airflow_provider_esign.ratelimit import redis_client
 
 #: Environment default for the ``refresh_token_store`` extra (a Redis URL).
 STORE_ENV = "AIRFLOW_ESIGN_GRANT_STORE"
@@ -44,24 +45,6 @@ return 1
 # Release or extend the lock only while this holder still owns it.
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 _RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
-
-
-_CLIENTS: dict[str, Any] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
-def _redis_client(url: str) -> Any:
-    """One client (one connection pool) per Redis URL and process; redis-py clients are thread-safe."""
-    with _CLIENTS_LOCK:
-        if url not in _CLIENTS:
-            try:
-                from redis import Redis
-            except ImportError:
-                raise ESignValidationError(
-                    "refresh_token_store", "a redis:// URL needs the 'redis' package (pip install redis)"
-                ) from None
-            _CLIENTS[url] = Redis.from_url(url, socket_timeout=10)
-        return _CLIENTS[url]
 
 
 class GrantStoreError(ESignError):
@@ -177,7 +160,7 @@ class RedisGrantStore:
 
     @property
     def client(self) -> Any:
-        return _redis_client(self.url)
+        return redis_client(self.url, "refresh_token_store")
 
     def _call(self, what: str, fn: Any, *args: Any) -> Any:
         try:
