@@ -312,3 +312,27 @@ def test_release_never_raises_and_stops_renewal(redis_url, monkeypatch):
     lease._thread.join(10)
     assert not lease._thread.is_alive()
 
+
+# ------------------------------------------------------------------------------ the authorize command
+@pytest.mark.parametrize("uri", ["http://localhost:8765/callback", "http://example.com:8765/cb"])
+def test_the_redirect_uri_must_be_a_literal_loopback_address(uri):
+    from airflow_provider_esign.esignbase_auth import redirect_target
+    from airflow_provider_esign.exceptions import ESignValidationError
+
+    settings = SimpleNamespace(conn_id="c", extra={"redirect_uri": uri})
+    with pytest.raises(ESignValidationError, match="redirect_uri.*literal loopback"):
+        redirect_target(settings)
+    for good in ("http://127.0.0.1:8765/callback", "http://[::1]:8765/callback"):
+        assert redirect_target(SimpleNamespace(conn_id="c", extra={"redirect_uri": good}))[2] == 8765
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", '"text"', "null"])
+def test_a_code_exchange_answer_that_is_not_a_json_object_is_a_clear_error(requests_mock, body):
+    from airflow_provider_esign.esignbase_auth import AuthorizationFailed, exchange_code
+
+    settings = SimpleNamespace(base_url="https://esign.invalid/", login="c", password="s")
+    requests_mock.post(
+        "https://esign.invalid/oauth2/token", text=body, headers={"content-type": "application/json"}
+    )
+    with pytest.raises(AuthorizationFailed, match="not a JSON object"):
+        exchange_code(settings, "code", "http://127.0.0.1:8765/callback")
