@@ -532,3 +532,28 @@ def test_consent_needs_the_pages_single_use_ticket_and_a_known_client(grant_env)
     assert first.status_code == 302 and "code=" in first.headers["location"]
     assert again.status_code == 400 and "location" not in again.headers
     assert [e["event"] for e in grant_events(grant_env)["events"]] == ["consent_approved"]
+
+
+@pytest.mark.parametrize("error", [RuntimeError("webhook budget busy"), KeyboardInterrupt()])
+def test_the_refresh_lock_is_released_at_once_when_storing_the_new_token_fails(
+    grant_env, redis_url, monkeypatch, error
+):
+    """Through the real hook, executor and Redis: an error that is not a vendor error (here from the
+    store write) used to skip the flow's cleanup, leaving the lock held and renewed for 15 minutes."""
+    import redis
+
+    from airflow_provider_esign.hooks.esignbase.grant_store import RedisGrantStore
+
+    authorized(grant_env)
+    hook = ESignBaseHook(CONN, max_attempts=1)
+    hook.get_credits()
+    expire_access_tokens(grant_env)
+
+    def failing_write(self, record, expected_generation):
+        raise error
+
+    monkeypatch.setattr(RedisGrantStore, "write", failing_write)
+    with pytest.raises(type(error)):
+        hook.get_credits()
+    client = redis.Redis.from_url(redis_url)
+    assert client.keys("airflow-esign:esignbase-grant:*:lock") == []
