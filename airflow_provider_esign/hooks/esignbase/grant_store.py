@@ -18,6 +18,7 @@ expiry and its SHA-256 (to tell "the token I was refused" from "a newer one"), a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -150,13 +151,13 @@ class Lease:
         """Stop renewing and delete the lock if it is still ours. Never raises: called in cleanup paths,
         and a lock that could not be deleted (Redis unreachable) lapses by itself within ``lease_ms``."""
         self._stop.set()
-        try:
+        with contextlib.suppress(GrantStoreError):
             self.store.release(self.holder)
-        except GrantStoreError:
-            pass
 
 
-def _renew_loop(store: RedisGrantStore, holder: str, lease_ms: int, stop: threading.Event, until: float) -> None:
+def _renew_loop(
+    store: RedisGrantStore, holder: str, lease_ms: int, stop: threading.Event, until: float
+) -> None:
     interval = lease_ms / 3000.0
     expires = time.monotonic() + lease_ms / 1000.0  # when the lock lapses unless renewed
     pause = interval

@@ -26,7 +26,12 @@ from airflow_provider_esign.exceptions import ESignAuthError, ESignServerError, 
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
 from airflow_provider_esign.hooks.credentials import Credentials
 from airflow_provider_esign.hooks.esignbase import grant_store
-from airflow_provider_esign.hooks.esignbase.grant_store import GrantStoreError, RedisGrantStore, Sealer, token_digest
+from airflow_provider_esign.hooks.esignbase.grant_store import (
+    GrantStoreError,
+    RedisGrantStore,
+    Sealer,
+    token_digest,
+)
 from airflow_provider_esign.hooks.esignbase.wire import TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN, basic_auth
 from airflow_provider_esign.hooks.pipeline import Mask, Offload, Sleep
 from airflow_provider_esign.hooks.settings import ConnectionSettings

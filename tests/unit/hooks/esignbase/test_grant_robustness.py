@@ -10,6 +10,7 @@ into the flow). The lease tests use a real redis-server; the end-to-end lock tes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from types import SimpleNamespace
@@ -59,10 +60,8 @@ def test_run_lets_a_flow_recover_from_an_effect_error_and_closes_it_when_abandon
     closed: list[bool] = []
 
     def flow():
-        try:
+        with contextlib.suppress(GrantStoreError):
             yield Offload(lambda: None)
-        except GrantStoreError:
-            pass
         try:
             yield Offload(lambda: None)
         finally:
@@ -174,7 +173,10 @@ def test_the_refresh_lock_is_released_when_the_flow_fails_or_is_closed(sealer):
     store = FakeStore(expired_record(sealer))
     store.before_write = lambda: (_ for _ in ()).throw(RuntimeError("webhook budget busy"))
     with pytest.raises(RuntimeError):
-        drive(grants.access_flow(make_grant(store, sealer), time.monotonic, None), lambda _r: token_answer("a", "r"))
+        drive(
+            grants.access_flow(make_grant(store, sealer), time.monotonic, None),
+            lambda _r: token_answer("a", "r"),
+        )
     assert store.released == 1 and not store.locked
     # Abandoned at the refresh call (a cancelled trigger): closing the flow releases the lock too
     # (a flow that yields in its finally cannot be closed: the lock stayed held).
@@ -191,7 +193,8 @@ def test_a_store_timeout_after_rotation_is_retried_under_the_lease(sealer):
     store = FakeStore(expired_record(sealer))
     store.write_failures = [GrantStoreError("timeout"), GrantStoreError("timeout")]
     creds = drive(
-        grants.access_flow(make_grant(store, sealer), time.monotonic, None), lambda _r: token_answer("at-2", "rt-2")
+        grants.access_flow(make_grant(store, sealer), time.monotonic, None),
+        lambda _r: token_answer("at-2", "rt-2"),
     )
     assert creds.values["access_token"] == "at-2"
     assert store.record["generation"] == 2 and sealer.open(store.record["sealed"])["refresh_token"] == "rt-2"
@@ -203,7 +206,8 @@ def test_a_write_applied_despite_its_timeout_counts_as_stored(sealer):
     store.write_failures = [GrantStoreError("timeout")]
     store.apply_failed_write = True  # the write reached Redis, its answer was lost
     creds = drive(
-        grants.access_flow(make_grant(store, sealer), time.monotonic, None), lambda _r: token_answer("at-2", "rt-2")
+        grants.access_flow(make_grant(store, sealer), time.monotonic, None),
+        lambda _r: token_answer("at-2", "rt-2"),
     )
     assert creds.values["access_token"] == "at-2" and store.record["generation"] == 2
     assert not getattr(grants, "_PENDING", {})
@@ -235,7 +239,7 @@ def test_a_pending_pair_that_can_never_be_saved_says_so(sealer):
     grant = make_grant(store, sealer)
     drive(grants.access_flow(grant, time.monotonic, None), lambda _r: token_answer("at-2", "rt-2"))
     store.record = expired_record(sealer, 2)  # another process stored another generation meanwhile
-    with pytest.raises(ESignAuthError, match="could not be saved.*re-authorize"):
+    with pytest.raises(ESignAuthError, match=r"could not be saved.*re-authorize"):
         drive(grants.access_flow(grant, time.monotonic, None), lambda _r: token_answer("x", "y"))
 
 
@@ -320,7 +324,7 @@ def test_the_redirect_uri_must_be_a_literal_loopback_address(uri):
     from airflow_provider_esign.exceptions import ESignValidationError
 
     settings = SimpleNamespace(conn_id="c", extra={"redirect_uri": uri})
-    with pytest.raises(ESignValidationError, match="redirect_uri.*literal loopback"):
+    with pytest.raises(ESignValidationError, match=r"redirect_uri.*literal loopback"):
         redirect_target(settings)
     for good in ("http://127.0.0.1:8765/callback", "http://[::1]:8765/callback"):
         assert redirect_target(SimpleNamespace(conn_id="c", extra={"redirect_uri": good}))[2] == 8765
