@@ -285,6 +285,14 @@ def test_sandbox_refuses_a_non_ascii_client_id_as_unknown(grant_env):
         timeout=10,
     )
     assert answer.status_code == 400 and "unknown client_id" in answer.text
+    # The token endpoint's Basic client credentials too: refused, not a server error.
+    basic = requests.post(
+        grant_env.url + "/esignbase/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=("cl\u00efent".encode(), b"s\xc3\xa9cret"),
+        timeout=10,
+    )
+    assert basic.status_code in (400, 401), basic.text
 
 
 def test_code_is_single_use_and_bound_to_its_redirect_uri(grant_env):
