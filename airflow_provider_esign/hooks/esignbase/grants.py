@@ -8,7 +8,8 @@ new one must be saved from every response.
 With rotation, a refresh invalidates the refresh token every other process holds. So the token lives
 in one shared record (:mod:`.grant_store`), refreshes run under a lease lock, a process that finds the
 record already rotated uses the access token stored with it, and the new refresh token is stored
-before the new access token is used. A grant the vendor no longer honours (``invalid_grant``: revoked,
+before the new access token is used (the write retried under the lease; a pair the store cannot take
+is kept in this process and saved on its next token request). A grant the vendor no longer honours (``invalid_grant``: revoked,
 reused, expired) fails the task at once with the command that re-authorizes it.
 """
 
