@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import http.server
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -28,7 +29,9 @@ from typing import Any
 from airflow_provider_esign.exceptions import ESignError, ESignValidationError
 from airflow_provider_esign.hooks.esignbase import grant_store, grants, wire
 
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+# Literal loopback addresses only: RFC 8252 §8.3 advises against ``localhost``, which may resolve to
+# another interface (or be redefined), so the redirect could reach a listener that is not this command.
+_LOOPBACK_HOSTS = ("127.0.0.1", "::1")
 
 
 class AuthorizationFailed(ESignError):
@@ -53,7 +56,8 @@ def redirect_target(settings: Any) -> tuple[str, str, int, str]:
     if parts.scheme != "http" or parts.hostname not in _LOOPBACK_HOSTS or not parts.port:
         raise ESignValidationError(
             f"connection {settings.conn_id!r} extra.redirect_uri",
-            "must be http://127.0.0.1:<port>/<path> (a loopback address with a port) for the authorize command",
+            "must be http://127.0.0.1:<port>/<path> or http://[::1]:<port>/<path> (a literal loopback address, "
+            "not localhost: RFC 8252 §8.3, with a port) for the authorize command",
         )
     return uri, parts.hostname or "127.0.0.1", parts.port, parts.path or "/"
 
@@ -72,6 +76,10 @@ def authorize_url(settings: Any, redirect_uri: str, state: str) -> str:
     return urllib.parse.urljoin(settings.base_url, "oauth2/authorize") + "?" + query
 
 
+class _IPv6Server(http.server.HTTPServer):
+    address_family = socket.AF_INET6
+
+
 class _Callback:
     """The one redirect the command waits for, captured by a loopback HTTP server."""
 
@@ -80,6 +88,7 @@ class _Callback:
         self.expected_state = expected_state
         self.result: dict[str, str] | None = None
         self.error: str | None = None
+        self.refused = 0  # callbacks with a wrong state (ignored)
         self.done = threading.Event()
         callback = self
 
@@ -100,7 +109,9 @@ class _Callback:
             def log_message(self, format: str, *args: Any) -> None:  # the query holds the code: no access log
                 return
 
-        self.server = http.server.HTTPServer((host.strip("[]"), port), Handler)
+        address = host.strip("[]")
+        server_class = _IPv6Server if ":" in address else http.server.HTTPServer
+        self.server = server_class((address, port), Handler)
 
     def handle(self, raw_path: str) -> tuple[int, str]:
         parts = urllib.parse.urlsplit(raw_path)
@@ -109,12 +120,11 @@ class _Callback:
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query).items()}
         if self.done.is_set():
             return 409, "This authorization already finished; start the command again."
-        if not secrets.compare_digest(query.get("state", ""), self.expected_state):
-            self.error = (
-                "the redirect's state does not match the one this command sent (a forged or stale "
-                "request, possible CSRF): nothing was stored; run the command again"
-            )
-            self.done.set()
+        # As bytes: compare_digest raises TypeError on a str with non-ASCII characters.
+        if not secrets.compare_digest(query.get("state", "").encode(), self.expected_state.encode()):
+            # A forged or stale request (anyone who can reach the loopback port can send one): refused,
+            # and the command keeps waiting for the real redirect, so a stranger cannot abort it.
+            self.refused += 1
             return 400, "Authorization refused: state mismatch. Nothing was stored."
         if "error" in query:
             description = query.get("error_description", "")
@@ -150,11 +160,21 @@ def exchange_code(settings: Any, code: str, redirect_uri: str) -> dict[str, Any]
         timeout=(10, 60),
         allow_redirects=False,
     )
-    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
-    if response.status_code != 200 or not body.get("refresh_token") or not body.get("access_token"):
-        error = body.get("error", "") if isinstance(body, dict) else ""
+    body: Any = {}
+    if response.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+    if not isinstance(body, dict):
         raise AuthorizationFailed(
-            f"eSignBase refused the code exchange ({response.status_code} {error}); nothing was stored"
+            f"eSignBase answered the code exchange ({response.status_code}) with a body that is not a JSON "
+            "object (RFC 6749 §5.1 requires one); nothing was stored"
+        )
+    if response.status_code != 200 or not body.get("refresh_token") or not body.get("access_token"):
+        raise AuthorizationFailed(
+            f"eSignBase refused the code exchange ({response.status_code} {body.get('error', '')}); "
+            "nothing was stored"
         )
     return dict(body)
 
@@ -218,7 +238,13 @@ def authorize(
 
             webbrowser.open(url)
         if not callback.done.wait(timeout):
-            raise AuthorizationFailed(f"no redirect within {timeout:.0f}s; nothing was stored")
+            refused = (
+                f" ({callback.refused} redirect(s) with a wrong state were refused: forged or stale "
+                "requests, possible CSRF)"
+                if callback.refused
+                else ""
+            )
+            raise AuthorizationFailed(f"no redirect within {timeout:.0f}s{refused}; nothing was stored")
     finally:
         callback.close()
     if callback.error:
@@ -247,7 +273,8 @@ def _revoke_locked(grant: grants.Grant, settings: Any, conn_id: str, out: Callab
         return
     tokens = grant.sealer.open(record["sealed"])
     url = urllib.parse.urljoin(settings.base_url, "oauth2/revoke")
-    for name in ("refresh_token", "access_token"):
+
+    def revoke_token(name: str) -> None:
         response = requests.post(
             url,
             data={"token": tokens[name]},
@@ -259,11 +286,20 @@ def _revoke_locked(grant: grants.Grant, settings: Any, conn_id: str, out: Callab
             raise AuthorizationFailed(
                 f"eSignBase refused to revoke the {name.replace('_', ' ')} ({response.status_code})"
             )
+
+    revoke_token("refresh_token")
+    # Marked revoked as soon as the refresh token is dead, before anything else can fail: a revoked
+    # grant left "active" would send every worker to eSignBase with a dead token.
     revoked = {k: v for k, v in record.items() if k != "sealed"}
     revoked.update(
         status="revoked", reason="revoked by the revoke command", generation=int(record["generation"]) + 1
     )
-    grant.store.write(revoked, int(record["generation"]))
+    if not grant.store.write(revoked, int(record["generation"])):
+        raise AuthorizationFailed(
+            "the refresh token was revoked at eSignBase, but the stored grant changed meanwhile and was "
+            f"not marked revoked; run `status` and `revoke` again for connection {conn_id!r}"
+        )
+    revoke_token("access_token")
     out(f"Revoked the eSignBase grant of connection {conn_id!r}.")
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "RateLimitStorageError",
     "RateLimiter",
     "SQLiteStateStore",
+    "redis_client",
     "resolve_storage",
 ]
 
@@ -206,7 +207,7 @@ class RateLimiter:
 
     def _now_ms(self) -> int:
         if self.is_shared_across_hosts:
-            return _redis_now_ms(_redis_client(self.storage), self.storage)
+            return _redis_now_ms(redis_client(self.storage), self.storage)
         return round(self._clock() * 1000)
 
     def _store(self) -> StateStore:
@@ -217,7 +218,7 @@ class RateLimiter:
     def _new_redis_store(self) -> StateStore:
         from pyrate_limiter import RedisStateStore
 
-        return RedisStateStore(_redis_client(self.storage), self.redis_key, ttl_ms=_REDIS_TTL_MS)
+        return RedisStateStore(redis_client(self.storage), self.redis_key, ttl_ms=_REDIS_TTL_MS)
 
     def _async_redis(self) -> tuple[StateStore, Any]:
         """Store and client bound to the running event loop (asyncio Redis clients are per loop)."""
@@ -294,13 +295,21 @@ def _cached(key: tuple[str, ...], build: Callable[[], Any]) -> Any:
         return _CACHE[key]
 
 
-def _redis_client(url: str) -> Any:
+def redis_client(url: str, field: str = "rate_limit_storage") -> Any:
+    """One redis-py client (one connection pool) per Redis URL and process, shared by every user of
+    Redis in the provider (rate limiter, WeSignature send ledger, eSignBase grant store); forgotten
+    after a fork. redis-py clients are thread-safe.
+
+    :param url: A redis://, rediss:// or unix:// URL.
+    :param field: The option that named the URL (for the error when the ``redis`` package is missing).
+    """
+
     def build() -> Any:
         try:
             from redis import Redis
         except ImportError:  # pragma: no cover - depends on the installed extras
             raise ESignValidationError(
-                "rate_limit_storage", "a redis:// URL needs the 'redis' package (pip install redis)"
+                field, "a redis:// URL needs the 'redis' package (pip install redis)"
             ) from None
         return Redis.from_url(url, socket_timeout=10)
 

@@ -49,6 +49,8 @@ class ApiRequest:
     :param redirect_credentials: Whether a same-origin redirect target gets the credentials again
         (False where the target is a pre-signed link that must be fetched without them). A
         cross-origin target never gets them (see :mod:`~airflow_provider_esign.hooks.redirects`).
+    :param max_timeout: Caps the hook's connect and read timeouts (seconds) for this request (a call
+        that must end while a lock is held).
     """
 
     method: str
@@ -64,6 +66,13 @@ class ApiRequest:
     stream_json: JsonStream | None = None
     check_answer: Callable[..., Any] | None = None
     redirect_credentials: bool = True
+    max_timeout: float | None = None
+
+    def timeout(self, default: tuple[float, float]) -> tuple[float, float]:
+        """``(connect, read)`` timeouts: the hook's, each capped at :attr:`max_timeout` when set."""
+        if self.max_timeout is None:
+            return default
+        return min(default[0], self.max_timeout), min(default[1], self.max_timeout)
 
     def __repr__(self) -> str:
         # A prepared request holds credentials (headers, WeSignature's body) and a pre-signed link

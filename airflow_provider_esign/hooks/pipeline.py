@@ -146,20 +146,26 @@ def run(hook: ESignHook, settings: ConnectionSettings, flow: Flow[T]) -> Pipelin
     """Drive a vendor flow: every request it yields goes through :func:`call`; an effect it yields (a
     login flow's :class:`Sleep` or :class:`Offload`) goes to the executor as it is.
 
-    A call's final error is raised inside the flow, at its ``yield``: a flow may catch it to name the
-    input that caused it (e.g. the ``template_id`` of a 404); one that does not catch it re-raises it.
+    Every error is raised inside the flow, at its ``yield``: a call's final error (a flow may catch it
+    to name the input that caused it, e.g. the ``template_id`` of a 404), a failed effect (a store
+    write, a rate-limit storage error, a timeout) and a cancellation alike. So a flow's ``finally``
+    blocks always run (a lock it holds is released); one that does not catch an error re-raises it.
+    When this pipeline is closed (abandoned), the flow is closed too.
     """
     try:
         request = next(flow)
         while True:
-            if isinstance(request, ApiRequest):
-                try:
+            try:
+                if isinstance(request, ApiRequest):
                     response = yield from call(hook, settings, request)
-                except ESignApiError as exc:
-                    request = flow.throw(exc)
-                    continue
-            else:
-                response = yield request
+                else:
+                    response = yield request
+            except GeneratorExit:
+                flow.close()
+                raise
+            except BaseException as exc:  # cancellation included: the flow's cleanup must run
+                request = flow.throw(exc)
+                continue
             request = flow.send(response)
     except StopIteration as stop:
         return stop.value

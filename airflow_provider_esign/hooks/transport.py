@@ -172,7 +172,7 @@ class SyncExecutor:
                 request.method,
                 effect.url,
                 **_body(request),
-                timeout=hook.timeout,
+                timeout=request.timeout(hook.timeout),
                 allow_redirects=False,
                 stream=effect.stream,
             )
@@ -295,7 +295,8 @@ class AsyncExecutor:
         request, hook = effect.request, self.hook
         client = _async_client()
         # Per request: the client is shared by every hook of the event loop, each with its own timeout.
-        timeout = httpx.Timeout(hook.timeout[1], connect=hook.timeout[0])
+        connect, read = request.timeout(hook.timeout)
+        timeout = httpx.Timeout(read, connect=connect)
         try:
             if effect.stream:
                 built = client.build_request(request.method, effect.url, **_body(request), timeout=timeout)

@@ -1,6 +1,7 @@
 """The eSignBase Authorization Code grant in a real browser: the authorize command (its own process)
 against the sandbox, the consent page approved in Chromium, then a DAG sends, waits (deferrable) and
-stores with the stored grant. Denial and a forged ``state`` fail clearly and store nothing.
+stores with the stored grant. Denial fails clearly and stores nothing; a forged ``state`` is refused
+without ending the command.
 
 Chromium is the OS package (/usr/bin/chromium, apt-installed when missing), driven by Playwright from
 PyPI with ``executable_path`` (never ``playwright install``). Screenshots: docs/img/esignbase-consent*.png.
@@ -208,7 +209,7 @@ def test_denied_in_chromium_fails_clearly_and_stores_nothing(user_grant, browser
     assert redis.Redis.from_url(redis_url).keys("airflow-esign:*") == []
 
 
-def test_a_forged_state_fails_clearly_and_stores_nothing(user_grant, browser, redis_url):
+def test_a_forged_state_is_refused_and_the_real_consent_still_completes(user_grant, browser, redis_url):
     import redis
 
     sandbox, redirect_uri = user_grant
@@ -218,9 +219,16 @@ def test_a_forged_state_fails_clearly_and_stores_nothing(user_grant, browser, re
     page.goto(f"{redirect_uri}?code=attacker-code&state=forged-state")
     assert "state mismatch" in page.inner_text("#result")
     page.screenshot(path=str(SHOTS / "esignbase-consent-forged-state.png"))
-    page.close()
-    code, _, err = command.finish()
-    assert code == 1
-    assert "state does not match" in err and "CSRF" in err and "nothing was stored" in err
+    # Refused, stored nothing, and did not end the command: it still waits for the real redirect.
+    assert command.process.poll() is None
     assert redis.Redis.from_url(redis_url).keys("airflow-esign:*") == []
     assert not [r for r in sandbox.requests(vendor="esignbase") if r["path"].endswith("/oauth2/token")]
+    page.goto(command.url)
+    page.click("#approve")
+    page.wait_for_selector("#result")
+    assert "Authorization received" in page.inner_text("#result")
+    page.close()
+    code, out, err = command.finish()
+    assert code == 0, err
+    assert "(generation 1)" in out
+    assert grant_events(sandbox) == ["consent_approved", "code_exchanged"]  # only the real code

@@ -18,14 +18,17 @@ expiry and its SHA-256 (to tell "the token I was refused" from "a newer one"), a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_esign.exceptions import ESignError, ESignValidationError
+from airflow_provider_esign.ratelimit import redis_client
 
 #: Environment default for the ``refresh_token_store`` extra (a Redis URL).
 STORE_ENV = "AIRFLOW_ESIGN_GRANT_STORE"
@@ -44,24 +47,6 @@ return 1
 # Release or extend the lock only while this holder still owns it.
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 _RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
-
-
-_CLIENTS: dict[str, Any] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
-def _redis_client(url: str) -> Any:
-    """One client (one connection pool) per Redis URL and process; redis-py clients are thread-safe."""
-    with _CLIENTS_LOCK:
-        if url not in _CLIENTS:
-            try:
-                from redis import Redis
-            except ImportError:
-                raise ESignValidationError(
-                    "refresh_token_store", "a redis:// URL needs the 'redis' package (pip install redis)"
-                ) from None
-            _CLIENTS[url] = Redis.from_url(url, socket_timeout=10)
-        return _CLIENTS[url]
 
 
 class GrantStoreError(ESignError):
@@ -138,7 +123,13 @@ MAX_HOLD_SECONDS = 900.0
 
 @dataclass
 class Lease:
-    """A held lock: renewed in the background while the holder lives, so only a dead holder's lapses."""
+    """A held lock: renewed in the background while the holder lives, so only a dead holder's lapses.
+
+    Renewal stops when the lease is released, when the object is garbage-collected (a holder that
+    dropped it without releasing), when Redis says the lock is no longer ours, when the lock has
+    expired (every renewal failed for a whole lease), or after :data:`MAX_HOLD_SECONDS`. A Redis error
+    alone does not stop it: renewal is tried again until the lease would have expired.
+    """
 
     store: RedisGrantStore = field(repr=False)
     holder: str
@@ -146,21 +137,40 @@ class Lease:
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
-        self._until = time.monotonic() + MAX_HOLD_SECONDS
-        self._thread = threading.Thread(target=self._renew_loop, name="esignbase-grant-lease", daemon=True)
+        # The thread holds no reference to the lease, so dropping it lets the finalizer stop renewal.
+        self._thread = threading.Thread(
+            target=_renew_loop,
+            args=(self.store, self.holder, self.lease_ms, self._stop, time.monotonic() + MAX_HOLD_SECONDS),
+            name="esignbase-grant-lease",
+            daemon=True,
+        )
+        self._finalizer = weakref.finalize(self, self._stop.set)
         self._thread.start()
 
-    def _renew_loop(self) -> None:
-        while not self._stop.wait(self.lease_ms / 3000.0) and time.monotonic() < self._until:
-            try:
-                if not self.store.renew(self.holder, self.lease_ms):
-                    return
-            except Exception:  # the next write's generation check catches a lost lock
-                return
-
     def release(self) -> None:
+        """Stop renewing and delete the lock if it is still ours. Never raises: called in cleanup paths,
+        and a lock that could not be deleted (Redis unreachable) lapses by itself within ``lease_ms``."""
         self._stop.set()
-        self.store.release(self.holder)
+        with contextlib.suppress(GrantStoreError):
+            self.store.release(self.holder)
+
+
+def _renew_loop(
+    store: RedisGrantStore, holder: str, lease_ms: int, stop: threading.Event, until: float
+) -> None:
+    interval = lease_ms / 3000.0
+    expires = time.monotonic() + lease_ms / 1000.0  # when the lock lapses unless renewed
+    pause = interval
+    while not stop.wait(pause) and time.monotonic() < until:
+        try:
+            if not store.renew(holder, lease_ms):
+                return  # the lock is no longer ours (lapsed and taken): the next write's check sees it
+            expires = time.monotonic() + lease_ms / 1000.0
+            pause = interval
+        except Exception:
+            if time.monotonic() >= expires:
+                return  # every renewal failed for a whole lease: the lock has lapsed in Redis
+            pause = min(interval, max(lease_ms / 10000.0, 0.01))  # a Redis blip: try again soon
 
 
 class RedisGrantStore:
@@ -177,7 +187,7 @@ class RedisGrantStore:
 
     @property
     def client(self) -> Any:
-        return _redis_client(self.url)
+        return redis_client(self.url, "refresh_token_store")
 
     def _call(self, what: str, fn: Any, *args: Any) -> Any:
         try:

@@ -8,12 +8,14 @@ new one must be saved from every response.
 With rotation, a refresh invalidates the refresh token every other process holds. So the token lives
 in one shared record (:mod:`.grant_store`), refreshes run under a lease lock, a process that finds the
 record already rotated uses the access token stored with it, and the new refresh token is stored
-before the new access token is used. A grant the vendor no longer honours (``invalid_grant``: revoked,
+before the new access token is used (the write retried under the lease; a pair the store cannot take
+is kept in this process and saved on its next token request). A grant the vendor no longer honours (``invalid_grant``: revoked,
 reused, expired) fails the task at once with the command that re-authorizes it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Generator
@@ -25,7 +27,12 @@ from airflow_provider_esign.exceptions import ESignAuthError, ESignServerError, 
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
 from airflow_provider_esign.hooks.credentials import Credentials
 from airflow_provider_esign.hooks.esignbase import grant_store
-from airflow_provider_esign.hooks.esignbase.grant_store import RedisGrantStore, Sealer, token_digest
+from airflow_provider_esign.hooks.esignbase.grant_store import (
+    GrantStoreError,
+    RedisGrantStore,
+    Sealer,
+    token_digest,
+)
 from airflow_provider_esign.hooks.esignbase.wire import TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN, basic_auth
 from airflow_provider_esign.hooks.pipeline import Mask, Offload, Sleep
 from airflow_provider_esign.hooks.settings import ConnectionSettings
@@ -39,6 +46,13 @@ DEFAULT_LEASE_SECONDS = 30.0
 DEFAULT_LOCK_WAIT_SECONDS = 120.0
 _POLL_SECONDS = 0.05
 _POLL_MAX_SECONDS = 0.5
+#: Compare-and-set writes of a rotated token tried while the lease is held (store errors in between).
+STORE_WRITE_ATTEMPTS = 4
+_STORE_RETRY_SECONDS = 0.2
+
+_log = logging.getLogger(__name__)
+#: Rotated pairs this process could not store (store key -> (record, generation it replaces)).
+_PENDING: dict[str, tuple[dict[str, Any], int]] = {}
 
 GrantFlow = Generator[Any, Any, Credentials]
 
@@ -126,8 +140,15 @@ def _positive(settings: ConnectionSettings, name: str, default: float) -> float:
     return value
 
 
-def refresh_request(settings: ConnectionSettings, refresh_token: str) -> ApiRequest:
-    """The refresh-token grant: never retried once sent (a lost answer may have rotated the token)."""
+def refresh_request(
+    settings: ConnectionSettings, refresh_token: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
+) -> ApiRequest:
+    """The refresh-token grant: never retried once sent (a lost answer may have rotated the token).
+
+    Its connect and read timeouts are each capped at a third of the lease: even when every renewal
+    of the lease fails (Redis unreachable), the call ends before the lock can lapse and another
+    process refresh with the same token.
+    """
     return ApiRequest(
         "POST",
         "oauth2/token",
@@ -137,6 +158,7 @@ def refresh_request(settings: ConnectionSettings, refresh_token: str) -> ApiRequ
         auth=False,
         idempotent=False,
         ok_statuses=frozenset({400, 401}),
+        max_timeout=lease_seconds / 3,
     )
 
 
@@ -158,6 +180,9 @@ def access_flow(grant: Grant, clock: Any, rejected: str | None) -> GrantFlow:
     :param clock: The hook's monotonic clock (for the credentials' deadline).
     :param rejected: SHA-256 of the access token the vendor just refused (401), if any.
     """
+    pending = yield from _save_pending(grant, clock, rejected)
+    if pending is not None:
+        return pending
     record = grant.check((yield Offload(grant.store.read)))
     creds = grant.fresh_access(record, rejected, clock)
     if creds is not None:
@@ -182,9 +207,18 @@ def access_flow(grant: Grant, clock: Any, rejected: str | None) -> GrantFlow:
         yield Sleep(pause)
         pause = min(pause * 2, _POLL_MAX_SECONDS)
     try:
-        return (yield from _refresh_locked(grant, clock, rejected))
-    finally:
+        creds = yield from _refresh_locked(grant, clock, rejected)
+    except BaseException:
+        # Released without a yield: this flow may be being closed (a generator that is closed
+        # cannot yield) or cancelled. One quick Redis call; Lease.release never raises.
+        lease.release()
+        raise
+    try:
         yield Offload(lease.release)
+    except BaseException:  # cancelled while releasing: release here (idempotent)
+        lease.release()
+        raise
+    return creds
 
 
 def _refresh_locked(grant: Grant, clock: Any, rejected: str | None) -> GrantFlow:
@@ -193,17 +227,25 @@ def _refresh_locked(grant: Grant, clock: Any, rejected: str | None) -> GrantFlow
     creds = grant.fresh_access(record, rejected, clock)
     if creds is not None:
         return creds
+    generation = int(record["generation"])
     refresh_token = grant.sealer.open(record["sealed"])["refresh_token"]
     yield Mask((refresh_token,))
-    response: ApiResponse = yield refresh_request(grant.settings, refresh_token)
+    response: ApiResponse = yield refresh_request(grant.settings, refresh_token, grant.lease_seconds)
     if response.status_code >= 400:
         error, description = oauth_error(response)
         if error == "invalid_grant":
             # Every process sees it at once, without calling the vendor again.
             gone = dict(record, status="invalid_grant", reason=f"invalid_grant: {description or 'rejected'}")
             gone.pop("sealed", None)
-            gone["generation"] = int(record["generation"]) + 1
-            yield Offload(partial(grant.store.write, gone, int(record["generation"])))
+            gone["generation"] = generation + 1
+            if not (yield Offload(partial(grant.store.write, gone, generation))):
+                # Another writer stored a newer generation meanwhile (the token we sent was already
+                # rotated): its access token is the valid one, the grant is not gone.
+                fresh = grant.check((yield Offload(grant.store.read)))
+                creds = grant.fresh_access(fresh, rejected, clock)
+                if creds is not None:
+                    return creds
+                raise _changed_error(grant)
             raise grant.gone(gone["reason"])
         raise ESignAuthError(
             f"eSignBase refused the refresh-token grant ({response.status_code} {error or 'error'}: {description})",
@@ -225,21 +267,97 @@ def _refresh_locked(grant: Grant, clock: Any, rejected: str | None) -> GrantFlow
     lifetime = float(body.get("expires_in") or TOKEN_LIFETIME)
     new = grant_store.new_record(
         grant.sealer,
-        int(record["generation"]) + 1,
+        generation + 1,
         refresh_token=new_refresh,
         access_token=access_token,
         expires_in=lifetime,
     )
-    # Stored before the access token is used: a crash after this loses nothing.
-    if not (yield Offload(partial(grant.store.write, new, int(record["generation"])))):
+    creds = Credentials({"access_token": access_token}, clock() + max(lifetime - TOKEN_REFRESH_MARGIN, 1.0))
+    # Stored before the access token is used: a crash after this loses nothing. eSignBase has already
+    # rotated the token, so the old one in the store is dead: the write is retried while we hold the lease.
+    try:
+        stored = yield from _store_rotated(grant, new, generation)
+    except GrantStoreError:
+        # The store stays unreachable: keep the new pair in this process, which goes on with it and
+        # saves it on its next token request (see _save_pending). Only this process has it now.
+        _PENDING[grant.store.key] = (new, generation)
+        _log.warning(
+            "eSignBase connection %r: the rotated refresh token could not be saved to the grant store "
+            "(unreachable); this process keeps it and saves it on its next token request",
+            grant.conn_id,
+        )
+        return creds
+    if not stored:
+        raise _changed_error(grant)
+    return creds
+
+
+def _store_rotated(grant: Grant, new: dict[str, Any], expected: int) -> Generator[Any, Any, bool]:
+    """Compare-and-set ``new`` over generation ``expected``, retried on store errors.
+
+    True when stored (also when a write that timed out turns out to have been applied: the record is
+    then generation ``expected + 1`` with our access token's digest), False when another writer stored
+    another generation. Raises the last :class:`GrantStoreError` when the store stays unreachable.
+    """
+    failure: GrantStoreError | None = None
+    for attempt in range(STORE_WRITE_ATTEMPTS):
+        if attempt:
+            yield Sleep(_STORE_RETRY_SECONDS * 2 ** (attempt - 1))
+        try:
+            return bool((yield Offload(partial(grant.store.write, new, expected))))
+        except GrantStoreError as exc:
+            failure = exc
+        try:
+            current = yield Offload(grant.store.read)
+        except GrantStoreError:
+            continue
+        held = int(current["generation"]) if current else 0
+        if held == expected + 1 and current and current.get("access_digest") == new["access_digest"]:
+            return True  # the write went through; only its answer was lost
+        if held != expected:
+            return False
+    assert failure is not None
+    raise failure
+
+
+def _save_pending(grant: Grant, clock: Any, rejected: str | None) -> Generator[Any, Any, Credentials | None]:
+    """Save a rotated pair this process could not store earlier; its access token while the store is
+    still unreachable. None when nothing is pending (or it is saved now): go on with the store.
+
+    :raises ESignAuthError: when another generation was stored meanwhile: the pair can never be saved,
+        and the stored grant may need re-authorization.
+    """
+    pending = _PENDING.get(grant.store.key)
+    if pending is None:
+        return None
+    new, expected = pending
+    try:
+        stored = yield from _store_rotated(grant, new, expected)
+    except GrantStoreError:
+        creds = grant.fresh_access(new, rejected, clock)
+        if creds is not None:
+            return creds  # the store is still down: this process goes on with the pair it holds
+        raise
+    _PENDING.pop(grant.store.key, None)
+    if not stored:
         raise ESignAuthError(
-            "the eSignBase grant changed while this process held its refresh lock (lease lost); "
-            + reauthorize_hint(grant.conn_id)
-            + " if the next attempt fails",
+            "eSignBase rotated this connection's refresh token but the grant store was unreachable, "
+            "and another process stored another token meanwhile: the rotated token could not be saved. "
+            "If the next attempt fails, " + reauthorize_hint(grant.conn_id),
             conn_id=grant.conn_id,
             operation="refresh_access_token",
         )
-    return Credentials({"access_token": access_token}, clock() + max(lifetime - TOKEN_REFRESH_MARGIN, 1.0))
+    return None
+
+
+def _changed_error(grant: Grant) -> ESignAuthError:
+    return ESignAuthError(
+        "the eSignBase grant changed while this process held its refresh lock (lease lost); "
+        + reauthorize_hint(grant.conn_id)
+        + " if the next attempt fails",
+        conn_id=grant.conn_id,
+        operation="refresh_access_token",
+    )
 
 
 def rejected_digest(creds: Credentials | None) -> str | None:

@@ -332,10 +332,10 @@ def open_ledger(account: str, storage: str, folder: str) -> SendLedger:
                 )
             else:
                 from airflow_provider_esign.hooks.wesignature.ledger_redis import RedisLedger
-                from airflow_provider_esign.ratelimit import _redis_client
+                from airflow_provider_esign.ratelimit import redis_client
 
                 _LEDGERS[cache_key] = RedisLedger(
-                    _redis_client(storage), f"airflow-esign:wesignature:{digest}"
+                    redis_client(storage), f"airflow-esign:wesignature:{digest}"
                 )
         return _LEDGERS[cache_key]
 

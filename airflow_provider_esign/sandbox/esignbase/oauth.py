@@ -208,7 +208,8 @@ def build_router(state: SandboxState) -> APIRouter:
     async def authorize(request: Request) -> Response:
         q = request.query_params
         client_id, redirect_uri = q.get("client_id", ""), q.get("redirect_uri", "")
-        if not secrets.compare_digest(client_id, state.config.esignbase_client_id):
+        # As bytes: compare_digest refuses a str with non-ASCII characters (a TypeError, a 500).
+        if not secrets.compare_digest(client_id.encode(), state.config.esignbase_client_id.encode()):
             return client_error("unknown client_id")
         if redirect_uri not in state.config.esignbase_redirect_uris:
             return client_error("redirect_uri is not registered for this client (exact match required)")

@@ -144,9 +144,10 @@ def build_router(state: SandboxState) -> APIRouter:
         client_id, _, secret = decoded.partition(":")
         # urlencoded credentials are allowed by RFC 6749 §2.3.1.
         client_id, secret = urllib.parse.unquote(client_id), urllib.parse.unquote(secret)
-        return secrets.compare_digest(client_id, state.config.esignbase_client_id) and secrets.compare_digest(
-            secret, state.config.esignbase_client_secret
-        )
+        # As bytes: compare_digest raises TypeError on a str with non-ASCII characters.
+        return secrets.compare_digest(
+            client_id.encode(), state.config.esignbase_client_id.encode()
+        ) and secrets.compare_digest(secret.encode(), state.config.esignbase_client_secret.encode())
 
     async def form(request: Request) -> dict[str, str] | Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

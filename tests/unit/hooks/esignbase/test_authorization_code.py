@@ -216,7 +216,8 @@ def test_denied_consent_fails_clearly_and_stores_nothing(grant_env, redis_url):
     assert redis.Redis.from_url(redis_url).keys("airflow-esign:*") == []
 
 
-def test_forged_state_fails_clearly_and_stores_nothing(grant_env, redis_url):
+def test_a_forged_state_is_refused_and_the_command_keeps_waiting_for_the_real_redirect(grant_env, redis_url):
+    """Anyone who can reach the loopback port can send a callback: it must not abort the command."""
     import redis
 
     run = AuthorizeRun(CONN)
@@ -224,13 +225,74 @@ def test_forged_state_fails_clearly_and_stores_nothing(grant_env, redis_url):
     redirect = json.loads(__import__("os").environ[f"AIRFLOW_CONN_{CONN.upper()}"])["extra"]["redirect_uri"]
     forged = requests.get(redirect, params={"code": "attacker-code", "state": "forged"}, timeout=10)
     assert forged.status_code == 400 and "state mismatch" in forged.text
-    run.join()
-    assert isinstance(run.error, esignbase_auth.AuthorizationFailed)
-    assert "state" in str(run.error) and "CSRF" in str(run.error)
-    assert redis.Redis.from_url(redis_url).keys("airflow-esign:*") == []
-    assert "oauth2/authorize?" in url
+    # A non-ASCII state is refused the same way (compare_digest on str raised TypeError: no answer).
+    odd = requests.get(redirect, params={"code": "attacker-code", "state": "\u00e9t\u00e9"}, timeout=10)
+    assert odd.status_code == 400 and "state mismatch" in odd.text
+    assert run.thread.is_alive() and redis.Redis.from_url(redis_url).keys("airflow-esign:*") == []
     # The attacker's code never reached the token endpoint.
     assert not [r for r in grant_env.requests(vendor="esignbase") if r["path"].endswith("/oauth2/token")]
+    answer = consent(url, "approve")
+    assert answer.status_code == 200 and "Authorization received" in answer.text
+    run.join()
+    assert run.error is None and run.generation == 1
+    assert stored_record(redis_url)["status"] == "active"
+
+
+def test_a_forged_state_alone_ends_in_the_timeout_naming_it(grant_env, redis_url):
+    import redis
+
+    run = AuthorizeRun(CONN, timeout=3.0)
+    run.url  # noqa: B018 - waits until the command listens
+    redirect = json.loads(__import__("os").environ[f"AIRFLOW_CONN_{CONN.upper()}"])["extra"]["redirect_uri"]
+    assert requests.get(redirect, params={"code": "x", "state": "forged"}, timeout=10).status_code == 400
+    run.join()
+    assert isinstance(run.error, esignbase_auth.AuthorizationFailed)
+    assert "wrong state" in str(run.error) and "CSRF" in str(run.error)
+    assert redis.Redis.from_url(redis_url).keys("airflow-esign:*") == []
+
+
+def test_revoke_marks_the_grant_revoked_even_when_the_access_token_revocation_fails(
+    grant_env, redis_url, monkeypatch
+):
+    authorized(grant_env)
+    real_post = requests.post
+    calls: list[str] = []
+
+    def post(url, **kwargs):
+        calls.append(url)
+        if len(calls) == 2:  # the access token's revocation
+            answer = requests.Response()
+            answer.status_code = 503
+            return answer
+        return real_post(url, **kwargs)
+
+    monkeypatch.setattr(requests, "post", post)
+    with pytest.raises(esignbase_auth.AuthorizationFailed, match="access token"):
+        esignbase_auth.revoke(CONN, out=lambda _line: None)
+    assert stored_record(redis_url)["status"] == "revoked"  # the refresh token is dead: never "active"
+
+
+def test_sandbox_refuses_a_non_ascii_client_id_as_unknown(grant_env):
+    cfg = grant_env._config_for_connections()
+    answer = requests.get(
+        grant_env.url + "/esignbase/oauth2/authorize",
+        params={
+            "client_id": "cl\u00efent",
+            "response_type": "code",
+            "redirect_uri": cfg.esignbase_redirect_uris[0],
+            "state": "s",
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 400 and "unknown client_id" in answer.text
+    # The token endpoint's Basic client credentials too: refused, not a server error.
+    basic = requests.post(
+        grant_env.url + "/esignbase/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=("cl\u00efent".encode(), b"s\xc3\xa9cret"),
+        timeout=10,
+    )
+    assert basic.status_code in (400, 401), basic.text
 
 
 def test_code_is_single_use_and_bound_to_its_redirect_uri(grant_env):
@@ -478,3 +540,28 @@ def test_consent_needs_the_pages_single_use_ticket_and_a_known_client(grant_env)
     assert first.status_code == 302 and "code=" in first.headers["location"]
     assert again.status_code == 400 and "location" not in again.headers
     assert [e["event"] for e in grant_events(grant_env)["events"]] == ["consent_approved"]
+
+
+@pytest.mark.parametrize("error", [RuntimeError("webhook budget busy"), KeyboardInterrupt()])
+def test_the_refresh_lock_is_released_at_once_when_storing_the_new_token_fails(
+    grant_env, redis_url, monkeypatch, error
+):
+    """Through the real hook, executor and Redis: an error that is not a vendor error (here from the
+    store write) used to skip the flow's cleanup, leaving the lock held and renewed for 15 minutes."""
+    import redis
+
+    from airflow_provider_esign.hooks.esignbase.grant_store import RedisGrantStore
+
+    authorized(grant_env)
+    hook = ESignBaseHook(CONN, max_attempts=1)
+    hook.get_credits()
+    expire_access_tokens(grant_env)
+
+    def failing_write(self, record, expected_generation):
+        raise error
+
+    monkeypatch.setattr(RedisGrantStore, "write", failing_write)
+    with pytest.raises(type(error)):
+        hook.get_credits()
+    client = redis.Redis.from_url(redis_url)
+    assert client.keys("airflow-esign:esignbase-grant:*:lock") == []
