@@ -192,3 +192,21 @@ def _create_database(port: int) -> None:
     with conn.cursor() as cur:
         cur.execute("CREATE DATABASE airflow")
     conn.close()
+
+
+#: How the browser tests start Chromium from the OS packages, headless, as root, on a closed network:
+#: no sandbox (root), no GPU, and none of the background connections a closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str:
+    """Path of the OS package's Chromium (installed with apt-get when missing)."""
+    return ensure_binary("chromium", "chromium")

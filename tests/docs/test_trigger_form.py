@@ -17,21 +17,13 @@ import shutil
 
 import pytest
 
-from tests.deployment.services import ensure_binary
+from tests.deployment.services import CHROMIUM_ARGS, chromium_path
 from tests.e2e.test_event_driven import Deployment, _free_port, wait_for
 
 REPO = pathlib.Path(__file__).parents[2]
 EXAMPLE = REPO / "example_dags" / "esign_send_and_store.py"
 DAG_ID = "esign_send_and_store"
 SCREENSHOT = REPO / "docs" / "img" / "trigger-form.png"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: What the form must show: every param's title, and the descriptions a newcomer reads.
 EXPECTED_TEXT = [
     "Connection",
@@ -82,7 +74,7 @@ def api_server(tmp_path):
 
 
 def test_the_trigger_form_shows_the_example_dags_params(api_server, tmp_path):
-    chromium = ensure_binary("chromium", "chromium")
+    chromium = chromium_path()
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:

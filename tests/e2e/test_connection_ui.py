@@ -27,13 +27,11 @@ import urllib.request
 
 import pytest
 
-from tests.deployment.services import ensure_binary, free_port
+from tests.deployment.services import CHROMIUM_ARGS, chromium_path, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a real browser and API server: once per CI run
 IMG = pathlib.Path(__file__).parents[2] / "docs" / "img"
 AIRFLOW = str(pathlib.Path(sys.executable).with_name("airflow"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +90,7 @@ def airflow_ui(tmp_path_factory, esign_sandbox):
 @pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = ensure_binary("chromium", "chromium")
+    chromium = chromium_path()
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:

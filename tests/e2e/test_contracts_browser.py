@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.dags.esign_contracts_page import XSS_NAME
-from tests.deployment.services import ensure_binary, free_port, stop
+from tests.deployment.services import CHROMIUM_ARGS, chromium_path, free_port, stop
 from tests.e2e.conftest import (
     airflow_31_fernet_workaround,
     clear_contract_records,
@@ -34,15 +34,6 @@ from tests.e2e.conftest import (
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("ESIGN_TEST_ARTIFACTS", REPO / "test-artifacts")) / "contracts-page"
 PASSWORD = "contracts-e2e-password"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a real browser and API server: once per CI run
 
@@ -120,7 +111,7 @@ def _shot(page, name: str) -> Path:
 
 def test_contracts_page_in_chromium(api_server):
     base, sandbox = api_server
-    chromium = ensure_binary("chromium", "chromium")
+    chromium = chromium_path()
     from playwright.sync_api import expect, sync_playwright
 
     # Two batches sent by real DAG runs into the metadata DB the API server reads.
@@ -133,7 +124,7 @@ def test_contracts_page_in_chromium(api_server):
 
     dialogs: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))

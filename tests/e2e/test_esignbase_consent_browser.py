@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.deployment.services import ensure_binary, free_port, redis_server, stop
+from tests.deployment.services import CHROMIUM_ARGS, chromium_path, free_port, redis_server, stop
 from tests.e2e.conftest import run_dag
 from tests.unit.hooks.esignbase.grant_helpers import (
     FERNET_KEY,
@@ -35,14 +35,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a real browser and API serve
 CONN = "esignbase_user_grant"  # the DAG's connection (tests/dags/esign_esignbase_user_grant.py)
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "img"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +48,7 @@ def chromium(profile: Path) -> Iterator[Any]:
     """A headless Chromium (the OS package) with a fresh profile. Playwright's sync API keeps an event
     loop on this thread while it is open, so a DAG that runs a trigger in-process (dag.test) must run
     after it is closed."""
-    executable = ensure_binary("chromium", "chromium")
+    executable = chromium_path()
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
