@@ -7,6 +7,15 @@ overridden through :class:`~airflow_provider_esign.sandbox.config.SandboxConfig`
 
 from __future__ import annotations
 
+import hmac
+
+
+def same_secret(received: str, expected: str) -> bool:
+    """Constant-time comparison of two credentials, as UTF-8 bytes (``compare_digest`` raises a
+    TypeError, a 500, on a ``str`` with non-ASCII characters)."""
+    return hmac.compare_digest(received.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
+
+
 # Legalesign: ``Authorization: ApiKey <username>:<secret>``.
 LEGALESIGN_USERNAME = "sandbox-api-user"
 LEGALESIGN_SECRET = "sandbox-legalesign-secret-0001"

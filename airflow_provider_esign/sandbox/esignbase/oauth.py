@@ -27,6 +27,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from airflow_provider_esign.sandbox.credentials import same_secret
 from airflow_provider_esign.sandbox.esignbase.models import PREFIX, SCOPES
 from airflow_provider_esign.sandbox.responses import json_response
 from airflow_provider_esign.sandbox.state import SandboxState
@@ -208,8 +209,7 @@ def build_router(state: SandboxState) -> APIRouter:
     async def authorize(request: Request) -> Response:
         q = request.query_params
         client_id, redirect_uri = q.get("client_id", ""), q.get("redirect_uri", "")
-        # As bytes: compare_digest refuses a str with non-ASCII characters (a TypeError, a 500).
-        if not secrets.compare_digest(client_id.encode(), state.config.esignbase_client_id.encode()):
+        if not same_secret(client_id, state.config.esignbase_client_id):
             return client_error("unknown client_id")
         if redirect_uri not in state.config.esignbase_redirect_uris:
             return client_error("redirect_uri is not registered for this client (exact match required)")

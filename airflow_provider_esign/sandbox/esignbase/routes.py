@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from airflow_provider_esign.sandbox.credentials import ESIGNBASE_TEMPLATES
+from airflow_provider_esign.sandbox.credentials import ESIGNBASE_TEMPLATES, same_secret
 from airflow_provider_esign.sandbox.esignbase import oauth
 from airflow_provider_esign.sandbox.esignbase.models import (
     COMPLETED_STEPS,
@@ -144,10 +144,9 @@ def build_router(state: SandboxState) -> APIRouter:
         client_id, _, secret = decoded.partition(":")
         # urlencoded credentials are allowed by RFC 6749 §2.3.1.
         client_id, secret = urllib.parse.unquote(client_id), urllib.parse.unquote(secret)
-        # As bytes: compare_digest raises TypeError on a str with non-ASCII characters.
-        return secrets.compare_digest(
-            client_id.encode(), state.config.esignbase_client_id.encode()
-        ) and secrets.compare_digest(secret.encode(), state.config.esignbase_client_secret.encode())
+        return same_secret(client_id, state.config.esignbase_client_id) and same_secret(
+            secret, state.config.esignbase_client_secret
+        )
 
     async def form(request: Request) -> dict[str, str] | Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -9,12 +9,12 @@ so route bodies only ever see an authorised request and an existing resource. Ev
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, Request
 
+from airflow_provider_esign.sandbox.credentials import same_secret
 from airflow_provider_esign.sandbox.legalesign.models import VENDOR
 from airflow_provider_esign.sandbox.legalesign.responses import not_found, unauthorised
 from airflow_provider_esign.sandbox.models import Document
@@ -43,7 +43,7 @@ class Deps:
         """:raises Rejected: 401 unless the ``ApiKey`` header matches."""
         config = self.state.config
         expected = f"ApiKey {config.legalesign_username}:{config.legalesign_secret}"
-        if not secrets.compare_digest(request.headers.get("authorization", ""), expected):
+        if not same_secret(request.headers.get("authorization", ""), expected):
             raise Rejected(unauthorised())
 
     def _found(self, value: Any, missing: Callable[[], Any] = not_found) -> Any:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import secrets
 import urllib.parse
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from airflow_provider_esign.sandbox.credentials import same_secret
 from airflow_provider_esign.sandbox.models import Document, Signer
 from airflow_provider_esign.sandbox.responses import (
     html_response,
@@ -83,8 +83,8 @@ def build_router(state: SandboxState) -> APIRouter:
         missing = [k for k in ("user_id", "api_key") if body.get(k) in (None, "")]
         if missing:
             return _missing(missing)
-        user_ok = secrets.compare_digest(str(body["user_id"]), state.config.wesignature_user_id)
-        key_ok = secrets.compare_digest(str(body["api_key"]), state.config.wesignature_api_key)
+        user_ok = same_secret(str(body["user_id"]), state.config.wesignature_user_id)
+        key_ok = same_secret(str(body["api_key"]), state.config.wesignature_api_key)
         return None if user_ok and key_ok else _unauthorised()
 
     @router.post(API_PREFIX + "/login_api", name="wesignature.login")
@@ -94,8 +94,8 @@ def build_router(state: SandboxState) -> APIRouter:
         missing = [k for k in ("email", "password") if body.get(k) in (None, "")]
         if missing:
             return _missing(missing)
-        email_ok = secrets.compare_digest(str(body["email"]).lower(), state.config.wesignature_email.lower())
-        password_ok = secrets.compare_digest(str(body["password"]), state.config.wesignature_password)
+        email_ok = same_secret(str(body["email"]).lower(), state.config.wesignature_email.lower())
+        password_ok = same_secret(str(body["password"]), state.config.wesignature_password)
         if not (email_ok and password_ok):
             return _unauthorised()
         state.stats.wesignature_logins += 1
@@ -276,7 +276,7 @@ def build_router(state: SandboxState) -> APIRouter:
     @router.get(PREFIX + "/document/download/{guid}/{token}", name="wesignature.download")
     async def download(guid: str, token: str) -> Response:
         doc = state.get(VENDOR, guid)
-        if doc is None or not secrets.compare_digest(token, doc.data["download_token"]):
+        if doc is None or not same_secret(token, doc.data["download_token"]):
             return html_response("404 Page Not Found", "The page you requested was not found.", 404)
         if not completed(doc, state.now()):
             return html_response("404 Page Not Found", "The page you requested was not found.", 404)
