@@ -99,10 +99,22 @@ def browser():
             launched.close()
 
 
+#: An open tooltip of the connection list (Chakra/Ark UI marks it ``data-state="open"``).
+OPEN_TOOLTIP = '[data-scope="tooltip"][data-part="content"][data-state="open"]'
+
+
+def close_tooltips(page) -> None:
+    """Close every open tooltip and wait until none is open: the previous row's tooltip, opened by the
+    hover or by the focus its click leaves on the button, lies over the next row's Test button."""
+    page.mouse.move(5, 5)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("Escape")
+    page.wait_for_function(f"!document.querySelector({OPEN_TOOLTIP!r})")
+
+
 def press_test(page, conn_id: str) -> tuple[int, dict]:
     """Press the row's Test button; ``(HTTP status, request body)`` of the test call it made."""
-    page.mouse.move(5, 5)  # close the previous row's tooltip, which would take the click
-    page.wait_for_timeout(400)
+    close_tooltips(page)
     with page.expect_response(lambda r: r.url.endswith("/api/v2/connections/test")) as info:
         page.get_by_role("row", name=conn_id).get_by_label("Test Connection").click()
     response = info.value
@@ -124,8 +136,7 @@ def test_the_test_button_in_the_real_ui(airflow_ui, browser):
     page.wait_for_timeout(500)
     page.screenshot(path=str(IMG / "connection-form-test-right.png"))
     # ... and the wrong one fails with the vendor's answer (the row's icon turns red, the tooltip says why).
-    page.mouse.move(5, 5)
-    page.wait_for_timeout(400)
+    close_tooltips(page)
     with page.expect_response(lambda r: r.url.endswith("/api/v2/connections/test")) as info:
         page.get_by_role("row", name="esign_wrong").get_by_label("Test Connection").click()
     result = info.value.json()
