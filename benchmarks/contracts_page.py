@@ -102,7 +102,10 @@ def _seed(documents: list[tuple[str, str]], signer_of: dict[str, str]) -> int:
                 documents[number * PER_RUN : (number + 1) * PER_RUN]
             ):
                 ti = dict(ti_row)
-                ti.update(id=uuid.uuid4(), run_id=run_id, map_index=index)
+                # The id's Python type as this Airflow's column gives it (a UUID on 3.3, a str on 3.1).
+                new_id = uuid.uuid4()
+                ti.update(id=new_id if isinstance(ti_row["id"], uuid.UUID) else str(new_id))
+                ti.update(run_id=run_id, map_index=index)
                 tis.append(ti)
                 value = copy.deepcopy(template)
                 email = signer_of[document_id]
