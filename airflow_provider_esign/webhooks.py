@@ -111,8 +111,8 @@ class ConnectionLookupError(RuntimeError):
 
 
 def _default_connection(conn_id: str) -> Any:
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException
     from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         return BaseHook.get_connection(conn_id)
@@ -124,7 +124,7 @@ def _default_connection(conn_id: str) -> Any:
 
 
 def _recheck_backends(conn_id: str) -> Any:
-    from airflow.sdk.exceptions import AirflowNotFoundException
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException
 
     try:
         from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
@@ -143,7 +143,7 @@ def _recheck_backends(conn_id: str) -> Any:
 def _is_not_found(exc: Exception) -> bool:
     """Airflow's "no such connection" (the task SDK's exception, or the core one it may be wrapped as)."""
     import airflow.exceptions
-    from airflow.sdk.exceptions import AirflowNotFoundException
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException
 
     core = getattr(airflow.exceptions, "AirflowNotFoundException", AirflowNotFoundException)
     return isinstance(exc, (AirflowNotFoundException, core))

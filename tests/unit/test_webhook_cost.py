@@ -199,7 +199,7 @@ def test_sandbox_journals_subscribed_webhook_urls_without_their_token(esign_conn
 def test_unknown_connection_ids_cost_the_secrets_backends_once_a_minute(limited, asset):
     """Random connection ids from an unauthenticated caller must not spend a paid secrets backend's
     quota: a miss is remembered for a minute, and an id Airflow could never store is not looked up."""
-    from airflow.sdk.exceptions import AirflowNotFoundException
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException
 
     lookups: list[str] = []
     now = [1000.0]
