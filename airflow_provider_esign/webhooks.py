@@ -310,8 +310,8 @@ class WebhookReceiver:
         hook.settings  # noqa: B018 - loads the connection, which the limiter's key needs
         # The hook's limiter is per hook instance (the schedule it reads is shared): swapping this one
         # changes how this delivery asks for a slot, nothing else.
-        hook._limiter = cast("RateLimiter", _NoWaitLimiter(hook.rate_limiter))
-        hook._sleep = _never_sleep
+        hook.rate_limiter = cast("RateLimiter", _NoWaitLimiter(hook.rate_limiter))
+        hook.sleep = _never_sleep
         return hook
 
     def _confirm_and_record(self, conn_id: str, document_id: str, *, announced: bool) -> WebhookResponse:

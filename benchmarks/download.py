@@ -74,7 +74,7 @@ def run(sandbox: SandboxProcess, sizes: Sizes, workdir: str) -> list[Result]:
 
     hook = ESignBaseHook("esignbase_default")
     hook.get_document(document_id)
-    token = hook._credentials().values["access_token"]  # type: ignore[union-attr]
+    token = hook.credentials().values["access_token"]  # type: ignore[union-attr]
     url = hook._url(hook.settings, f"api/document/{document_id}/download")
     curl = shutil.which("curl")
     baseline_mode = "curl" if curl else "stdlib"

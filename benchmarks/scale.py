@@ -156,7 +156,7 @@ def _retried_lookup(client: Any, size: int, order: str) -> Result:
     hook.get_document(earlier["id"])
     bound = (datetime.now(timezone.utc) - timedelta(minutes=10)).isoformat(timespec="seconds")
     with StatsDelta(client, "esignbase") as lookup:
-        found = hook._run(hook._find_sent_flow(None, key, {"first_attempt_at": bound}))
+        found = hook.run_flow(hook.find_sent_flow(None, key, {"first_attempt_at": bound}))
     if found is None or found.document_id != earlier["id"]:
         raise RuntimeError("the retried lookup did not find the first attempt's document")
     return Result(
@@ -342,7 +342,7 @@ def _wesignature_bytes(client: Any, size: int) -> Result:
     from airflow_provider_esign.hooks.api import single_request
 
     hook = _hook("wesignature")
-    response = hook._run(single_request(hook._api("getsentdocumentsapi", "list_documents", {})))
+    response = hook.run_flow(single_request(hook._api("getsentdocumentsapi", "list_documents", {})))
     listed = len(response.json()["message"]["data"]) if response.json() else 0
     return Result(
         figure=f"WeSignature pre-send baseline download, {size:,} old docs",
@@ -384,16 +384,16 @@ def _wesignature_memory(size: int, previous: Result | None) -> Result:
     request = SendRequest(
         name="Baseline", signers=SIGNERS, file="https://files.example.com/scale/never-sent.pdf"
     )
-    request = hook._run(hook._prepare_send_flow(request))
+    request = hook.run_flow(hook.prepare_send_flow(request))
     fingerprint = wire.fingerprint(request)
 
     def streamed() -> list[str]:
         checkpoint: dict[str, Any] = {}
-        hook._run(hook._before_create_flow(request, checkpoint))
+        hook.run_flow(hook.before_create_flow(request, checkpoint))
         return checkpoint[wire.BASELINE_KEY]
 
     def in_memory() -> tuple[int, list[str]]:
-        response = hook._run(single_request(hook._api("getsentdocumentsapi", "send_document", {})))
+        response = hook.run_flow(single_request(hook._api("getsentdocumentsapi", "send_document", {})))
         items = wire.list_items(response.json()) or []
         guids = [g for g in (wire.baseline_guid(i, fingerprint) for i in items) if g]
         return len(response.content), guids

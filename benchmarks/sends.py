@@ -51,9 +51,9 @@ def _bare_calls(
 
     calls = []
     hook.settings  # noqa: B018 - load the connection first: the credentials cache is keyed by it
-    creds = hook._credentials()
+    creds = hook.credentials()
     for request, key in zip(requests_, keys, strict=True):
-        prepared = hook._run(hook._prepare_send_flow(request))
+        prepared = hook.run_flow(hook.prepare_send_flow(request))
         if vendor == "wesignature":
             api = hook._api("senddocumentapi", "send_document", hook._create_body(prepared), idempotent=False)
         else:
@@ -61,7 +61,7 @@ def _bare_calls(
             api = ApiRequest(
                 "POST", path, "send_document", json=hook._create_body(prepared, key), idempotent=False
             )
-        authed = hook._apply_auth(api, creds)
+        authed = hook.apply_auth(api, creds)
         calls.append((hook._url(hook.settings, authed.path), authed.json, dict(authed.headers)))
     return calls
 

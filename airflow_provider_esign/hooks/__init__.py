@@ -34,9 +34,8 @@ def get_hook(conn_id: str, **hook_params: Any) -> ESignHook:
         conn = BaseHook.get_connection(conn_id)
     except _not_found_errors() as exc:
         raise _no_connection(conn_id) from exc
-    hook = hook_class_for(conn.conn_type or "")(conn_id, **hook_params)
-    hook._read_connection = conn  # its settings come from this read, not a second lookup
-    return hook
+    # Its settings come from this read, not a second lookup.
+    return hook_class_for(conn.conn_type or "")(conn_id, connection=conn, **hook_params)
 
 
 async def aget_hook(conn_id: str, **hook_params: Any) -> ESignHook:

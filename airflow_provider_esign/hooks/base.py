@@ -103,6 +103,8 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
     :param timeout: ``(connect, read)`` timeouts in seconds (extra ``timeout`` / ``connect_timeout``).
     :param sleep: Sleep function, injectable for tests.
     :param clock: Monotonic clock, injectable for tests.
+    :param connection: The connection, when the caller has already read it (:func:`get_hook` reads
+        it to pick the hook class): the settings come from it instead of a second lookup.
     """
 
     conn_name_attr = "conn_id"
@@ -120,6 +122,7 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         timeout: tuple[float, float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        connection: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -133,15 +136,15 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
             "rate_limit_per_minute": rate_limit_per_minute,
             "timeout": timeout,
         }
-        self._sleep = sleep
-        self._clock = clock
+        self.sleep = sleep
+        self.clock = clock
         self._settings_cache: ConnectionSettings | None = None
-        self._read_connection: Any = None
+        self._read_connection: Any = connection
         self._session: requests.Session | None = None
         self._limiter: RateLimiter | None = None
 
     # ---------------------------------------------------------------- connection settings
-    def _build_settings(self, conn: Any, extra: dict[str, Any]) -> ConnectionSettings:
+    def build_settings(self, conn: Any, extra: dict[str, Any]) -> ConnectionSettings:
         return build_settings(self.conn_id, conn, extra, self.default_host)
 
     @property
@@ -150,8 +153,8 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         if self._settings_cache is None:
             # get_hook() already read the connection to pick the hook class: not read twice per task.
             conn, self._read_connection = self._read_connection or self.get_connection(self.conn_id), None
-            self._settings_cache = self._build_settings(conn, conn.extra_dejson)
-            self._validate_settings(self._settings_cache)
+            self._settings_cache = self.build_settings(conn, conn.extra_dejson)
+            self.validate_settings(self._settings_cache)
         return self._settings_cache
 
     async def asettings(self) -> ConnectionSettings:
@@ -164,36 +167,36 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
 
             conn = await get_async_connection(self.conn_id, hook=self)
             extra = await get_async_extra_dejson(conn)
-            self._settings_cache = self._build_settings(conn, extra)
-            self._validate_settings(self._settings_cache)
+            self._settings_cache = self.build_settings(conn, extra)
+            self.validate_settings(self._settings_cache)
         return self._settings_cache
 
     @property
     def settings_or_none(self) -> ConnectionSettings | None:
         return self._settings_cache
 
-    def _flow_settings(self) -> ConnectionSettings:
+    def loaded_settings(self) -> ConnectionSettings:
         """The settings inside a flow: the executor loaded them (a flow never reads the connection)."""
         if self._settings_cache is None:
             raise RuntimeError(f"{type(self).__name__} flows run only inside the hook's pipeline")
         return self._settings_cache
 
-    def _option(self, name: str, default: Any) -> Any:
+    def option(self, name: str, default: Any) -> Any:
         return resolve_option(self._overrides, self._settings_cache, name, default)
 
     @property
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
-            max_attempts=max(1, int(self._option("max_attempts", RetryPolicy.max_attempts))),
-            max_seconds=float(self._option("max_retry_seconds", RetryPolicy.max_seconds)),
-            backoff_base=float(self._option("backoff_base", RetryPolicy.backoff_base)),
-            backoff_max=float(self._option("backoff_max", RetryPolicy.backoff_max)),
+            max_attempts=max(1, int(self.option("max_attempts", RetryPolicy.max_attempts))),
+            max_seconds=float(self.option("max_retry_seconds", RetryPolicy.max_seconds)),
+            backoff_base=float(self.option("backoff_base", RetryPolicy.backoff_base)),
+            backoff_max=float(self.option("backoff_max", RetryPolicy.backoff_max)),
         )
 
     @property
     def create_settle_seconds(self) -> float:
         """How long an ambiguous create that may still be in flight gets to appear before a resend."""
-        return float(self._option("create_settle_seconds", DEFAULT_CREATE_SETTLE_SECONDS))
+        return float(self.option("create_settle_seconds", DEFAULT_CREATE_SETTLE_SECONDS))
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -203,15 +206,20 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
     def rate_limiter(self) -> RateLimiter:
         if self._limiter is None:
             settings = self.settings_or_none
-            per_minute = float(self._option("rate_limit_per_minute", self.default_rate_limit_per_minute))
+            per_minute = float(self.option("rate_limit_per_minute", self.default_rate_limit_per_minute))
             key = (
                 f"{self.vendor}|{settings.base_url if settings else ''}|{settings.login if settings else ''}"
             )
-            storage = self._option("rate_limit_storage", None)
+            storage = self.option("rate_limit_storage", None)
             self._limiter = RateLimiter(
-                key, per_minute, storage=storage, clock=self._clock, max_penalty=self.retry_policy.backoff_max
+                key, per_minute, storage=storage, clock=self.clock, max_penalty=self.retry_policy.backoff_max
             )
         return self._limiter
+
+    @rate_limiter.setter
+    def rate_limiter(self, limiter: RateLimiter) -> None:
+        """Replace how this hook asks for a slot (the schedule it reads stays shared by its key)."""
+        self._limiter = limiter
 
     @property
     def credentials_key(self) -> str:
@@ -223,22 +231,22 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         return hashlib.sha256(raw.encode()).hexdigest()
 
     # ---------------------------------------------------------------- response checks (overridable)
-    def _vendor_message(self, response: ApiResponse) -> str | None:
+    def vendor_message(self, response: ApiResponse) -> str | None:
         """The vendor's error text from an error response, truncated."""
         return default_vendor_message(response)
 
-    def _raise_for_response(self, request: ApiRequest, response: ApiResponse) -> None:
+    def raise_for_response(self, request: ApiRequest, response: ApiResponse) -> None:
         """Raise the provider exception for an error status (the one status table), or check a 2xx."""
         status = response.status_code
         if status < 400 or status in request.ok_statuses:
-            self._check_response(request, response)
+            self.check_response(request, response)
             return
         cls, message = error_for_status(status)
         kwargs: dict[str, Any] = {
             "conn_id": self.conn_id,
             "operation": request.operation,
             "status_code": status,
-            "vendor_message": self._vendor_message(response),
+            "vendor_message": self.vendor_message(response),
         }
         if status == 429:
             kwargs["retry_after"] = retry_after_seconds(response.header("Retry-After"))
@@ -262,24 +270,24 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
     def test_connection(self) -> tuple[bool, str]:
         """Check the credentials with one cheap authenticated call."""
         try:
-            return True, self._run(self._test_connection_flow())
+            return True, self.run_flow(self.test_connection_flow())
         except Exception as exc:
             return False, str(exc)
 
     def get_document(self, document_id: str) -> DocumentInfo:
         """The document's current state, normalized."""
-        return self._run(self._get_document_flow(document_id))
+        return self.run_flow(self.get_document_flow(document_id))
 
     def get_document_details(self, document_id: str) -> DocumentInfo:
         """The document with everything the vendor reports (name, signers' names, times): one read,
         or two where the vendor's status read lacks them (WeSignature). For records, not for polling."""
-        return self._run(self._document_details_flow(document_id))
+        return self.run_flow(self.document_details_flow(document_id))
 
     def list_documents(self, **filters: Any) -> Iterator[DocumentInfo]:
         """Every document the credentials can see, page by page (vendor filters as keywords)."""
         cursor = None
         while True:
-            page = self._run(self._list_page_flow(cursor, filters))
+            page = self.run_flow(self.list_page_flow(cursor, filters))
             yield from page.items
             if page.next_cursor is None:
                 return
@@ -300,7 +308,7 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         run = batch.PlanRun(batch.read_plan(self, list(dict.fromkeys(document_ids)), filters, changed_since))
         while (flow := run.next_flow()) is not None:
             try:
-                run.value = self._run(flow)
+                run.value = self.run_flow(flow)
             except ESignNotFoundError as exc:  # the plan decides what a missing document means
                 run.error = exc
         return self._batch_done(len(document_ids), run.result)
@@ -318,14 +326,14 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         """
         from airflow_provider_esign.hooks import sync
 
-        return sync.drive(self, self._sync_walk(ctx))
+        return sync.drive(self, self.sync_walk(ctx))
 
     def cancel_document(self, document_id: str, *, notify: bool = False) -> None:
         """Void / cancel the document at the vendor, as the vendor allows.
 
         :param notify: Tell the signers, where the vendor supports it.
         """
-        self._run(self._cancel_flow(document_id, notify))
+        self.run_flow(self.cancel_flow(document_id, notify))
 
     def send_document(
         self,
@@ -361,7 +369,7 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
                 reconcile.send_once(self, settings, request, idempotency_key, checkpoint, adopt_existing)
             )
         except ESignBadRequestError:
-            self._after_send_rejected(request)
+            self.after_send_rejected(request)
             raise
 
     def download_document(
@@ -379,7 +387,7 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         :raises DocumentNotReadyError: The vendor has no final PDF yet.
         :raises ESignIntegrityError: The bytes failed verification.
         """
-        source = self._run(self._download_source_flow(document_id))
+        source = self.run_flow(self.download_source_flow(document_id))
         return self.download_from_source(source, destination, chunk_size=chunk_size)
 
     def download_from_source(
@@ -397,18 +405,18 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
     # ---------------------------------------------------------------- public API (async)
     async def aget_document(self, document_id: str) -> DocumentInfo:
         """Async :meth:`get_document` (for triggers)."""
-        return await self._arun(self._get_document_flow(document_id))
+        return await self.arun_flow(self.get_document_flow(document_id))
 
     async def aserver_time(self) -> float | None:
         """The vendor's clock now (epoch seconds, from one cheap call's ``Date`` header), or None where
         the hook has no such call or the vendor sent no usable date."""
-        return await self._arun(self._server_time_flow())
+        return await self.arun_flow(self.server_time_flow())
 
     async def alist_documents(self, **filters: Any) -> AsyncIterator[DocumentInfo]:
         """Async :meth:`list_documents` (for triggers)."""
         cursor = None
         while True:
-            page = await self._arun(self._list_page_flow(cursor, filters))
+            page = await self.arun_flow(self.list_page_flow(cursor, filters))
             for item in page.items:
                 yield item
             if page.next_cursor is None:
@@ -422,7 +430,7 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         run = batch.PlanRun(batch.read_plan(self, list(dict.fromkeys(document_ids)), filters, changed_since))
         while (flow := run.next_flow()) is not None:
             try:
-                run.value = await self._arun(flow)
+                run.value = await self.arun_flow(flow)
             except ESignNotFoundError as exc:
                 run.error = exc
         return self._batch_done(len(document_ids), run.result)
@@ -432,16 +440,16 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         """Run a pipeline with blocking I/O."""
         return SyncExecutor(self).run(work)
 
-    def _run(self, flow: Flow[T]) -> T:
+    def run_flow(self, flow: Flow[T]) -> T:
         """Drive ``flow`` with blocking HTTP."""
         return self._execute(pipeline.run(self, self.settings, flow))
 
-    async def _arun(self, flow: Flow[T]) -> T:
+    async def arun_flow(self, flow: Flow[T]) -> T:
         """Drive ``flow`` with async HTTP."""
         settings = await self.asettings()
         return await AsyncExecutor(self).run(pipeline.run(self, settings, flow))
 
-    def _credentials(self) -> Credentials | None:
+    def credentials(self) -> Credentials | None:
         """The process's credentials for this connection, logging in if needed (blocking)."""
         return self._execute(pipeline.credentials(self, self.settings))
 

@@ -181,7 +181,7 @@ def read_plan(
     for document_id in list(missing):
         result.read_calls += 1
         try:
-            result.found[document_id] = yield hook._get_document_flow(document_id)
+            result.found[document_id] = yield hook.get_document_flow(document_id)
         except ESignNotFoundError:
             result.found[document_id] = gone(hook, document_id)
     return result
@@ -200,7 +200,7 @@ def _take(page: Page, missing: dict[str, None], result: BatchRead) -> int:
 
 def _walk(hook: ESignHook, missing: dict[str, None], filters: dict[str, Any], result: BatchRead) -> Plan:
     budget = len(missing)  # list calls never exceed reading the pending ids one by one
-    first: Page = yield hook._batch_page_flow(None, filters, missing)
+    first: Page = yield hook.batch_page_flow(None, filters, missing)
     result.list_calls += 1
     first_hits = _take(first, missing, result)
     result.order = detect_order(first.items)
@@ -212,11 +212,11 @@ def _walk(hook: ESignHook, missing: dict[str, None], filters: dict[str, Any], re
         if offsets is not None:
             if not offsets:
                 break
-            page = yield hook._batch_page_flow(offsets.pop(0), filters, missing)
+            page = yield hook.batch_page_flow(offsets.pop(0), filters, missing)
         else:
             if cursor is None:
                 break
-            page = yield hook._batch_page_flow(cursor, filters, missing)
+            page = yield hook.batch_page_flow(cursor, filters, missing)
             cursor = page.next_cursor
         result.list_calls += 1
         if not _take(page, missing, result):
@@ -232,7 +232,7 @@ def _changes(
     result.changes_only = True
     cursor: Any = None
     while True:
-        page: Page = yield hook._batch_page_flow(cursor, filters, missing)
+        page: Page = yield hook.batch_page_flow(cursor, filters, missing)
         result.list_calls += 1
         _take(page, missing, result)
         cursor = page.next_cursor
@@ -286,14 +286,14 @@ def newest_end_walk(first: Page, since: float | None, at_offset: bool) -> Genera
 
 async def alist_recent(hook: ESignHook, filters: dict[str, Any], since: float) -> AsyncIterator[DocumentInfo]:
     """The documents created since ``since`` (and a page's worth older), read from the newest end."""
-    first: Page = await hook._arun(hook._list_page_flow(None, filters))
+    first: Page = await hook.arun_flow(hook.list_page_flow(None, filters))
     for doc in first.items:
         yield doc
     walk = newest_end_walk(first, since, hook.list_at_offset)
     try:
         cursor = next(walk)
         while True:
-            page = await hook._arun(hook._list_page_flow(cursor, filters))
+            page = await hook.arun_flow(hook.list_page_flow(cursor, filters))
             for doc in page.items:
                 yield doc
             cursor = walk.send(page)

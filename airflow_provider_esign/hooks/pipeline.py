@@ -184,14 +184,14 @@ def retrying(hook: ESignHook, request: ApiRequest, attempt: Callable[[], Pipelin
     :param attempt: Makes the pipeline of one attempt.
     """
     policy = hook.retry_policy
-    started = hook._clock()
+    started = hook.clock()
     number = 0
     while True:
         number += 1
         try:
             return (yield from attempt())
         except ESignApiError as exc:
-            if not policy.is_retryable(exc, request) or policy.exhausted(number, hook._clock() - started):
+            if not policy.is_retryable(exc, request) or policy.exhausted(number, hook.clock() - started):
                 raise
             wait = policy.backoff(number, exc)
             hook.log.warning(
@@ -210,10 +210,10 @@ def exchange(
     """
     creds = (yield from credentials(hook, settings)) if request.auth else None
     response = yield from http(hook, settings, _authorized(hook, request, creds), request, stream=stream)
-    if request.auth and hook.reauthenticate_on_401 and hook._is_unauthorized(response):
+    if request.auth and hook.reauthenticate_on_401 and hook.is_unauthorized(response):
         if stream:
             yield Close(response)
-        hook._before_reauthenticate(request, creds)
+        hook.before_reauthenticate(request, creds)
         creds = yield from credentials(hook, settings)
         # The same request again (params, body, headers), with the new credentials.
         response = yield from http(hook, settings, _authorized(hook, request, creds), request, stream=stream)
@@ -224,7 +224,7 @@ def exchange(
         yield Close(response)
         response = ApiResponse(response.status_code, response.headers, body, response.url)
     try:
-        hook._raise_for_response(request, response)
+        hook.raise_for_response(request, response)
     except ESignRateLimitError as exc:
         if exc.retry_after:
             # Every task sharing the budget backs off (on every host, with a Redis store), never longer
@@ -373,17 +373,17 @@ def _is_internal(host: str) -> Pipeline[bool]:
 
 def credentials(hook: ESignHook, settings: ConnectionSettings) -> Pipeline[Credentials | None]:
     """The process's cached credentials for the hook's identity, logging in (once, locked) if needed."""
-    if not hook._needs_login():
+    if not hook.needs_login():
         return None
     key = hook.credentials_key
-    creds = CREDENTIALS.get(key, hook._clock())
+    creds = CREDENTIALS.get(key, hook.clock())
     if creds is not None:
         return creds
     yield Lock(key)
     try:
-        creds = CREDENTIALS.get(key, hook._clock())
+        creds = CREDENTIALS.get(key, hook.clock())
         if creds is None:
-            creds = yield from run(hook, settings, hook._login_flow())
+            creds = yield from run(hook, settings, hook.login_flow())
             yield Mask(tuple(creds.values.values()))
             CREDENTIALS.put(key, creds)
     finally:
@@ -399,4 +399,4 @@ def resolve_url(settings: ConnectionSettings, path: str) -> str:
 
 
 def _authorized(hook: ESignHook, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
-    return hook._apply_auth(request, creds) if request.auth else request
+    return hook.apply_auth(request, creds) if request.auth else request

@@ -38,31 +38,31 @@ def send_once(
     :param checkpoint: Mapping the caller persists across crashes (what reconciliation needs).
     :param adopt_existing: Look for an earlier attempt's document before creating.
     """
-    prepared = yield from run(hook, settings, hook._prepare_send_flow(request))
+    prepared = yield from run(hook, settings, hook.prepare_send_flow(request))
     if idempotency_key and adopt_existing:
-        existing = yield from run(hook, settings, hook._find_sent_flow(prepared, idempotency_key, checkpoint))
+        existing = yield from run(hook, settings, hook.find_sent_flow(prepared, idempotency_key, checkpoint))
         if existing is not None:
             hook.log.info("Adopting document %s sent by an earlier attempt", existing.document_id)
             return existing
     if idempotency_key:
-        yield from run(hook, settings, hook._before_create_flow(prepared, checkpoint, idempotency_key))
+        yield from run(hook, settings, hook.before_create_flow(prepared, checkpoint, idempotency_key))
     policy = hook.retry_policy
-    started = hook._clock()
+    started = hook.clock()
     attempt = 0
     while True:
         attempt += 1
         try:
-            return (yield from run(hook, settings, hook._create_flow(prepared, idempotency_key)))
+            return (yield from run(hook, settings, hook.create_flow(prepared, idempotency_key)))
         except (ESignTransportError, ESignServerError) as failure:
-            if not idempotency_key or policy.exhausted(attempt, hook._clock() - started):
+            if not idempotency_key or policy.exhausted(attempt, hook.clock() - started):
                 raise
             exc: Exception = failure
         except ESignError:
-            hook._create_refused(idempotency_key)  # an answered error: the vendor made no document
+            hook.create_refused(idempotency_key)  # an answered error: the vendor made no document
             raise
         hook.log.warning("Create failed ambiguously (%s); checking whether the vendor created it", exc)
         yield Sleep(policy.backoff(attempt, exc))
-        find = hook._find_sent_flow
+        find = hook.find_sent_flow
         existing = yield from run(hook, settings, find(prepared, idempotency_key, checkpoint))
         settle = hook.create_settle_seconds
         if existing is None and settle > 0 and may_still_be_in_flight(exc):

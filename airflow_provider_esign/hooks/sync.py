@@ -7,7 +7,7 @@ and the state in one transaction, so a walk killed at any point resumes from the
 page: no page twice in the table, none skipped.
 
 The state is a JSON-native dict owned by the hook (the caller stores it, never reads into it apart
-from ``phase``). Three building blocks serve the vendors (each vendor picks in ``_sync_walk``):
+from ``phase``). Three building blocks serve the vendors (each vendor picks in ``sync_walk``):
 
 - :func:`full_walk`: every list page from the first (or from the stored cursor, resuming);
 - :func:`changes_walk`: the list filtered to documents changed since the stored time (Legalesign
@@ -153,7 +153,7 @@ def full_walk(hook: ESignHook, ctx: SyncContext, filters: dict[str, Any] | None 
     times = _Times(state)
     cursor = state.get("cursor")
     while True:
-        page: Page = yield hook._list_page_flow(cursor, filters)
+        page: Page = yield hook.list_page_flow(cursor, filters)
         times.see(page.items)
         if "order" not in state:  # the walk's first page: the list's order and page size
             state = {**state, "order": detect_order(page.items), "page_size": len(page.items)}
@@ -177,7 +177,7 @@ def full_walk(hook: ESignHook, ctx: SyncContext, filters: dict[str, Any] | None 
 
 def _total_flow(hook: ESignHook, filters: dict[str, Any]) -> Flow[int | None]:
     """The vendor's count of the list, from a one-item page."""
-    page: Page = yield from hook._list_page_flow(None, {**filters, "page_size": 1})
+    page: Page = yield from hook.list_page_flow(None, {**filters, "page_size": 1})
     return page.total
 
 
@@ -195,7 +195,7 @@ def changes_walk(hook: ESignHook, ctx: SyncContext) -> Walk:
     cursor: Any = None
     total: int | None = None
     while True:
-        page: Page = yield hook._list_page_flow(cursor, {**base, **changes})
+        page: Page = yield hook.list_page_flow(cursor, {**base, **changes})
         times.see(page.items)
         cursor = page.next_cursor
         total = page.total
@@ -225,7 +225,7 @@ def horizon_walk(hook: ESignHook, ctx: SyncContext) -> Walk:
     times = _Times({})
 
     def read(cursor: Any) -> Generator[Flow[Any], Any, Page]:
-        page: Page = yield hook._list_page_flow(cursor, filters)
+        page: Page = yield hook.list_page_flow(cursor, filters)
         times.see(page.items)
         ctx.emit(SyncPage(page.items, state, False, walk_id, page.total))
         return page
@@ -277,4 +277,4 @@ def drive(hook: ESignHook, walk: Walk) -> int:
         except StopIteration:
             return calls
         calls += 1
-        value = hook._run(flow)
+        value = hook.run_flow(flow)

@@ -140,11 +140,11 @@ class SyncExecutor:
         if isinstance(effect, Close):
             effect.response.stream.close()
         elif isinstance(effect, Sleep):
-            hook._sleep(effect.seconds)
+            hook.sleep(effect.seconds)
         elif isinstance(effect, RateLimitWait):
             delay = effect.limiter.reserve()
             if delay:
-                hook._sleep(delay)
+                hook.sleep(delay)
         elif isinstance(effect, RateLimitPenalty):
             effect.limiter.penalize(effect.seconds)
         elif isinstance(effect, Resolve):

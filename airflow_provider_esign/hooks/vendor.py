@@ -32,7 +32,7 @@ class VendorInterface(VendorInfo, abc.ABC):
     supports_audit_log: ClassVar[bool] = False
     #: Whether the vendor's API returns the values entered in form fields (:meth:`get_form_data`).
     supports_form_data: ClassVar[bool] = False
-    #: Whether ``_list_page_flow`` accepts an int cursor as a list offset (offset pagination), so a
+    #: Whether ``list_page_flow`` accepts an int cursor as a list offset (offset pagination), so a
     #: batch read can start at the newest end of an oldest-first list.
     list_at_offset: ClassVar[bool] = False
     #: Longest idempotency key the vendor can store (eSignBase metadata values: 500 characters).
@@ -47,54 +47,54 @@ class VendorInterface(VendorInfo, abc.ABC):
         """Identity of the credentials (see ``ESignHook``)."""
 
     # ---------------------------------------------------------------- connection and auth
-    def _validate_settings(self, settings: ConnectionSettings) -> None:
+    def validate_settings(self, settings: ConnectionSettings) -> None:
         """Raise :class:`ESignValidationError` for a connection that cannot work."""
         return None  # nothing to check by default
 
-    def _needs_login(self) -> bool:
-        """Whether the vendor needs runtime credentials from :meth:`_login_flow`."""
+    def needs_login(self) -> bool:
+        """Whether the vendor needs runtime credentials from :meth:`login_flow`."""
         return False
 
-    def _login_flow(self) -> Flow[Credentials]:
-        """Obtain runtime credentials (token, api key); only called when :meth:`_needs_login`."""
+    def login_flow(self) -> Flow[Credentials]:
+        """Obtain runtime credentials (token, api key); only called when :meth:`needs_login`."""
         raise NotImplementedError(f"{type(self).__name__} has static credentials and no login call")
 
     @abc.abstractmethod
-    def _apply_auth(self, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
+    def apply_auth(self, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
         """Return ``request`` with the vendor's credentials applied (header or body)."""
 
-    def _is_unauthorized(self, response: ApiResponse) -> bool:
+    def is_unauthorized(self, response: ApiResponse) -> bool:
         """Whether a response means "log in again" (WeSignature also signals 401 inside a 2xx body)."""
         return response.status_code == 401
 
-    def _before_reauthenticate(self, request: ApiRequest, creds: Credentials | None) -> None:
+    def before_reauthenticate(self, request: ApiRequest, creds: Credentials | None) -> None:
         """Runs before the one re-login after a 401: forget the rejected credentials (or raise)."""
         CREDENTIALS.invalidate(self.credentials_key, creds)
 
-    def _check_response(self, request: ApiRequest, response: ApiResponse) -> None:
+    def check_response(self, request: ApiRequest, response: ApiResponse) -> None:
         """Raise for vendor errors signalled inside a 2xx body (WeSignature). Default: nothing."""
         return None  # nothing to check by default
 
     # ---------------------------------------------------------------- documents
     @abc.abstractmethod
-    def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
+    def get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
         """Read one document."""
 
-    def _document_details_flow(self, document_id: str) -> Flow[DocumentInfo]:
+    def document_details_flow(self, document_id: str) -> Flow[DocumentInfo]:
         """Read one document with everything the vendor reports about it (names, signers, times),
-        where that takes more than the status read of :meth:`_get_document_flow`."""
-        return (yield from self._get_document_flow(document_id))
+        where that takes more than the status read of :meth:`get_document_flow`."""
+        return (yield from self.get_document_flow(document_id))
 
     @abc.abstractmethod
-    def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
+    def list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
         """Read one page of the document list (``cursor`` None: the first; an int: that offset,
         where :attr:`list_at_offset`)."""
 
-    def _batch_page_flow(self, cursor: Any, filters: dict[str, Any], wanted: Collection[str]) -> Flow[Page]:
+    def batch_page_flow(self, cursor: Any, filters: dict[str, Any], wanted: Collection[str]) -> Flow[Page]:
         """One list page of a batch read, which uses only the documents in ``wanted``. Default: the
-        whole page (:meth:`_list_page_flow`); a vendor whose "page" is the whole account converts only
+        whole page (:meth:`list_page_flow`); a vendor whose "page" is the whole account converts only
         the wanted documents (WeSignature). Order detection then sees only those."""
-        return (yield from self._list_page_flow(cursor, filters))
+        return (yield from self.list_page_flow(cursor, filters))
 
     def batch_list_filters(self, filters: dict[str, Any]) -> dict[str, Any]:
         """The list filters a batch read uses, so the list also shows tracked documents that left
@@ -106,21 +106,21 @@ class VendorInterface(VendorInfo, abc.ABC):
         or None where the vendor has no such filter (the default)."""
         return None
 
-    def _clock_request(self) -> ApiRequest | None:
+    def clock_request(self) -> ApiRequest | None:
         """A cheap authenticated GET whose answer's ``Date`` header tells the vendor's time now (None:
         no such call). Used where the provider must start "from now" in the vendor's own clock."""
         return None
 
-    def _server_time_flow(self) -> Flow[float | None]:
-        """The vendor's time now (epoch seconds) from the ``Date`` header of :meth:`_clock_request`
+    def server_time_flow(self) -> Flow[float | None]:
+        """The vendor's time now (epoch seconds) from the ``Date`` header of :meth:`clock_request`
         (RFC 9110 section 6.6.1: the origin server's clock), or None when unknown."""
-        request = self._clock_request()
+        request = self.clock_request()
         if request is None:
             return None
         response = yield request
         return http_date(response.header("Date"))
 
-    def _sync_walk(self, ctx: Any) -> Any:
+    def sync_walk(self, ctx: Any) -> Any:
         """The contract ledger's walk of the whole account (a :mod:`~airflow_provider_esign.hooks.sync`
         plan). Default: every list page, every time; vendors with a cheaper way to read only what
         changed override it."""
@@ -137,15 +137,15 @@ class VendorInterface(VendorInfo, abc.ABC):
         return None
 
     @abc.abstractmethod
-    def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
+    def cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
         """Void / cancel a document (raise :class:`ESignUnsupportedError` if the vendor cannot)."""
 
     @abc.abstractmethod
-    def _download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
+    def download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
         """Where the final PDF is, or :class:`DocumentNotReadyError`."""
 
     @abc.abstractmethod
-    def _test_connection_flow(self) -> Flow[str]:
+    def test_connection_flow(self) -> Flow[str]:
         """One cheap authenticated call; returns a human summary."""
 
     # ---------------------------------------------------------------- sending
@@ -159,37 +159,37 @@ class VendorInterface(VendorInfo, abc.ABC):
 
         require_text("idempotency_key", key, max_length=self.max_idempotency_key_length)
 
-    def _prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
+    def prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
         """Checks and uploads that must happen before the create call (template roles, PDF upload)."""
         return request
         yield  # a generator that makes no call
 
     @abc.abstractmethod
-    def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
+    def create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
         """Create and send the document: exactly one non-idempotent create call, marked with the key."""
 
-    def _before_create_flow(
+    def before_create_flow(
         self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
     ) -> Flow[None]:
         """Record what reconciliation needs before the create call (WeSignature's baseline)."""
         return None
         yield  # a generator that makes no call
 
-    def _create_refused(self, idempotency_key: str | None) -> None:
+    def create_refused(self, idempotency_key: str | None) -> None:
         """Runs when the vendor answered a create with an error (no document was made)."""
         return None
 
-    def _after_send_rejected(self, request: SendRequest) -> None:
+    def after_send_rejected(self, request: SendRequest) -> None:
         """Runs when the vendor rejected a send as invalid (drop caches the rejection may expose)."""
         return None
 
     @abc.abstractmethod
-    def _find_sent_flow(
+    def find_sent_flow(
         self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
     ) -> Flow[DocumentInfo | None]:
         """Find the document an earlier attempt created for ``idempotency_key``, if any."""
 
-    def _find_first_flow(
+    def find_first_flow(
         self,
         filters: dict[str, Any],
         matches: Callable[[DocumentInfo], bool],
@@ -204,7 +204,7 @@ class VendorInterface(VendorInfo, abc.ABC):
         """
         from airflow_provider_esign.hooks import batch
 
-        first = yield from self._list_page_flow(None, filters)
+        first = yield from self.list_page_flow(None, filters)
         found = next((doc for doc in first.items if matches(doc)), None)
         if found is not None:
             return found
@@ -212,7 +212,7 @@ class VendorInterface(VendorInfo, abc.ABC):
         try:
             cursor = next(walk)
             while True:
-                page = yield from self._list_page_flow(cursor, filters)
+                page = yield from self.list_page_flow(cursor, filters)
                 found = next((doc for doc in page.items if matches(doc)), None)
                 if found is not None:
                     return found

@@ -90,7 +90,7 @@ def test_a_retried_esignbase_send_finds_its_first_attempt_in_three_calls(sandbox
     hook.get_document(earlier["id"])
     since = last_seq(sandbox)
     bound = (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat(timespec="seconds")
-    found = hook._run(hook._find_sent_flow(None, key, {"first_attempt_at": bound}))
+    found = hook.run_flow(hook.find_sent_flow(None, key, {"first_attempt_at": bound}))
     assert found is not None and found.document_id == earlier["id"]
     assert 1 <= len(calls(sandbox, "esignbase", since)) <= 3
 

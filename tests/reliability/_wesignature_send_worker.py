@@ -32,7 +32,7 @@ def create_then_die(key: str) -> str:
     from airflow_provider_esign.hooks.wesignature import WeSignatureHook
 
     hook = WeSignatureHook("wesignature_default", **FAST)
-    request = hook._run(hook._prepare_send_flow(_request()))
-    hook._run(hook._before_create_flow(request, {}, key))
-    created = hook._run(hook._create_flow(request, None))  # committed; the key is never recorded with it
+    request = hook.run_flow(hook.prepare_send_flow(_request()))
+    hook.run_flow(hook.before_create_flow(request, {}, key))
+    created = hook.run_flow(hook.create_flow(request, None))  # committed; the key is never recorded with it
     return created.document_id

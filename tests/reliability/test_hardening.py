@@ -79,13 +79,13 @@ def test_no_settings_or_credentials_object_shows_a_secret(make_connection, reque
     for hook in (esb, wes, leg):
         settings = hook.settings
         objects.append(settings)
-        creds = hook._credentials()
+        creds = hook.credentials()
         if creds is not None:
             objects.append(creds)
         request = ApiRequest(
             "POST", "https://x.test/a?X-Amz-Signature=api-key-abc", operation="op", json={"a": 1}
         )
-        objects.append(hook._apply_auth(request, creds))
+        objects.append(hook.apply_auth(request, creds))
     objects.append(DownloadSource(url="https://files.test/final.pdf?sig=token-def"))
     objects.append(RateLimiter("k", 60, storage="redis://:client-secret-123@redis.test:6379/0"))
 

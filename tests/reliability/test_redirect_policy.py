@@ -96,8 +96,8 @@ class Web:
 def run(executor: str, hook, make_flow):
     """Drive one flow with the blocking or the async executor."""
     if executor == "sync":
-        return hook._run(make_flow())
-    return asyncio.run(hook._arun(make_flow()))
+        return hook.run_flow(make_flow())
+    return asyncio.run(hook.arun_flow(make_flow()))
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_esignbase_token_post_307_to_another_origin_is_refused(
     web.install(executor, requests_mock, monkeypatch)
 
     with pytest.raises(ESignRedirectError, match="another origin") as err:
-        run(executor, esignbase, lambda: esignbase._get_document_flow("doc-1"))
+        run(executor, esignbase, lambda: esignbase.get_document_flow("doc-1"))
 
     assert web.at("https://attacker.test") == []
     assert "get_access_token" in str(err.value) and "client-secret" not in str(err.value)
@@ -139,7 +139,7 @@ def test_esignbase_token_post_307_on_the_same_origin_keeps_the_client_authentica
     web.route("GET", f"{ESB}/api/document/doc-1", json_body={"id": "doc-1", "status": "SENT"})
     web.install(executor, requests_mock, monkeypatch)
 
-    document = run(executor, esignbase, lambda: esignbase._get_document_flow("doc-1"))
+    document = run(executor, esignbase, lambda: esignbase.get_document_flow("doc-1"))
 
     assert document.document_id == "doc-1"
     moved = [s for s in web.seen if s.url == f"{ESB}/oauth2/token/"]
@@ -168,7 +168,7 @@ def test_wesignature_login_307_to_another_origin_never_re_posts_the_password(
     web.install(executor, requests_mock, monkeypatch)
 
     with pytest.raises(ESignRedirectError, match="another origin"):
-        run(executor, wesignature, lambda: wesignature._get_document_flow("guid-1"))
+        run(executor, wesignature, lambda: wesignature.get_document_flow("guid-1"))
 
     assert web.at("https://attacker.test") == []
 
@@ -182,7 +182,7 @@ def test_wesignature_login_302_to_another_origin_arrives_without_body(
     web.install(executor, requests_mock, monkeypatch)
 
     with pytest.raises(ESignAuthError):
-        run(executor, wesignature, lambda: wesignature._get_document_flow("guid-1"))
+        run(executor, wesignature, lambda: wesignature.get_document_flow("guid-1"))
 
     (hop,) = web.at("https://elsewhere.test")
     assert hop.method == "GET" and hop.body == b""
@@ -208,7 +208,7 @@ def test_wesignature_307_on_the_same_origin_keeps_the_api_key_in_the_body(
     )
     web.install(executor, requests_mock, monkeypatch)
 
-    document = run(executor, wesignature, lambda: wesignature._get_document_flow("guid-1"))
+    document = run(executor, wesignature, lambda: wesignature.get_document_flow("guid-1"))
 
     assert document.document_id == "guid-1"
     moved = [s for s in web.seen if s.url == f"{WES}/v2/documentstatusapi"]
@@ -358,7 +358,7 @@ def test_a_cross_origin_hop_carries_no_credential_header_and_no_cookie(
     web.route("GET", "https://legalesign.test:8443/final.pdf", content=PDF)
     web.install(executor, requests_mock, monkeypatch)
 
-    run(executor, legalesign, lambda: legalesign._get_document_flow(DOC_ID))
+    run(executor, legalesign, lambda: legalesign.get_document_flow(DOC_ID))
     run(executor, legalesign, pdf_flow(legalesign))
 
     (hop,) = web.at("https://legalesign.test:8443")

@@ -104,31 +104,31 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
     _rejected_access: str | None = None
 
     # ---------------------------------------------------------------- connection and auth
-    def _validate_settings(self, settings: ConnectionSettings) -> None:
+    def validate_settings(self, settings: ConnectionSettings) -> None:
         rules.validate_settings(settings)
 
     _scopes = staticmethod(wire.scopes)
 
-    def _needs_login(self) -> bool:
+    def needs_login(self) -> bool:
         return True
 
-    def _login_flow(self) -> Flow[Credentials]:
-        settings = self._flow_settings()
+    def login_flow(self) -> Flow[Credentials]:
+        settings = self.loaded_settings()
         if grants.grant_type(settings) == grants.AUTHORIZATION_CODE:
             rejected, self._rejected_access = self._rejected_access, None
-            flow = grants.access_flow(grants.Grant.from_settings(settings), self._clock, rejected)
+            flow = grants.access_flow(grants.Grant.from_settings(settings), self.clock, rejected)
             return (yield from flow)
         response = yield wire.token_request(settings)
         token, lifetime = wire.token_answer(response.json(), conn_id=self.conn_id)
         # Refresh ahead of expiry so a request never leaves with a token about to lapse.
-        return Credentials({"access_token": token}, self._clock() + max(lifetime - TOKEN_REFRESH_MARGIN, 1.0))
+        return Credentials({"access_token": token}, self.clock() + max(lifetime - TOKEN_REFRESH_MARGIN, 1.0))
 
-    def _before_reauthenticate(self, request: ApiRequest, creds: Credentials | None) -> None:
+    def before_reauthenticate(self, request: ApiRequest, creds: Credentials | None) -> None:
         # The refused token's digest: a shared grant refreshes only if no process did so already.
         self._rejected_access = grants.rejected_digest(creds)
-        super()._before_reauthenticate(request, creds)
+        super().before_reauthenticate(request, creds)
 
-    def _apply_auth(self, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
+    def apply_auth(self, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
         if creds is None:
             raise ESignAuthError("no eSignBase token", conn_id=self.conn_id, operation=request.operation)
         headers = {**request.headers, "Authorization": f"Bearer {creds.values['access_token']}"}
@@ -168,7 +168,7 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         return wire.parse_document(raw, self.vendor, status)
 
     # ---------------------------------------------------------------- documents
-    def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
+    def get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
         response = yield ApiRequest(
             "GET",
             f"api/document/{quote_id(document_id)}",
@@ -179,11 +179,11 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
             wire.document_object(response.json(), conn_id=self.conn_id, operation="get_document")
         )
 
-    def _clock_request(self) -> ApiRequest | None:
+    def clock_request(self) -> ApiRequest | None:
         # The smallest authenticated read; only its Date header is used.
         return ApiRequest("GET", "api/documents", operation="server_time", params={"limit": 1, "offset": 0})
 
-    def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
+    def list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
         offset = int(cursor or 0)
         limit = min(int(filters.get("page_size", PAGE_SIZE)), PAGE_SIZE)
         response = yield ApiRequest(
@@ -200,7 +200,7 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         offset += len(items)
         return Page(items, offset if items and offset < count else None, total=count)
 
-    def _sync_walk(self, ctx: Any) -> Any:
+    def sync_walk(self, ctx: Any) -> Any:
         # No changed-since filter, but a final document never changes: after one full walk, the list
         # is read from its newest end down to the oldest document still open (offset pagination).
         from airflow_provider_esign.hooks import sync
@@ -220,7 +220,7 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
     def validate_send_request(self, request: SendRequest) -> None:
         rules.validate_send_request(request, self.send_options)
 
-    def _prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
+    def prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
         """Check the signers against the template's roles before anything is created."""
         if not request.template_id:
             raise RuntimeError("validate_send_request ensures a template_id")
@@ -230,7 +230,7 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
     def _create_body(self, request: SendRequest, idempotency_key: str | None) -> dict[str, Any]:
         return wire.create_body(request, idempotency_key)
 
-    def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
+    def create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
         body = self._create_body(request, idempotency_key)
         response = yield ApiRequest(
             "POST", "api/document", operation="send_document", json=body, idempotent=False
@@ -244,21 +244,21 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         raw_status = answer.get("status", "DRAFT")
         return self.parse_document(wire.created_document(document_id, raw_status, request, body))
 
-    def _find_sent_flow(
+    def find_sent_flow(
         self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
     ) -> Flow[DocumentInfo | None]:
         # No server-side filter exists (https://esignbase.com/api_documentation), so the list is read
         # from its newest end and the walk stops at documents created before the first attempt.
         since = batch.timestamp(checkpoint.get("first_attempt_at"))
         return (
-            yield from self._find_first_flow(
+            yield from self.find_first_flow(
                 {},
                 lambda doc: doc.metadata.get(IDEMPOTENCY_METADATA_KEY) == idempotency_key,
                 since=None if since is None else since - CTIME_SKEW_SECONDS,
             )
         )
 
-    def _before_create_flow(
+    def before_create_flow(
         self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
     ) -> Flow[None]:
         # The lower bound of a later lookup (the operator sets it earlier, at the run's start).
@@ -266,14 +266,14 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         return None
         yield  # a generator that makes no call
 
-    def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
+    def cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
         # eSignBase offers only DELETE; whether it also notifies recipients is undocumented.
         yield ApiRequest(
             "DELETE", f"api/document/{quote_id(document_id)}", operation="cancel_document", idempotent=True
         )
 
-    def _download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
-        doc = yield from self._get_document_flow(document_id)
+    def download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
+        doc = yield from self.get_document_flow(document_id)
         if not doc.downloadable:
             raise DocumentNotReadyError(
                 f"eSignBase document {document_id} is {doc.raw_status}; the PDF is downloadable from "
@@ -283,11 +283,11 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
             url=f"api/document/{quote_id(document_id)}/download", supports_range=True, document=doc
         )
 
-    def _test_connection_flow(self) -> Flow[str]:
+    def test_connection_flow(self) -> Flow[str]:
         credits = yield from self._credits_flow()
         return f"Connected to eSignBase ({credits} credits left)"
 
-    def _after_send_rejected(self, request: SendRequest) -> None:
+    def after_send_rejected(self, request: SendRequest) -> None:
         # Perhaps the template's roles changed since they were cached: read them again next time.
         if request.template_id:
             TEMPLATE_ROLES.forget((self.credentials_key, str(request.template_id)))
@@ -296,12 +296,12 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
     def _template_roles_flow(self, template_id: str) -> Flow[list[str]]:
         """The template's role names, from the per-process cache or one template read."""
         key = (self.credentials_key, template_id)
-        cached = TEMPLATE_ROLES.get(key, self._clock())
+        cached = TEMPLATE_ROLES.get(key, self.clock())
         if cached is not None:
             return list(cached)
         template = yield from self._get_template_flow(template_id)
         roles = tuple(str(r) for r in template.get("form_role_names") or [])
-        TEMPLATE_ROLES.put(key, roles, self._clock() + TEMPLATE_ROLES_TTL)
+        TEMPLATE_ROLES.put(key, roles, self.clock() + TEMPLATE_ROLES_TTL)
         return list(roles)
 
     def _get_template_flow(self, template_id: str) -> Flow[dict[str, Any]]:
@@ -332,16 +332,16 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
 
     def get_template(self, template_id: str) -> dict[str, Any]:
         """One template: ``id``, ``filename``, ``num_of_pages``, ``page_standard``, ``form_role_names``."""
-        return self._run(self._get_template_flow(template_id))
+        return self.run_flow(self._get_template_flow(template_id))
 
     def list_templates(self) -> list[dict[str, Any]]:
         """Every template of the account (a list; sandbox scope shows sandbox templates only)."""
         request = ApiRequest(
             "GET", "api/templates", operation="list_templates", check_answer=wire.template_list
         )
-        response = self._run(single_request(request))
+        response = self.run_flow(single_request(request))
         return wire.template_list(response.json(), conn_id=self.conn_id, operation="list_templates")
 
     def get_credits(self) -> int:
         """Credits left (each non-sandbox send costs one)."""
-        return self._run(self._credits_flow())
+        return self.run_flow(self._credits_flow())

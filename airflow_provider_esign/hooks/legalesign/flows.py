@@ -62,7 +62,7 @@ class LegalesignFlows(ESignHook):
         self._group_as_uri = False
 
     # ---------------------------------------------------------------- connection and auth
-    def _validate_settings(self, settings: ConnectionSettings) -> None:
+    def validate_settings(self, settings: ConnectionSettings) -> None:
         rules.validate_settings(settings)
 
     def _group_slug(self, settings: ConnectionSettings, override: Any = None, *, purpose: str) -> str:
@@ -75,8 +75,8 @@ class LegalesignFlows(ESignHook):
             await amask(wire.auth_header(settings))
         return settings
 
-    def _apply_auth(self, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
-        header = wire.auth_header(self._flow_settings())
+    def apply_auth(self, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
+        header = wire.auth_header(self.loaded_settings())
         if not self._header_masked:
             self._header_masked = True
             mask(header)
@@ -92,20 +92,20 @@ class LegalesignFlows(ESignHook):
         return replace(super().retry_policy, rate_limited_wait=RATE_LIMITED_WAIT)
 
     # ---------------------------------------------------------------- errors
-    def _vendor_message(self, response: ApiResponse) -> str | None:
+    def vendor_message(self, response: ApiResponse) -> str | None:
         body = response.json()
         if isinstance(body, dict) and any(isinstance(v, (dict, list)) for v in body.values()):
             return wire.error_text(body)
-        return super()._vendor_message(response)
+        return super().vendor_message(response)
 
-    def _raise_for_response(self, request: ApiRequest, response: ApiResponse) -> None:
+    def raise_for_response(self, request: ApiRequest, response: ApiResponse) -> None:
         status = response.status_code
         if status in (400, 401) and status not in request.ok_statuses:
             kwargs: dict[str, Any] = {
                 "conn_id": self.conn_id,
                 "operation": request.operation,
                 "status_code": status,
-                "vendor_message": self._vendor_message(response),
+                "vendor_message": self.vendor_message(response),
             }
             if status == 401 and request.operation == "send_document":
                 # A Legalesign sandbox answers 401 for a recipient outside its five preset addresses.
@@ -120,7 +120,7 @@ class LegalesignFlows(ESignHook):
                     "the 'user' URI was rejected; fix the connection's extra.user or vendor_options['user']",
                     **kwargs,
                 )
-        super()._raise_for_response(request, response)
+        super().raise_for_response(request, response)
 
     # ---------------------------------------------------------------- parsing
     def parse_document(self, raw: dict[str, Any]) -> DocumentInfo:
@@ -152,7 +152,7 @@ class LegalesignFlows(ESignHook):
         )
 
     # ---------------------------------------------------------------- documents
-    def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
+    def get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
         response = yield ApiRequest(
             "GET",
             f"document/{quote_id(document_id)}/",
@@ -166,8 +166,8 @@ class LegalesignFlows(ESignHook):
     def _resolve_next(self, settings: ConnectionSettings, next_url: str) -> str:
         return wire.resolve_next(settings, next_url)
 
-    def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
-        settings = self._flow_settings()
+    def list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
+        settings = self.loaded_settings()
         if isinstance(cursor, str) and cursor:
             response = yield ApiRequest(
                 "GET",
@@ -220,7 +220,7 @@ class LegalesignFlows(ESignHook):
         # change, so a tracked document it does not list has not changed since.
         return {"modified_gt": datetime.fromtimestamp(since, timezone.utc).isoformat()}
 
-    def _sync_walk(self, ctx: Any) -> Any:
+    def sync_walk(self, ctx: Any) -> Any:
         # After one full walk, `modified_gt` lists only what changed: about one call per page of
         # changes, plus one for the account's total (a deleted document leaves no change behind).
         from airflow_provider_esign.hooks import sync
@@ -272,7 +272,7 @@ class LegalesignFlows(ESignHook):
         return b"".join(pieces).decode("ascii")
 
     def _upload_flow(self, pdf_base64: str, title: str, process_tags: bool) -> Flow[str]:
-        settings = self._flow_settings()
+        settings = self.loaded_settings()
         group = self._group_slug(settings, purpose="upload template PDFs")
         body: dict[str, Any] = {"group": group_uri(group), "pdf_file": pdf_base64, "title": title}
         if process_tags:
@@ -293,7 +293,7 @@ class LegalesignFlows(ESignHook):
             )
         return resource_id
 
-    def _prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
+    def prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
         """Upload a ``file`` as a template PDF; a ``template_id`` needs no preparation."""
         if not request.file:
             return request
@@ -305,9 +305,9 @@ class LegalesignFlows(ESignHook):
         return replace(request, template_id=template_id, file=None)
 
     def _create_body(self, request: SendRequest, idempotency_key: str | None) -> dict[str, Any]:
-        return wire.create_body(self._flow_settings(), request, idempotency_key)
+        return wire.create_body(self.loaded_settings(), request, idempotency_key)
 
-    def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
+    def create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
         # The key was validated by send_document before any call.
         body = self._create_body(request, idempotency_key)
         response = yield ApiRequest(
@@ -321,7 +321,7 @@ class LegalesignFlows(ESignHook):
         )
         return self.parse_document(wire.created_document(body, document_id, response.json()))
 
-    def _before_create_flow(
+    def before_create_flow(
         self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
     ) -> Flow[None]:
         # Lets reconciliation list only recent documents instead of the group's whole history.
@@ -329,7 +329,7 @@ class LegalesignFlows(ESignHook):
         return None
         yield  # pragma: no cover
 
-    def _find_sent_flow(
+    def find_sent_flow(
         self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
     ) -> Flow[DocumentInfo | None]:
         # Archived documents count too (a fast signer plus auto_archive).
@@ -339,12 +339,12 @@ class LegalesignFlows(ESignHook):
             since = datetime.fromisoformat(str(first_attempt).replace("Z", "+00:00"))
             filters["created_gt"] = since - CREATED_GT_MARGIN
         return (
-            yield from self._find_first_flow(
+            yield from self.find_first_flow(
                 filters, lambda doc: doc.metadata.get(IDEMPOTENCY_TAG) == idempotency_key
             )
         )
 
-    def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
+    def cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
         # The documented void: status 40 and archived. `email=1` tells the recipients.
         yield ApiRequest(
             "DELETE",
@@ -353,8 +353,8 @@ class LegalesignFlows(ESignHook):
             params={"email": "1"} if notify else None,
         )
 
-    def _download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
-        doc = yield from self._get_document_flow(document_id)
+    def download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
+        doc = yield from self.get_document_flow(document_id)
         if not doc.downloadable:
             raise DocumentNotReadyError(
                 f"Legalesign document {document_id} is {doc.status.value} (status {doc.raw_status!r}, "
@@ -373,8 +373,8 @@ class LegalesignFlows(ESignHook):
             redirect_credentials=False,
         )
 
-    def _test_connection_flow(self) -> Flow[str]:
-        settings = self._flow_settings()
+    def test_connection_flow(self) -> Flow[str]:
+        settings = self.loaded_settings()
         objects, total = yield from self._groups_page_flow()
         slugs = [str(g.get("slug")) for g in objects]
         group = settings.extra.get("group")
@@ -395,7 +395,7 @@ class LegalesignFlows(ESignHook):
 
     # ---------------------------------------------------------------- generic lists
     def _collect_flow(self, path: str, params: dict[str, Any], operation: str) -> Flow[list[dict[str, Any]]]:
-        settings = self._flow_settings()
+        settings = self.loaded_settings()
         url: str = path
         query: dict[str, Any] | None = {"limit": PAGE_SIZE, "offset": 0, **params}
         items: list[dict[str, Any]] = []

@@ -79,7 +79,7 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
             filters["modified_gt"] = datetime.fromtimestamp(floor, timezone.utc).isoformat()
         return filters, floor is None
 
-    def _clock_request(self) -> ApiRequest | None:
+    def clock_request(self) -> ApiRequest | None:
         # One group (the smallest authenticated list); only its Date header is used.
         return ApiRequest("GET", "group/", operation="server_time", params={"limit": 1})
 
@@ -114,7 +114,7 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
             pdf_base64 = self._read_pdf_base64(path_or_bytes, "path_or_bytes")
             default_title = os.path.basename(urlsplit(os.fspath(path_or_bytes)).path) or "Uploaded by Airflow"
         title = require_text("title", title if title is not None else default_title, max_length=120)
-        return self._run(self._upload_flow(pdf_base64, title, process_tags))
+        return self.run_flow(self._upload_flow(pdf_base64, title, process_tags))
 
     def get_template_pdf(self, template_id: str) -> dict[str, Any]:
         """One template PDF: ``uuid``, ``title``, ``group``, ``page_count``, ``valid`` (sendable), ...
@@ -122,7 +122,7 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         :param template_id: The template PDF id.
         """
         path = f"templatepdf/{quote_id(template_id)}/"
-        response = self._run(single_request(ApiRequest("GET", path, operation="get_template_pdf")))
+        response = self.run_flow(single_request(ApiRequest("GET", path, operation="get_template_pdf")))
         return response.json() or {}
 
     def list_template_pdfs(
@@ -137,7 +137,7 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         params: dict[str, Any] = {"group": self._group_slug(settings, group, purpose="list template PDFs")}
         if archived is not None:
             params["archive"] = "true" if archived else "false"
-        return self._run(self._collect_flow("templatepdf/", params, "list_template_pdfs"))
+        return self.run_flow(self._collect_flow("templatepdf/", params, "list_template_pdfs"))
 
     def get_template_pdf_fields(self, template_id: str) -> list[dict[str, Any]]:
         """The fields of a template PDF (``element_type``, ``label``, ``uuid``, ``signer``, ``page``, ...).
@@ -147,7 +147,7 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         :param template_id: The template PDF id.
         """
         path = f"templatepdf/{quote_id(template_id)}/fields/"
-        response = self._run(single_request(ApiRequest("GET", path, operation="get_template_pdf_fields")))
+        response = self.run_flow(single_request(ApiRequest("GET", path, operation="get_template_pdf_fields")))
         body = response.json()
         if isinstance(body, dict):
             return list(body.get("objects") or [])
@@ -161,7 +161,7 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         :param document_id: The document id.
         """
         path = f"status/{quote_id(document_id)}/"
-        response = self._run(single_request(ApiRequest("GET", path, operation="get_status")))
+        response = self.run_flow(single_request(ApiRequest("GET", path, operation="get_status")))
         body = response.json() or {}
         # The reference types this status with the signer enum; it is read as a document status.
         return self.parse_document({"uuid": document_id, **body})
@@ -178,12 +178,12 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         """
         if len(text) > 10000:
             raise ESignValidationError("text", "must be at most 10000 characters")
-        return self._run(self._send_reminder_flow(document_id, signer_email, text))
+        return self.run_flow(self._send_reminder_flow(document_id, signer_email, text))
 
     def _send_reminder_flow(
         self, document_id: str, signer_email: str | None, text: str
     ) -> Flow[ReminderResult]:
-        doc = yield from self._get_document_flow(document_id)
+        doc = yield from self.get_document_flow(document_id)
         if doc.status.is_failure:
             raise ESignValidationError("document_id", f"document {document_id} is {doc.status.value}")
         waiting = (SignerStatus.SENT, SignerStatus.VIEWED)
@@ -224,7 +224,7 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
                     conn_id=self.conn_id,
                     operation="send_reminder",
                     status_code=401,
-                    vendor_message=self._vendor_message(response),
+                    vendor_message=self.vendor_message(response),
                 )
             reminded.append(signer.signer_id)
         return ReminderResult(reminded)
@@ -235,7 +235,9 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         :param signer_id: The signer id (``SignerInfo.signer_id``).
         """
         path = f"signer/{quote_id(signer_id)}/rejection/"
-        response = self._run(single_request(ApiRequest("GET", path, operation="get_signer_rejection_reason")))
+        response = self.run_flow(
+            single_request(ApiRequest("GET", path, operation="get_signer_rejection_reason"))
+        )
         body = response.json() or {}
         return body.get("reason") or None
 
@@ -256,7 +258,7 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
     def get_form_data(self, document_id: str, *, document: DocumentInfo | None = None) -> list[FormField]:
         """Form field values of a document (``GET /document/{id}/fields/``); see :func:`parse_form_fields`."""
         path = f"document/{quote_id(document_id)}/fields/"
-        response = self._run(single_request(ApiRequest("GET", path, operation="get_form_data")))
+        response = self.run_flow(single_request(ApiRequest("GET", path, operation="get_form_data")))
         return parse_form_fields(response.json(), document)
 
     def delete_document_permanently(self, document_id: str) -> None:
@@ -268,7 +270,7 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         :param document_id: The document id.
         """
         path = f"document/{quote_id(document_id)}/delete/"
-        response = self._run(single_request(ApiRequest("DELETE", path, operation="delete_document")))
+        response = self.run_flow(single_request(ApiRequest("DELETE", path, operation="delete_document")))
         if response.status_code != 204:
             # Legalesign answers 200 when it did not delete (probably no automated deletion).
             raise ESignBadRequestError(
@@ -277,13 +279,13 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
                 conn_id=self.conn_id,
                 operation="delete_document",
                 status_code=response.status_code,
-                vendor_message=self._vendor_message(response),
+                vendor_message=self.vendor_message(response),
             )
 
     # ---------------------------------------------------------------- groups and webhooks
     def list_groups(self) -> list[dict[str, Any]]:
         """Every group (team) the API user belongs to: ``slug``, ``name``, ``is_active``, ..."""
-        return self._run(self._collect_flow("group/", {}, "list_groups"))
+        return self.run_flow(self._collect_flow("group/", {}, "list_groups"))
 
     def subscribe_webhook(
         self, url: str, notify: str = "realtime", event_filter: str = "", group: str | None = None
@@ -303,7 +305,7 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         if notify not in WEBHOOK_NOTIFY:
             raise ESignValidationError("notify", f"must be one of {sorted(WEBHOOK_NOTIFY)}")
         body["notify"] = notify
-        response = self._run(
+        response = self.run_flow(
             single_request(
                 ApiRequest("POST", "subscribe/", operation="subscribe_webhook", json=body, idempotent=False)
             )
@@ -318,13 +320,15 @@ class LegalesignHook(LegalesignInfo, LegalesignFlows):
         :param group: The registered group slug.
         """
         body = webhook_body(url, event_filter, group)
-        self._run(
+        self.run_flow(
             single_request(ApiRequest("POST", "unsubscribe/", operation="unsubscribe_webhook", json=body))
         )
 
     def list_webhooks(self) -> list[dict[str, Any]]:
         """The registered webhooks: ``active``, ``notify_when``, ``url``, ``group_id``, ``event_filter``."""
-        response = self._run(single_request(ApiRequest("GET", "notifications/", operation="list_webhooks")))
+        response = self.run_flow(
+            single_request(ApiRequest("GET", "notifications/", operation="list_webhooks"))
+        )
         body = response.json()
         if isinstance(body, dict):
             return list(body.get("objects") or [])

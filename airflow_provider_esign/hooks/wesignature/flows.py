@@ -50,7 +50,7 @@ class WeSignatureFlows(ESignHook):
     _stored_keys = staticmethod(rules.stored_keys)
     _can_login = staticmethod(rules.can_login)
 
-    def _validate_settings(self, settings: ConnectionSettings) -> None:
+    def validate_settings(self, settings: ConnectionSettings) -> None:
         rules.validate_settings(settings)
         if settings.extra.get("api_key"):
             from airflow.sdk.log import mask_secret
@@ -58,13 +58,13 @@ class WeSignatureFlows(ESignHook):
             # Airflow already masks an extra named api_key; masking it here as well costs nothing.
             mask_secret(str(settings.extra["api_key"]))
 
-    def _needs_login(self) -> bool:
+    def needs_login(self) -> bool:
         # Stored keys go through the credentials cache too (without any HTTP call), so both modes
         # share one code path for re-login and masking.
         return True
 
-    def _login_flow(self) -> Flow[Credentials]:
-        settings = self._flow_settings()
+    def login_flow(self) -> Flow[Credentials]:
+        settings = self.loaded_settings()
         stored = self._stored_keys(settings)
         if stored and not self._stored_key_rejected:
             return WeSignatureCredentials({"api_key": stored[1]}, user_id=stored[0], stored=True)
@@ -92,7 +92,7 @@ class WeSignatureFlows(ESignHook):
         # replaced once on a 401.
         return WeSignatureCredentials({"api_key": str(api_key)}, user_id=str(user))
 
-    def _apply_auth(self, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
+    def apply_auth(self, request: ApiRequest, creds: Credentials | None) -> ApiRequest:
         if not isinstance(creds, WeSignatureCredentials):
             raise ESignAuthError(
                 "no WeSignature credentials", conn_id=self.conn_id, operation=request.operation
@@ -101,19 +101,19 @@ class WeSignatureFlows(ESignHook):
         return replace(request, json=body)
 
     # ---------------------------------------------------------------- errors and re-login
-    def _is_unauthorized(self, response: ApiResponse) -> bool:
+    def is_unauthorized(self, response: ApiResponse) -> bool:
         # 401 may come as the HTTP status or as the body's status or code.
         return response.status_code == 401 or (response.status_code < 300 and wire.body_code(response) == 401)
 
-    def _vendor_message(self, response: ApiResponse) -> str | None:
+    def vendor_message(self, response: ApiResponse) -> str | None:
         body = response.json()
         if isinstance(body, dict):
             message = body.get("message")
             # Only the message text, never the raw body: a login answer carries the api_key.
             return message[:MAX_ERROR_TEXT] if isinstance(message, str) else None
-        return super()._vendor_message(response)
+        return super().vendor_message(response)
 
-    def _check_response(self, request: ApiRequest, response: ApiResponse) -> None:
+    def check_response(self, request: ApiRequest, response: ApiResponse) -> None:
         """Raise for errors WeSignature reports inside a 2xx answer (``"status": "400"``,
         ``"code": 401`` etc.), classified like the same HTTP status."""
         body = response.json()
@@ -134,7 +134,7 @@ class WeSignatureFlows(ESignHook):
             "operation": request.operation,
             # The body code goes into status_code so the retry policy treats a body "500" as a 500.
             "status_code": code,
-            "vendor_message": self._vendor_message(response),
+            "vendor_message": self.vendor_message(response),
         }
         text = f"vendor status {body.get('status')!r} in the JSON body (the HTTP status was {response.status_code})"
         if code is not None and code >= 400:
@@ -143,9 +143,9 @@ class WeSignatureFlows(ESignHook):
         # "error" without a code, a missing status or anything else: a failure of unknown kind.
         raise ESignApiError(text, **kwargs)
 
-    def _before_reauthenticate(self, request: ApiRequest, creds: Credentials | None) -> None:
+    def before_reauthenticate(self, request: ApiRequest, creds: Credentials | None) -> None:
         """Prepare the one re-login after a 401, or fail fast when no login is possible."""
-        settings = self._flow_settings()
+        settings = self.loaded_settings()
         if isinstance(creds, WeSignatureCredentials) and creds.stored:
             if not self._can_login(settings):
                 raise ESignAuthError(
@@ -204,7 +204,7 @@ class WeSignatureFlows(ESignHook):
         )
         return response.json()
 
-    def _get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
+    def get_document_flow(self, document_id: str) -> Flow[DocumentInfo]:
         body = yield from self._status_flow(document_id, "get_document")
         data = body.get("data")
         if isinstance(data, list):  # defensive: the example shows an object
@@ -250,14 +250,14 @@ class WeSignatureFlows(ESignHook):
                 "the sent-documents answer has neither data nor message.data",
                 conn_id=self.conn_id,
                 operation=operation,
-                vendor_message=self._vendor_message(response),
+                vendor_message=self.vendor_message(response),
             )
         if isinstance(value, KeptList):  # an array: its documents went through keep while streaming
             return list(value)
         # Not an array (defensive): one document object instead of a list of one, or null.
         return [kept for kept in map(each, [value] if isinstance(value, dict) else []) if kept is not None]
 
-    def _list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
+    def list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
         unknown = sorted(set(filters) - {"guid"})
         if unknown:
             self.log.warning("WeSignature lists filter only by 'guid'; ignoring %s", unknown)
@@ -268,7 +268,7 @@ class WeSignatureFlows(ESignHook):
         # No pagination is documented; the one answer is taken as complete.
         return Page(docs, None)
 
-    def _batch_page_flow(self, cursor: Any, filters: dict[str, Any], wanted: Collection[str]) -> Flow[Page]:
+    def batch_page_flow(self, cursor: Any, filters: dict[str, Any], wanted: Collection[str]) -> Flow[Page]:
         # The "page" is the whole account: only the tracked documents are converted while it streams
         # in (the others are dropped as soon as they are parsed).
         wanted = frozenset(wanted)
@@ -279,7 +279,7 @@ class WeSignatureFlows(ESignHook):
         docs = yield from self._sent_documents_flow(filters.get("guid"), "list_documents", tracked)
         return Page(docs, None)
 
-    def _sync_walk(self, ctx: Any) -> Any:
+    def sync_walk(self, ctx: Any) -> Any:
         """The ledger's walk: the one streamed list, each chunk of parsed documents handed on (and
         committed) while the answer still streams in, so memory stays at one chunk."""
         from airflow_provider_esign.hooks import sync

@@ -68,7 +68,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
     send_options: ClassVar[frozenset[str]] = frozenset({"sign_type", "is_for_embedded_signing"})
 
     # ---------------------------------------------------------------- sending
-    def _prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
+    def prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
         # senddocumentapi has no title field (https://app.wesignature.com/integrations/api/documentation):
         # WeSignature names the document after the file, so say so rather than drop document_name silently.
         self.log.warning(
@@ -92,7 +92,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
     def _create_body(self, request: SendRequest) -> dict[str, Any]:
         return wire.create_body(request, rules.sign_type(request), rules.embedded(request))
 
-    def _create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
+    def create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
         # WeSignature has no idempotency field: the key is used only for reconciliation.
         body = self._create_body(request)
         response = yield self._api("senddocumentapi", "send_document", body, idempotent=False)
@@ -104,7 +104,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
                 "the send answer has no data.guid; check the WeSignature account before sending again",
                 conn_id=self.conn_id,
                 operation="send_document",
-                vendor_message=self._vendor_message(response),
+                vendor_message=self.vendor_message(response),
             )
         self._claim_created(request, idempotency_key, str(guid))
         if body["sign_type"] == THEY_SIGN:
@@ -150,7 +150,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         """The account's shared send ledger, or None when sharing is off (``baseline_window_seconds=0``)."""
         if self._baseline_window() <= 0:
             return None
-        settings = self._flow_settings()
+        settings = self.loaded_settings()
         user = settings.login or str(settings.extra.get("user_id") or "")
         limiter = self.rate_limiter  # its storage option and folder: one place for shared state
         return open_ledger(
@@ -158,9 +158,9 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         )
 
     def _baseline_window(self) -> float:
-        return float(self._option("baseline_window_seconds", DEFAULT_WINDOW))
+        return float(self.option("baseline_window_seconds", DEFAULT_WINDOW))
 
-    def _before_create_flow(
+    def before_create_flow(
         self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
     ) -> Flow[None]:
         fingerprint = wire.fingerprint(request)
@@ -193,7 +193,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         checkpoint[BASELINE_KEY] = sorted(set(baseline) | claimed)
         ledger.begin(idempotency_key, fps[0], checkpoint[BASELINE_KEY], now)
 
-    def _create_refused(self, idempotency_key: str | None) -> None:
+    def create_refused(self, idempotency_key: str | None) -> None:
         # The vendor answered the create with an error: it made no document, so this send's intent
         # no longer stands in the way of identical sends' adoptions.
         ledger = self._ledger() if idempotency_key else None
@@ -215,7 +215,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         except LedgerError as exc:  # the document exists: report it rather than fail the send
             self.log.warning("Could not record document %s in the shared send ledger: %s", guid, exc)
 
-    def _find_sent_flow(
+    def find_sent_flow(
         self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
     ) -> Flow[DocumentInfo | None]:
         fingerprint = wire.fingerprint(request)
@@ -276,7 +276,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         return None
 
     # ---------------------------------------------------------------- cancel, download, test
-    def _cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
+    def cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
         # delete_link's semantics are undocumented, so it is never called automatically.
         raise ESignUnsupportedError(
             f"WeSignature has no cancel API; to withdraw document {document_id}, open its delete_link "
@@ -284,7 +284,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         )
         yield  # pragma: no cover
 
-    def _download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
+    def download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
         # The guid-filtered list item carries the status, the download_link (present only once the
         # document is completed, per the API reference) and the names the status answer lacks: when it
         # says completed and has the link, it is all the download needs (one call, not two).
@@ -313,7 +313,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         return self._link_source(link, wire.with_listed_details(doc, listed) if listed else None)
 
     def _link_source(self, link: Any, document: DocumentInfo | None) -> DownloadSource:
-        settings = self._flow_settings()
+        settings = self.loaded_settings()
         # The link's authentication is undocumented: it is fetched without credentials, and an HTML
         # answer (a login page) is reported as not ready.
         return DownloadSource(
@@ -326,13 +326,13 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         item = next((i for i in items if str(i.get("guid")) == document_id), None)
         return items[0] if item is None and len(items) == 1 else item
 
-    def _document_details_flow(self, document_id: str) -> Flow[DocumentInfo]:
+    def document_details_flow(self, document_id: str) -> Flow[DocumentInfo]:
         # documentstatusapi has no document or signer names; the guid-filtered list has them.
-        doc = yield from self._get_document_flow(document_id)
+        doc = yield from self.get_document_flow(document_id)
         item = yield from self._sent_item_flow(document_id, "get_document_details")
         return wire.with_listed_details(doc, self.parse_document(item, document_id) if item else None)
 
-    def _test_connection_flow(self) -> Flow[str]:
+    def test_connection_flow(self) -> Flow[str]:
         # With email/password the first call implies a login_api call.
         # Counted while streaming: nothing of the documents is kept.
         items = yield from self._sent_documents_flow(None, "test_connection", lambda item: True)
@@ -361,7 +361,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         Calls ``login_api`` only when no credentials are cached yet and the connection has no stored
         ``user_id``/``api_key``; logging in again might rotate the key.
         """
-        creds = self._credentials()
+        creds = self.credentials()
         if not isinstance(creds, WeSignatureCredentials):
             raise ESignAuthError("no WeSignature credentials", conn_id=self.conn_id, operation="login")
         return {"user_id": creds.user_id}
@@ -371,7 +371,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
 
         :param guid: Only this document.
         """
-        return self._run(self._sent_documents_flow(guid, "list_sent_documents"))
+        return self.run_flow(self._sent_documents_flow(guid, "list_sent_documents"))
 
     def get_status_raw(self, guid: str) -> dict[str, Any]:
         """The full ``documentstatusapi`` answer for one document.
@@ -379,5 +379,7 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
         :param guid: The document's guid.
         """
         require_text("guid", guid)
-        response = self._run(single_request(self._api("documentstatusapi", "get_status_raw", {"guid": guid})))
+        response = self.run_flow(
+            single_request(self._api("documentstatusapi", "get_status_raw", {"guid": guid}))
+        )
         return response.json()

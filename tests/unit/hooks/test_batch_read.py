@@ -139,9 +139,9 @@ def test_async_batch_read_uses_the_same_plan(hook, requests_mock, monkeypatch):
     account.deleted.add("d1999")
 
     async def arun(flow):
-        return hook._run(flow)
+        return hook.run_flow(flow)
 
-    monkeypatch.setattr(hook, "_arun", arun)
+    monkeypatch.setattr(hook, "arun_flow", arun)
     found = asyncio.run(hook.aget_documents(["d1999", "d1998", "d1990"]))
     assert found["d1999"].status is DocumentStatus.VOIDED
     assert found["d1998"].status is DocumentStatus.SENT
@@ -365,7 +365,7 @@ class TestBoundedLookup:
         account = Account(1_000, OLDEST_FIRST)
         account.docs[0]["user_defined_metadata"] = {"airflow_idempotency_key": self.KEY}
         account.mock(requests_mock)
-        found = hook._run(hook._find_sent_flow(None, self.KEY, {}))
+        found = hook.run_flow(hook.find_sent_flow(None, self.KEY, {}))
         assert found.document_id == "d0"
 
 
@@ -378,9 +378,9 @@ class TestWatcherBound:
         from airflow_provider_esign.triggers.events import DocumentCompletedEventTrigger
 
         async def arun(flow):
-            return hook._run(flow)
+            return hook.run_flow(flow)
 
-        monkeypatch.setattr(hook, "_arun", arun)
+        monkeypatch.setattr(hook, "arun_flow", arun)
         trigger = trigger or DocumentCompletedEventTrigger(conn_id="esignbase_default")
         return lambda cursor: asyncio.run(trigger.poll(hook, cursor))
 
@@ -443,9 +443,9 @@ class TestWatcherBound:
         account = Account(50_000, order).mock(requests_mock)
 
         async def arun(flow):
-            return hook._run(flow)
+            return hook.run_flow(flow)
 
-        monkeypatch.setattr(hook, "_arun", arun)
+        monkeypatch.setattr(hook, "arun_flow", arun)
         since = timestamp(account.docs[-150]["ctime"])  # the newest 150 documents are in the window
 
         async def listed():

@@ -67,7 +67,7 @@ def test_a_303_after_a_post_is_fetched_with_get_and_credentials_only_on_the_same
     result = requests_mock.get(target, json={"ok": True})
     request = ApiRequest("POST", "api/thing", operation="make_thing", json={"a": 1}, idempotent=False)
 
-    response = hook._run(single_request(request))
+    response = hook.run_flow(single_request(request))
 
     assert response.json() == {"ok": True}
     redirected = result.last_request

@@ -926,7 +926,7 @@ def test_download_source_is_a_plain_link_without_credentials_or_range(hook, requ
     link = "https://files.wesignature.test/dl/group-abc123.pdf"
     requests_mock.post(LIST_URL, json=list_body(LIST_ITEM))  # listed as a draft: the status API decides
     requests_mock.post(STATUS_URL, json=status_body("3", ["3"], download_link=link))
-    source = hook._run(hook._download_source_flow(GUID))
+    source = hook.run_flow(hook.download_source_flow(GUID))
     assert (source.url, source.auth, source.supports_range) == (link, False, False)
     assert source.document is not None and source.document.name == LIST_ITEM["document_name"]
 

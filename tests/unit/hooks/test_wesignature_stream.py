@@ -139,7 +139,7 @@ def test_items_are_offered_while_the_body_is_still_arriving():
 # ------------------------------------------------------------------ the hook's exactly-once reads (sync)
 def baseline(hook, body):
     checkpoint: dict = {}
-    hook._run(hook._before_create_flow(send_request(), checkpoint))
+    hook.run_flow(hook.before_create_flow(send_request(), checkpoint))
     return checkpoint[BASELINE_KEY]
 
 
@@ -320,7 +320,7 @@ async def test_async_baseline_is_the_same_as_the_sync_one(hook, monkeypatch):
     client = async_client(monkeypatch, streaming(account(1000, "first", "last"), sent))
     checkpoint: dict = {}
     try:
-        await hook._arun(hook._before_create_flow(send_request(), checkpoint))
+        await hook.arun_flow(hook.before_create_flow(send_request(), checkpoint))
     finally:
         await client.aclose()
     assert checkpoint[BASELINE_KEY] == ["group-match-first", "group-match-last"]
@@ -336,7 +336,7 @@ async def test_async_a_body_cut_mid_way_is_a_transport_error(make_hook, conn, mo
     client = async_client(monkeypatch, broken)
     try:
         with pytest.raises(ESignTransportError):
-            await hook._arun(hook._before_create_flow(send_request(), {}))
+            await hook.arun_flow(hook.before_create_flow(send_request(), {}))
     finally:
         await client.aclose()
 

@@ -46,7 +46,7 @@ class FakeHook:
     def changed_since_filters(self, since):
         return {"modified_gt": since}
 
-    def _list_page_flow(self, cursor, filters):
+    def list_page_flow(self, cursor, filters):
         self.calls.append((cursor, dict(filters)))
         docs = self.docs
         if "modified_gt" in filters:
@@ -60,7 +60,7 @@ class FakeHook:
         return Page(items, nxt if items and nxt < len(docs) else None, total=len(docs))
         yield  # a flow
 
-    def _run(self, flow):
+    def run_flow(self, flow):
         try:
             next(flow)
         except StopIteration as stop:
@@ -129,7 +129,7 @@ def test_a_horizon_walk_stops_below_the_oldest_open_document():
 
 def test_an_unstorable_cursor_is_refused():
     class Odd(FakeHook):
-        def _list_page_flow(self, c, filters):
+        def list_page_flow(self, c, filters):
             return Page([doc(1, 1000)], object())
             yield
 

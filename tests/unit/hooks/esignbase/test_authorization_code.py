@@ -91,7 +91,7 @@ def test_authorize_stores_an_encrypted_grant_the_hook_uses(grant_env, redis_url)
     raw = json.dumps(record)
     hook = ESignBaseHook(CONN)
     assert hook.get_credits() >= 0
-    token = hook._credentials().values["access_token"]
+    token = hook.credentials().values["access_token"]
     assert token not in raw and token not in "\n".join(run.lines)
     events = [e["event"] for e in grant_events(grant_env)["events"]]
     assert events == ["consent_approved", "code_exchanged"]
@@ -128,7 +128,7 @@ def test_journal_holds_no_token_or_code(grant_env, redis_url):
     hook.get_credits()
     refresh_tokens.append(grant.sealer.open(stored_record(redis_url)["sealed"])["refresh_token"])
     journal = json.dumps(grant_env.requests(vendor="esignbase"))
-    token = hook._credentials().values["access_token"]
+    token = hook.credentials().values["access_token"]
     code = None
     for entry in grant_env.requests(vendor="esignbase"):
         body = entry.get("body") or {}
