@@ -347,7 +347,7 @@ def _dropped_create(sandbox: SandboxProcess) -> list[Result]:
 
 def run(sandbox: SandboxProcess, sizes: Sizes, workdir: str) -> list[Result]:
     set_connections(sandbox.url, rate_limit_per_minute=0)
-    from airflow_provider_esign.hooks.base import CREDENTIALS
+    from airflow_provider_esign.hooks.credentials import CREDENTIALS
 
     CREDENTIALS.clear()
     from benchmarks._peer_reads import batch_status, downloads

@@ -42,7 +42,7 @@ def make_connection(monkeypatch):
 def _fresh_credentials():
     """Tokens, api keys, eSignBase template roles and WeSignature's send ledger are cached per process
     (the ledger also on disk); every test starts without any."""
-    from airflow_provider_esign.hooks.base import CREDENTIALS
+    from airflow_provider_esign.hooks.credentials import CREDENTIALS
     from airflow_provider_esign.hooks.esignbase import TEMPLATE_ROLES
 
     CREDENTIALS.clear()

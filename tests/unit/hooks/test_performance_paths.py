@@ -15,8 +15,9 @@ import pytest
 
 from airflow_provider_esign.exceptions import ESignBadRequestError
 from airflow_provider_esign.hooks.api import ApiRequest
+from airflow_provider_esign.hooks.effects import Send
 from airflow_provider_esign.hooks.esignbase import TEMPLATE_ROLES_TTL, ESignBaseHook
-from airflow_provider_esign.hooks.pipeline import Send
+from airflow_provider_esign.hooks.pipeline import resolve_url
 from airflow_provider_esign.hooks.transport import ASYNC_MAX_CONNECTIONS, AsyncExecutor
 from airflow_provider_esign.models import SendRequest, Signer
 
@@ -114,7 +115,7 @@ async def test_concurrent_async_requests_are_bounded(connection, monkeypatch):
     try:
         responses = await asyncio.gather(
             *(
-                executor.perform(Send(request, hook._url(settings, request.path)))
+                executor.perform(Send(request, resolve_url(settings.base_url, request.path)))
                 for _ in range(3 * ASYNC_MAX_CONNECTIONS)
             )
         )

@@ -80,7 +80,7 @@ async def test_offload_runs_a_blocking_call_off_the_event_loop(hook):
     event loop: the async executor hands it to a worker thread; the sync executor calls it inline."""
     import threading
 
-    from airflow_provider_esign.hooks.pipeline import Offload
+    from airflow_provider_esign.hooks.effects import Offload
     from airflow_provider_esign.hooks.transport import AsyncExecutor, SyncExecutor
 
     def pipeline():
