@@ -11,10 +11,12 @@ PYTEST_ARGS ?=
 
 .PHONY: venv test test-deployment lint typecheck check demo bench bench-smoke dist docs clean
 
-$(STAMP): pyproject.toml
+# The emulator (sandbox/, distribution esign-sandbox, named by the test extra) is installed in the
+# same pip command, so pip resolves that name to the folder in this clone, not to an index.
+$(STAMP): pyproject.toml sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]' '$(AIRFLOW_SPEC)' $(EXTRA_SPEC)
+	$(PY) -m pip install --quiet -e '.[test]' -e ./sandbox '$(AIRFLOW_SPEC)' $(EXTRA_SPEC)
 	touch $(STAMP)
 
 venv: $(STAMP)
