@@ -27,10 +27,15 @@ What a ``dag.test()`` needs besides the vendors, prepared before your test modul
 your DAG files are in: the plugin sets it to ``esign_dags_folder`` (default ``dags`` under pytest's root
 directory) unless it is set already, and puts that folder on ``sys.path`` so tests can
 ``from my_dag import my_dag``.
+
+Airflow is optional here: it is imported only to migrate the throw-away home's database. Without Airflow
+installed the plugin prepares no home, the sandbox fixtures work as usual, and ``esign_connections`` only
+sets the connection variables.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -66,6 +71,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if mode != "temp":
         raise pytest.UsageError(f"esign_airflow_home must be 'temp' or 'keep', got {mode!r}")
+    if importlib.util.find_spec("airflow") is None:
+        return  # no Airflow, no dag.test(): nothing to prepare (find_spec does not import it)
     if "airflow.configuration" in sys.modules:
         warnings.warn(
             "esign_sandbox.pytest_plugin: Airflow was imported before the plugin could "
