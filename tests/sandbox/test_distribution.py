@@ -1,6 +1,7 @@
 """The emulator is its own distribution (``esign-sandbox`` in ``sandbox/``): it imports only the standard
-library, itself and the dependencies its ``pyproject.toml`` declares, never the provider, and its pytest
-plugin works where Airflow is not installed."""
+library, itself and the dependencies its ``pyproject.toml`` declares, never the provider; its pytest
+plugin works where Airflow is not installed; and CI's check of the provider's wheel
+(``.ci/check_provider_wheel.py``) finds any emulator module in it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import zipfile
 
 import pytest
 
@@ -95,3 +97,39 @@ def test_the_plugin_works_without_airflow(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "1 passed" in result.stdout
+
+
+def load_wheel_check():
+    """``.ci/check_provider_wheel.py``, the check CI runs on the built provider wheel."""
+    import importlib.util
+
+    path = PROJECT.parent / ".ci" / "check_provider_wheel.py"
+    spec = importlib.util.spec_from_file_location("check_provider_wheel", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_wheel_check_finds_an_emulator_in_a_provider_wheel(tmp_path):
+    check = load_wheel_check()
+
+    def wheel(name: str, files: dict[str, str]) -> str:
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as archive:
+            for member, text in files.items():
+                archive.writestr(member, text)
+        return str(path)
+
+    clean = wheel("clean.whl", {"airflow_provider_esign/hooks/base.py": "import httpx\n"})
+    assert check.emulator_parts(clean) == []
+    assert check.main([clean]) == 0
+    for files in (
+        {"airflow_provider_esign/sandbox/app.py": ""},
+        {"esign_sandbox/__init__.py": ""},
+        {"airflow_provider_esign/testing/emu.py": 'router = APIRouter(prefix="/_sandbox")\n'},
+        {"airflow_provider_esign/demo.py": "from esign_sandbox import Sandbox\n"},
+    ):
+        bad = wheel("bad.whl", files)
+        assert check.emulator_parts(bad), files
+        assert check.main([bad]) == 1
