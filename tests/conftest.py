@@ -22,7 +22,7 @@ os.environ.update(
 import pytest  # noqa: E402
 
 # The sandbox fixtures are an opt-in plugin (no pytest11 entry point), loaded explicitly like any user would.
-pytest_plugins = ["airflow_provider_esign.sandbox.pytest_plugin"]
+pytest_plugins = ["esign_sandbox.pytest_plugin"]
 
 
 @pytest.fixture
