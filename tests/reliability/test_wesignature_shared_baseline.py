@@ -248,3 +248,67 @@ def test_the_snapshot_is_written_in_batches_while_the_list_streams_in(hook, requ
     assert checkpoint[BASELINE_KEY] == ["mine"]
     fps = wire.fingerprint_keys(wire.fingerprint(request("n3.pdf")))
     assert hook._ledger().baseline(fps, wall.now, 60) == ["old-3"]  # the whole account was published
+
+
+# ------------------------------------------------------------------ the local ledger's writes
+def test_a_keyed_send_writes_its_intent_and_its_claim_in_one_statement_each(hook, requests_mock, wall):
+    """Per-send ledger cost: each write is one SQLite statement (its own atomic transaction), without
+    BEGIN/COMMIT round trips; only the shared snapshot is written in a transaction."""
+    requests_mock.post(LIST_URL, json=listing(item("old")))
+    requests_mock.post(SEND_URL, json=created("new-1"))
+    hook.send_document(request(), idempotency_key="warm", checkpoint={})  # takes the window's snapshot
+    statements: list[str] = []
+    hook._ledger()._conn.set_trace_callback(statements.append)
+    try:
+        requests_mock.post(SEND_URL, json=created("new-2"))
+        hook.send_document(request("other.pdf"), idempotency_key="k", checkpoint={})
+    finally:
+        hook._ledger()._conn.set_trace_callback(None)
+    writes = [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
+    assert len(writes) == 2, statements  # the intent, then the claim
+    assert not any(s.strip().upper().startswith(("BEGIN", "COMMIT")) for s in statements)
+    assert hook._ledger().owned("k") == "new-2"
+
+
+def test_a_guid_is_claimed_by_one_key_across_ledger_connections(tmp_path):
+    """Two processes' connections to one ledger file: the first claim wins, atomically; the holder may
+    claim again; the loser's intent stays unclaimed."""
+    path = str(tmp_path / "ledger.sqlite3")
+    one, two = ledger_module.SQLiteLedger(path), ledger_module.SQLiteLedger(path)
+    two.begin("k2", "fp", ["old"], 10.0)
+    assert one.claim("k1", "fp", "g", 11.0) is True
+    assert two.claim("k2", "fp", "g", 12.0) is False
+    assert one.claim("k1", "fp", "g", 13.0) is True  # its own claim again: no conflict
+    assert two.owned("k2") is None and two.recorded_baseline("k2") == ["old"]
+    assert two.others(["fp"], "k2", 14.0) == ({"g"}, 0)
+    assert one.others(["fp"], "k1", 14.0) == (set(), 1)  # k2 is still open
+
+
+def test_a_broken_ledger_after_the_create_does_not_fail_the_send(hook, requests_mock, wall, capfd):
+    """The document exists once the create answered: a ledger write failing then (a locked or broken
+    file) is reported, and the send returns its document instead of failing with it."""
+    requests_mock.post(LIST_URL, json=listing(item("old")))
+    requests_mock.post(SEND_URL, json=created("new"))
+    hook.send_document(request(), idempotency_key="warm", checkpoint={})
+    ledger = hook._ledger()
+
+    class ClaimFails:
+        """The ledger's SQLite connection, failing the claim's write."""
+
+        def __init__(self, conn):
+            self.conn = conn
+
+        def execute(self, sql, *args):
+            if "guid = excluded.guid" in sql:
+                raise ledger_module.sqlite3.OperationalError("database is locked")
+            return self.conn.execute(sql, *args)
+
+    real, ledger._conn = ledger._conn, ClaimFails(ledger._conn)
+    try:
+        requests_mock.post(SEND_URL, json=created("new-2"))
+        doc = hook.send_document(request("other.pdf"), idempotency_key="k", checkpoint={})
+    finally:
+        ledger._conn = real
+    assert doc.document_id == "new-2"
+    logs = capfd.readouterr()
+    assert "Could not record document new-2" in logs.out + logs.err

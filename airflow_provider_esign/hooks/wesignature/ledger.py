@@ -193,7 +193,8 @@ def _create_once(path: str) -> None:
 
 
 class SQLiteLedger(SendLedger):
-    """The ledger in a SQLite file shared by the processes of one host (``BEGIN IMMEDIATE`` writes).
+    """The ledger in a SQLite file shared by the processes of one host: a send's intent and claim are one
+    statement each (atomic on its own), the shared snapshot a ``BEGIN IMMEDIATE`` transaction.
 
     :param path: The file (created with mode 0600).
     :param clock: The clock of ``now``: wall time, since the file outlives a reboot (which restarts
@@ -269,13 +270,23 @@ class SQLiteLedger(SendLedger):
         with self._write() as conn:
             conn.execute("DELETE FROM staging WHERE token = ?", (token,))
 
+    def _statement(self, sql: str, args: tuple[Any, ...]) -> None:
+        """One write statement, in its own transaction (SQLite makes every statement atomic): the
+        per-send writes are one statement each, without ``BEGIN``/``COMMIT`` round trips."""
+        with self._lock:
+            try:
+                self._conn.execute(sql, args)
+            except sqlite3.Error as exc:
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise  # a constraint said no: the caller's answer, not a broken ledger
+                raise LedgerError(f"local WeSignature send ledger unusable: {exc}") from None
+
     def begin(self, key: str, fp: str, baseline: list[str], now: float) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO sends (key, fp, baseline, started) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO"
-                " UPDATE SET fp = excluded.fp, baseline = excluded.baseline, started = excluded.started",
-                (key, fp, json.dumps(baseline), now),
-            )
+        self._statement(
+            "INSERT INTO sends (key, fp, baseline, started) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO"
+            " UPDATE SET fp = excluded.fp, baseline = excluded.baseline, started = excluded.started",
+            (key, fp, json.dumps(baseline), now),
+        )
 
     def recorded_baseline(self, key: str) -> list[str] | None:
         row = self._read("SELECT baseline FROM sends WHERE key = ?", (key,))
@@ -286,16 +297,18 @@ class SQLiteLedger(SendLedger):
         return row[0][0] if row else None
 
     def claim(self, key: str, fp: str, guid: str, now: float) -> bool:
-        with self._write() as conn:
-            holder = conn.execute("SELECT key FROM sends WHERE guid = ?", (guid,)).fetchone()
-            if holder is not None:
-                return bool(holder[0] == key)
-            conn.execute(
+        # One statement: the UNIQUE guid column refuses a guid another key holds (IntegrityError),
+        # atomically across processes; claiming a guid this key already holds changes nothing.
+        try:
+            self._statement(
                 "INSERT INTO sends (key, fp, started, guid) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO"
                 " UPDATE SET guid = excluded.guid",
                 (key, fp, now, guid),
             )
             return True
+        except sqlite3.IntegrityError:
+            holder = self._read("SELECT key FROM sends WHERE guid = ?", (guid,))
+            return bool(holder) and holder[0][0] == key
 
     def others(self, fps: list[str], key: str, now: float) -> tuple[set[str], int]:
         marks = ",".join("?" * len(fps))
@@ -306,8 +319,7 @@ class SQLiteLedger(SendLedger):
         return {g for (g,) in rows if g is not None}, sum(g is None for (g,) in rows)
 
     def abandon(self, key: str) -> None:
-        with self._write() as conn:
-            conn.execute("DELETE FROM sends WHERE key = ? AND guid IS NULL", (key,))
+        self._statement("DELETE FROM sends WHERE key = ? AND guid IS NULL", (key,))
 
 
 # ---------------------------------------------------------------------- opening one
