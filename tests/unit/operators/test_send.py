@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
@@ -105,3 +106,21 @@ class TestSendDocumentOperator:
     def test_default_map_index_template_names_document_and_signers(self):
         op = send_operator()
         assert "document_name" in op.map_index_template and "email" in op.map_index_template
+
+
+ADA = {"name": "Ada Lovelace", "email": "ada@example.com"}
+
+
+def test_send_operator_names_document_name_not_the_request_field(monkeypatch):
+    from airflow_provider_esign.operators.send import SendDocumentOperator
+
+    def reject_name(request):
+        raise ESignValidationError("name", "must be at most 60 characters, got 61")
+
+    operator = SendDocumentOperator(
+        task_id="send", conn_id="x", document_name="N" * 61, signers=[ADA], template_id="t"
+    )
+    monkeypatch.setattr(operator, "get_hook", lambda: SimpleNamespace(validate_send_request=reject_name))
+    with pytest.raises(ESignValidationError) as excinfo:
+        operator.execute({"ti": SimpleNamespace()})
+    assert str(excinfo.value) == "Invalid document_name: must be at most 60 characters, got 61"
