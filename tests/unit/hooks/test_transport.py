@@ -7,10 +7,13 @@ import json
 import threading
 import time
 
+import httpx
 import pytest
 
-from airflow_provider_esign.hooks.api import ApiResponse
-from airflow_provider_esign.hooks.transport import OFF_LOOP_BYTES, AsyncExecutor, _Step
+from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
+from airflow_provider_esign.hooks.esignbase import ESignBaseHook
+from airflow_provider_esign.hooks.pipeline import Send
+from airflow_provider_esign.hooks.transport import ASYNC_MAX_CONNECTIONS, OFF_LOOP_BYTES, AsyncExecutor, _Step
 
 
 def pipeline(response_size: int, seen: list[int], work: float = 0.0):
@@ -83,3 +86,48 @@ async def test_cancellation_waits_for_the_thread_then_reaches_the_pipeline():
     with pytest.raises(asyncio.CancelledError):
         await task
     assert closed == [True]
+
+
+BASE = "https://esignbase.test"
+
+
+@pytest.fixture
+def connection(make_connection):
+    def make(conn_id: str = "esignbase_default", client_id: str = "client-id") -> str:
+        return make_connection(
+            conn_id, "esignbase", host=BASE, login=client_id, password="client-secret-value", sandbox=True
+        )
+
+    return make
+
+
+async def test_concurrent_async_requests_are_bounded(connection, monkeypatch):
+    connection()
+    in_flight = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        in_flight -= 1
+        return httpx.Response(200, json={"ok": True})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    monkeypatch.setattr("airflow_provider_esign.hooks.transport._async_client", lambda: client)
+    hook = ESignBaseHook(rate_limit_per_minute=0)
+    settings = await hook.asettings()
+    request = ApiRequest("GET", "api/credits", operation="get_credits", auth=False)
+    executor = AsyncExecutor(hook)
+    try:
+        responses = await asyncio.gather(
+            *(
+                executor.perform(Send(request, hook._url(settings, request.path)))
+                for _ in range(3 * ASYNC_MAX_CONNECTIONS)
+            )
+        )
+    finally:
+        await client.aclose()
+    assert [r.status_code for r in responses] == [200] * (3 * ASYNC_MAX_CONNECTIONS)
+    assert peak == ASYNC_MAX_CONNECTIONS  # concurrent up to the bound, never beyond
