@@ -36,7 +36,6 @@ WITHOUT_DIRECT_TESTS = {
     "hooks/reconcile.py": "restructured by the request-path work; tested in reliability/test_exactly_once.py",
     "hooks/vendor.py": "restructured by the request-path work; tested through the vendor hooks",
     # Not yet: tested through the code that uses them (the file named after each).
-    "assets.py": "unit/test_example_dags.py, e2e/test_event_driven.py",
     "contracts/actions.py": "e2e/test_contracts_page.py",
     "contracts/app.py": "e2e/test_contracts_page.py, e2e/test_contracts_browser.py",
     "contracts/auth.py": "e2e/test_contracts_page.py",
@@ -52,7 +51,6 @@ WITHOUT_DIRECT_TESTS = {
     "hooks/legalesign/rules.py": "unit/hooks/legalesign/test_hook.py, reliability/test_bad_input.py",
     "hooks/legalesign/webhooks.py": "unit/test_webhooks.py",
     "hooks/legalesign/wire.py": "unit/hooks/legalesign/test_hook.py",
-    "hooks/webhook.py": "unit/test_webhooks.py",
     "hooks/wesignature/ledger.py": "reliability/test_wesignature_shared_baseline.py",
     "hooks/wesignature/ledger_redis.py": "reliability/test_wesignature_shared_baseline.py",
     "hooks/wesignature/rules.py": "unit/hooks/wesignature/test_hook.py, reliability/test_bad_input.py",
@@ -60,9 +58,6 @@ WITHOUT_DIRECT_TESTS = {
     "ledger/dialect.py": "unit/ledger/test_store.py, e2e/test_ledger.py (PostgreSQL)",
     "ledger/rows.py": "unit/ledger/test_store.py",
     "ledger/schema.py": "unit/ledger/test_store.py, unit/ledger/test_reconcile.py",
-    "operators/base.py": "unit/operators/test_send.py, e2e/test_operator_base.py",
-    "operators/manage.py": "unit/operators/test_map_index.py, e2e/test_pipeline.py",
-    "triggers/base.py": "unit/triggers/test_status.py, unit/triggers/test_batch.py",
     "triggers/completions.py": "unit/triggers/test_events.py",
     "webhook_recorder.py": "unit/test_webhooks.py",
 }
