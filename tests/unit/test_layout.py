@@ -43,7 +43,6 @@ WITHOUT_DIRECT_TESTS = {
     "contracts/status.py": "e2e/test_contracts_page.py",
     "contracts/view.py": "e2e/test_contracts_page.py, e2e/test_contracts_browser.py",
     "esignbase_auth.py": "unit/hooks/esignbase/test_grants.py, e2e/test_esignbase_consent_browser.py",
-    "hooks/api.py": "every vendor hook test",
     "hooks/esignbase/rules.py": "unit/hooks/esignbase/test_hook.py, reliability/test_bad_input.py",
     "hooks/esignbase/wire.py": "unit/hooks/esignbase/test_hook.py",
     "hooks/legalesign/fields.py": "unit/hooks/test_form_data.py",
