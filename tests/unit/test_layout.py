@@ -57,7 +57,6 @@ WITHOUT_DIRECT_TESTS = {
     "ledger/dialect.py": "unit/ledger/test_store.py, e2e/test_ledger.py (PostgreSQL)",
     "ledger/rows.py": "unit/ledger/test_store.py",
     "ledger/schema.py": "unit/ledger/test_store.py, unit/ledger/test_reconcile.py",
-    "triggers/completions.py": "unit/triggers/test_events.py",
     "webhook_recorder.py": "unit/test_webhooks.py",
 }
 
