@@ -53,8 +53,6 @@ WITHOUT_DIRECT_TESTS = {
     "hooks/wesignature/ledger.py": "reliability/test_wesignature_shared_baseline.py",
     "hooks/wesignature/ledger_redis.py": "reliability/test_wesignature_shared_baseline.py",
     "hooks/wesignature/rules.py": "unit/hooks/wesignature/test_hook.py, reliability/test_bad_input.py",
-    "ledger/airflow_records.py": "unit/ledger/test_reconcile.py",
-    "ledger/schema.py": "unit/ledger/test_store.py, unit/ledger/test_reconcile.py",
     "webhook_recorder.py": "unit/test_webhooks.py",
 }
 
