@@ -53,7 +53,6 @@ WITHOUT_DIRECT_TESTS = {
     "hooks/wesignature/ledger.py": "reliability/test_wesignature_shared_baseline.py",
     "hooks/wesignature/ledger_redis.py": "reliability/test_wesignature_shared_baseline.py",
     "hooks/wesignature/rules.py": "unit/hooks/wesignature/test_hook.py, reliability/test_bad_input.py",
-    "webhook_recorder.py": "unit/test_webhooks.py",
 }
 
 #: Test files under tests/unit named after a behaviour that spans modules, not after one module.
