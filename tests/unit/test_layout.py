@@ -46,7 +46,6 @@ WITHOUT_DIRECT_TESTS = {
     "hooks/esignbase/wire.py": "unit/hooks/esignbase/test_hook.py",
     "hooks/legalesign/fields.py": "unit/hooks/test_form_data.py",
     "hooks/legalesign/flows.py": "unit/hooks/legalesign/test_hook.py",
-    "hooks/legalesign/rules.py": "unit/hooks/legalesign/test_hook.py, reliability/test_bad_input.py",
     "hooks/legalesign/webhooks.py": "unit/test_webhooks.py",
     "hooks/legalesign/wire.py": "unit/hooks/legalesign/test_hook.py",
     "hooks/wesignature/ledger.py": "reliability/test_wesignature_shared_baseline.py",
