@@ -43,7 +43,6 @@ WITHOUT_DIRECT_TESTS = {
     "contracts/status.py": "e2e/test_contracts_page.py",
     "contracts/view.py": "e2e/test_contracts_page.py, e2e/test_contracts_browser.py",
     "esignbase_auth.py": "unit/hooks/esignbase/test_grants.py, e2e/test_esignbase_consent_browser.py",
-    "hooks/esignbase/wire.py": "unit/hooks/esignbase/test_hook.py",
     "hooks/legalesign/flows.py": "unit/hooks/legalesign/test_hook.py",
     "hooks/wesignature/ledger.py": "reliability/test_wesignature_shared_baseline.py",
     "hooks/wesignature/ledger_redis.py": "reliability/test_wesignature_shared_baseline.py",
