@@ -44,8 +44,6 @@ WITHOUT_DIRECT_TESTS = {
     "contracts/view.py": "e2e/test_contracts_page.py, e2e/test_contracts_browser.py",
     "esignbase_auth.py": "unit/hooks/esignbase/test_grants.py, e2e/test_esignbase_consent_browser.py",
     "hooks/legalesign/flows.py": "unit/hooks/legalesign/test_hook.py",
-    "hooks/wesignature/ledger.py": "reliability/test_wesignature_shared_baseline.py",
-    "hooks/wesignature/ledger_redis.py": "reliability/test_wesignature_shared_baseline.py",
 }
 
 #: Test files under tests/unit named after a behaviour that spans modules, not after one module.
