@@ -36,12 +36,6 @@ WITHOUT_DIRECT_TESTS = {
     "hooks/reconcile.py": "restructured by the request-path work; tested in reliability/test_exactly_once.py",
     "hooks/vendor.py": "restructured by the request-path work; tested through the vendor hooks",
     # Not yet: tested through the code that uses them (the file named after each).
-    "contracts/actions.py": "e2e/test_contracts_page.py",
-    "contracts/app.py": "e2e/test_contracts_page.py, e2e/test_contracts_browser.py",
-    "contracts/auth.py": "e2e/test_contracts_page.py",
-    "contracts/records.py": "e2e/test_contracts_page.py",
-    "contracts/status.py": "e2e/test_contracts_page.py",
-    "contracts/view.py": "e2e/test_contracts_page.py, e2e/test_contracts_browser.py",
     "esignbase_auth.py": "unit/hooks/esignbase/test_grants.py, e2e/test_esignbase_consent_browser.py",
     "hooks/legalesign/flows.py": "unit/hooks/legalesign/test_hook.py",
 }
