@@ -35,9 +35,9 @@ WITHOUT_DIRECT_TESTS = {
     "hooks/base.py": "restructured by the request-path work; tested through the vendor hooks",
     "hooks/reconcile.py": "restructured by the request-path work; tested in reliability/test_exactly_once.py",
     "hooks/vendor.py": "restructured by the request-path work; tested through the vendor hooks",
-    # Not yet: tested through the code that uses them (the file named after each).
-    "esignbase_auth.py": "unit/hooks/esignbase/test_grants.py, e2e/test_esignbase_consent_browser.py",
-    "hooks/legalesign/flows.py": "unit/hooks/legalesign/test_hook.py",
+    # Legalesign's implementation of the vendor interface, which that work is reshaping: tested
+    # through the hook in hooks/legalesign/test_hook.py (rules, wire, fields and webhooks directly).
+    "hooks/legalesign/flows.py": "restructured by the request-path work; tested in hooks/legalesign/test_hook.py",
 }
 
 #: Test files under tests/unit named after a behaviour that spans modules, not after one module.
