@@ -9,12 +9,14 @@ EXTRA_SPEC ?=
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-deployment lint typecheck check demo bench bench-smoke dist docs clean
+.PHONY: venv test test-deployment lint typecheck check demo bench bench-smoke dist dist-sandbox docs clean
 
-$(STAMP): pyproject.toml
+# The emulator (sandbox/, distribution esign-sandbox, named by the test extra) is installed in the
+# same pip command, so pip resolves that name to the folder in this clone, not to an index.
+$(STAMP): pyproject.toml sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]' '$(AIRFLOW_SPEC)' $(EXTRA_SPEC)
+	$(PY) -m pip install --quiet -e '.[test]' -e ./sandbox '$(AIRFLOW_SPEC)' $(EXTRA_SPEC)
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -49,14 +51,25 @@ docs: $(DOCS_STAMP)
 	$(PY) -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
 	@echo "docs: docs/_build/html/index.html"
 
-# A wheel in dist/, built in its own small virtualenv (only pip and the build backend, no Airflow):
-# `pip install dist/airflow_provider_esign-*.whl` then installs the provider anywhere.
-dist:
+# Wheels are built in their own small virtualenv (only pip and the build backend, no Airflow).
+BUILD_VENV := $(VENV)-build
+$(BUILD_VENV)/.ready:
+	$(PYTHON) -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/python -m pip install --quiet --upgrade pip
+	touch $@
+
+# The provider's wheel in dist/: `pip install dist/airflow_provider_esign-*.whl` installs it anywhere.
+# It holds only the provider (.ci/run checks): the emulator is the separate esign-sandbox wheel.
+dist: $(BUILD_VENV)/.ready
 	rm -rf dist build
-	$(PYTHON) -m venv $(VENV)-build
-	$(VENV)-build/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)-build/bin/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	$(BUILD_VENV)/bin/python -m pip wheel --quiet --no-deps --wheel-dir dist .
 	@ls dist/*.whl
+
+# The emulator's wheel (distribution esign-sandbox) in sandbox/dist/, apart from the provider's.
+dist-sandbox: $(BUILD_VENV)/.ready
+	rm -rf sandbox/dist sandbox/build
+	$(BUILD_VENV)/bin/python -m pip wheel --quiet --no-deps --wheel-dir sandbox/dist ./sandbox
+	@ls sandbox/dist/*.whl
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
@@ -65,4 +78,4 @@ bench-smoke: $(STAMP)
 	$(PY) -m benchmarks --smoke
 
 clean:
-	rm -rf $(VENV) .venv-* signed .pytest_cache dist build docs/_build docs/_generated
+	rm -rf $(VENV) .venv-* signed .pytest_cache dist build sandbox/dist sandbox/build docs/_build docs/_generated

@@ -16,7 +16,7 @@ from benchmarks.peers import SIGNER, _esignbase_sdk, _fresh, _legalesign_sdk, _w
 def _status_peers(sandbox: SandboxProcess, vendor: str, ids: list[str]) -> dict[str, Callable[[], Any]]:
     if vendor == "legalesign":
         sdk = _legalesign_sdk(sandbox)
-        from airflow_provider_esign.sandbox import credentials as c
+        from esign_sandbox import credentials as c
 
         def walk() -> Any:
             wanted, found, offset = set(ids), {}, 0

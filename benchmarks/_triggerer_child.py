@@ -75,9 +75,9 @@ class Recorder:
 
 
 async def main(spec: dict[str, Any]) -> dict[str, Any]:
-    from airflow_provider_esign.sandbox.client import SandboxClient
     from airflow_provider_esign.triggers.status import DocumentStatusTrigger
     from benchmarks.common import peak_rss_mb, reset_peak_rss, rss_mb
+    from esign_sandbox.client import SandboxClient
 
     client = SandboxClient(spec["sandbox_url"])
     loop = asyncio.get_running_loop()

@@ -223,7 +223,7 @@ def quiet_logging() -> None:
 
 def set_connections(url: str, *, rate_limit_per_minute: int = 0, **kwargs: Any) -> dict[str, str]:
     """Point ``{vendor}_default`` connections at the sandbox (env vars of this process and its children)."""
-    from airflow_provider_esign.sandbox.client import connections_env
+    from esign_sandbox.client import connections_env
 
     env = connections_env(url, rate_limit_per_minute=rate_limit_per_minute, **kwargs)
     os.environ.update(env)
@@ -238,7 +238,7 @@ def child_env() -> dict[str, str]:
 # The sandbox, in its own process (so that it never competes with the measured code for the GIL)
 # --------------------------------------------------------------------------------------------------
 class SandboxProcess:
-    """``python -m airflow_provider_esign.sandbox --port 0`` as a child process, with a control client.
+    """``python -m esign_sandbox --port 0`` as a child process, with a control client.
 
     :param workdir: Where its log goes.
     :param config: ``SandboxConfig`` fields.
@@ -260,7 +260,7 @@ class SandboxProcess:
 
     def start(self, timeout: float = 60.0) -> SandboxProcess:
         self._log = open(os.path.join(self.workdir, "sandbox.log"), "a")  # noqa: SIM115
-        command = [sys.executable, "-m", "airflow_provider_esign.sandbox", "--port", "0"]
+        command = [sys.executable, "-m", "esign_sandbox", "--port", "0"]
         command += ["--seed", str(self.seed), "--config", json.dumps(self.config)]
         self.process = subprocess.Popen(
             command, cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stderr=self._log, text=True
@@ -278,7 +278,7 @@ class SandboxProcess:
 
     @property
     def client(self):
-        from airflow_provider_esign.sandbox.client import SandboxClient
+        from esign_sandbox.client import SandboxClient
 
         return SandboxClient(self.url)
 

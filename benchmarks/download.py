@@ -71,11 +71,12 @@ def run(sandbox: SandboxProcess, sizes: Sizes, workdir: str) -> list[Result]:
         "esignbase", name="Large contract", status="completed", pdf_size=size
     )["id"]
     from airflow_provider_esign.hooks.esignbase import ESignBaseHook
+    from airflow_provider_esign.hooks.pipeline import resolve_url
 
     hook = ESignBaseHook("esignbase_default")
     hook.get_document(document_id)
     token = hook.credentials().values["access_token"]  # type: ignore[union-attr]
-    url = hook._url(hook.settings, f"api/document/{document_id}/download")
+    url = resolve_url(hook.settings.base_url, f"api/document/{document_id}/download")
     curl = shutil.which("curl")
     baseline_mode = "curl" if curl else "stdlib"
 

@@ -81,7 +81,7 @@ def _account(
     client: Any, vendor: str, size: int, workdir: str, memory: list[tuple[int, float]]
 ) -> list[Result]:
     from airflow_provider_esign.hooks import get_hook
-    from airflow_provider_esign.hooks.base import CREDENTIALS
+    from airflow_provider_esign.hooks.credentials import CREDENTIALS
     from airflow_provider_esign.ledger import engine
     from airflow_provider_esign.ledger.store import LedgerStore
     from airflow_provider_esign.operators.sync import embedded_hook

@@ -41,7 +41,7 @@ SIGNER = {"name": "Ada Lovelace", "email": "ada@example.com"}
 def _legalesign_sdk(sandbox: SandboxProcess, max_retries: int = 0) -> Any:
     import legalesign
 
-    from airflow_provider_esign.sandbox import credentials as c
+    from esign_sandbox import credentials as c
 
     return legalesign.Legalesign(
         api_key=f"ApiKey {c.LEGALESIGN_USERNAME}:{c.LEGALESIGN_SECRET}",
@@ -53,7 +53,7 @@ def _legalesign_sdk(sandbox: SandboxProcess, max_retries: int = 0) -> Any:
 def _esignbase_sdk(sandbox: SandboxProcess) -> Any:
     import esignbase_sdk
 
-    from airflow_provider_esign.sandbox import credentials as c
+    from esign_sandbox import credentials as c
 
     esignbase_sdk.BASE_URL = sandbox.client.vendor_url("esignbase") + "/"  # the SDK's one setting
     client = esignbase_sdk.OAuth2Client(
@@ -64,7 +64,7 @@ def _esignbase_sdk(sandbox: SandboxProcess) -> Any:
 
 
 def _wesignature_auth() -> dict[str, str]:
-    from airflow_provider_esign.sandbox import credentials as c
+    from esign_sandbox import credentials as c
 
     return {"user_id": c.WESIGNATURE_USER_ID, "api_key": c.WESIGNATURE_API_KEY}
 
@@ -101,7 +101,7 @@ def _stored_key_connection(sandbox: SandboxProcess) -> None:
     import json
     import os
 
-    from airflow_provider_esign.sandbox import credentials as c
+    from esign_sandbox import credentials as c
 
     os.environ["AIRFLOW_CONN_WESIGNATURE_DEFAULT"] = json.dumps(
         {
@@ -148,7 +148,7 @@ def _send_contenders(
     if vendor == "legalesign":
         import legalesign
 
-        from airflow_provider_esign.sandbox import credentials as c
+        from esign_sandbox import credentials as c
 
         def peer(i: int) -> Any:
             conn = _connection(vendor)
@@ -265,8 +265,8 @@ def _dropped_create(sandbox: SandboxProcess) -> list[Result]:
 
     from airflow_provider_esign.hooks import get_hook
     from airflow_provider_esign.models import SendRequest, Signer
-    from airflow_provider_esign.sandbox import credentials as c
     from benchmarks.sends import SAMPLE_PDF
+    from esign_sandbox import credentials as c
 
     results = []
     for vendor in ("legalesign", "esignbase", "wesignature"):
@@ -347,7 +347,7 @@ def _dropped_create(sandbox: SandboxProcess) -> list[Result]:
 
 def run(sandbox: SandboxProcess, sizes: Sizes, workdir: str) -> list[Result]:
     set_connections(sandbox.url, rate_limit_per_minute=0)
-    from airflow_provider_esign.hooks.base import CREDENTIALS
+    from airflow_provider_esign.hooks.credentials import CREDENTIALS
 
     CREDENTIALS.clear()
     from benchmarks._peer_reads import batch_status, downloads

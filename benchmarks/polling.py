@@ -18,7 +18,7 @@ from benchmarks.common import PAGE_SIZE, VENDORS, Result, SandboxProcess, Sizes,
 
 def run(sandbox: SandboxProcess, sizes: Sizes, workdir: str) -> list[Result]:
     from airflow_provider_esign.hooks import get_hook
-    from airflow_provider_esign.hooks.base import CREDENTIALS
+    from airflow_provider_esign.hooks.credentials import CREDENTIALS
     from airflow_provider_esign.sensors.batch import BatchDocumentStatusSensor
     from airflow_provider_esign.sensors.status import DocumentStatusSensor
     from benchmarks.common import set_connections

@@ -24,7 +24,7 @@ from benchmarks.sends import SAMPLE_PDF
 
 def run(sandbox: SandboxProcess, sizes: Sizes, workdir: str) -> list[Result]:
     from airflow_provider_esign.hooks.legalesign import LegalesignHook
-    from airflow_provider_esign.sandbox.client import connections_env
+    from esign_sandbox.client import connections_env
 
     vendor = "legalesign"
     client = sandbox.fresh(sign_delay=None, send_delay=0)

@@ -34,7 +34,7 @@ SIGNERS = [{"name": "Ada Lovelace", "email": "ada@example.com"}]
 
 
 def run(sandbox: SandboxProcess, sizes: Sizes, workdir: str) -> list[Result]:
-    from airflow_provider_esign.hooks.base import CREDENTIALS
+    from airflow_provider_esign.hooks.credentials import CREDENTIALS
 
     client = sandbox.fresh(sign_delay=None, send_delay=0)
     set_connections(sandbox.url, rate_limit_per_minute=0)

@@ -47,7 +47,8 @@ def _bare_calls(
     hook: Any, vendor: str, requests_: list[Any], keys: Sequence[str | None]
 ) -> list[tuple[str, Any, dict]]:
     """(url, json body, headers) of each create, exactly as the hook would send it."""
-    from airflow_provider_esign.hooks.base import ApiRequest
+    from airflow_provider_esign.hooks.api import ApiRequest
+    from airflow_provider_esign.hooks.pipeline import resolve_url
 
     calls = []
     hook.settings  # noqa: B018 - load the connection first: the credentials cache is keyed by it
@@ -62,7 +63,7 @@ def _bare_calls(
                 "POST", path, "send_document", json=hook._create_body(prepared, key), idempotent=False
             )
         authed = hook.apply_auth(api, creds)
-        calls.append((hook._url(hook.settings, authed.path), authed.json, dict(authed.headers)))
+        calls.append((resolve_url(hook.settings.base_url, authed.path), authed.json, dict(authed.headers)))
     return calls
 
 
@@ -86,7 +87,7 @@ def _measure(
     import requests
 
     from airflow_provider_esign.hooks import get_hook
-    from airflow_provider_esign.hooks.base import CREDENTIALS
+    from airflow_provider_esign.hooks.credentials import CREDENTIALS
     from airflow_provider_esign.hooks.esignbase import TEMPLATE_ROLES
 
     client = sandbox.fresh(sign_delay=None, send_delay=0)

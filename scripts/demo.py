@@ -45,7 +45,7 @@ def airflow_env(home: str, connections: dict[str, str]) -> dict[str, str]:
 
 
 def main() -> int:
-    from airflow_provider_esign.sandbox import Sandbox, SandboxConfig
+    from esign_sandbox import Sandbox, SandboxConfig
 
     started = time.monotonic()
     shutil.rmtree(SIGNED, ignore_errors=True)

@@ -24,7 +24,7 @@ os.environ.update(
 import pytest  # noqa: E402
 
 # The sandbox fixtures are an opt-in plugin (no pytest11 entry point), loaded explicitly like any user would.
-pytest_plugins = ["airflow_provider_esign.sandbox.pytest_plugin"]
+pytest_plugins = ["esign_sandbox.pytest_plugin"]
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def sandbox(esign_sandbox_clean, monkeypatch, airflow_db, sandbox_delays, sandbo
 def _fresh_credentials():
     """Tokens, api keys, eSignBase template roles and WeSignature's send ledger are cached per process
     (the ledger also on disk); every test starts without any."""
-    from airflow_provider_esign.hooks.base import CREDENTIALS
+    from airflow_provider_esign.hooks.credentials import CREDENTIALS
     from airflow_provider_esign.hooks.esignbase import TEMPLATE_ROLES
 
     CREDENTIALS.clear()

@@ -79,7 +79,7 @@ def _session() -> Any:
 def _unauthenticated_page(exc: HTTPException) -> HTMLResponse:
     login = "/"
     with contextlib.suppress(Exception):  # no auth manager URL: Airflow's home page logs in too
-        login = auth._auth_manager().get_url_login() or "/"
+        login = auth.auth_manager().get_url_login() or "/"
     body = _static("login.html").replace("{{login}}", html.escape(login, quote=True))
     return HTMLResponse(
         body, status_code=exc.status_code, headers={**SECURITY_HEADERS, **(exc.headers or {})}

@@ -26,7 +26,8 @@ ACTION_TOKEN_SECONDS = 15 * 60
 _BEARER = "bearer "
 
 
-def _auth_manager() -> Any:
+def auth_manager() -> Any:
+    """Airflow's auth manager, which decides every permission of the page."""
     from airflow.api_fastapi.app import get_auth_manager
 
     return get_auth_manager()
@@ -80,7 +81,7 @@ def _dag_access(method: str, entity_name: str | None, dag_id: str | None, user: 
         details = DagDetails(id=dag_id, team_name=team)
     entity = DagAccessEntity[entity_name] if entity_name else None
     return bool(
-        _auth_manager().is_authorized_dag(method=method, access_entity=entity, details=details, user=user)
+        auth_manager().is_authorized_dag(method=method, access_entity=entity, details=details, user=user)
     )
 
 
@@ -92,7 +93,7 @@ def require_view(user: Any) -> None:
 
 def readable_dag_ids(user: Any) -> Collection[str]:
     """The DAGs whose documents the user may see."""
-    return _auth_manager().get_authorized_dag_ids(user=user, method="GET")
+    return auth_manager().get_authorized_dag_ids(user=user, method="GET")
 
 
 def may_edit_dag(user: Any, dag_id: str) -> bool:
@@ -102,7 +103,7 @@ def may_edit_dag(user: Any, dag_id: str) -> bool:
 
 def action_token(user: Any) -> str:
     """A short-lived Airflow JWT for the page's Authorization header."""
-    return str(_auth_manager().generate_jwt(user, expiration_time_in_seconds=ACTION_TOKEN_SECONDS))
+    return str(auth_manager().generate_jwt(user, expiration_time_in_seconds=ACTION_TOKEN_SECONDS))
 
 
 def user_name(user: Any) -> str:

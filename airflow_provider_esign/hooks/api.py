@@ -2,7 +2,9 @@
 
 A *flow* is a generator describing one vendor operation: it yields :class:`ApiRequest` objects and
 receives :class:`ApiResponse` objects back, with no I/O of its own, so the same flow runs under the
-blocking and the async executor (see :mod:`airflow_provider_esign.hooks.pipeline`).
+blocking and the async executor (see :mod:`airflow_provider_esign.hooks.pipeline`). A flow may also
+yield an effect (:mod:`airflow_provider_esign.hooks.effects`), e.g. a ``Sleep``, or an ``Offload``
+for a blocking call such as reading a file from object storage.
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ class ApiResponse:
         ``ReadChunk`` effect); ``content`` is then empty.
     :param parsed: The body as parsed while it streamed in (see ``ApiRequest.stream_json``; None when
         it was not JSON), returned by :meth:`json`.
+    :param checked: What the request's ``check_answer`` returned for this 2xx body (None when the
+        request has no check): flows read it instead of checking the body again.
     """
 
     status_code: int
@@ -105,6 +109,7 @@ class ApiResponse:
     url: str
     stream: Any = None
     parsed: Any = NOT_PARSED
+    checked: Any = None
 
     def header(self, name: str, default: str | None = None) -> str | None:
         lowered = name.lower()
@@ -164,8 +169,9 @@ def parse_incrementally(content: bytes) -> Any:
     return float(value) if isinstance(value, Decimal) else value
 
 
-Flow = Generator[ApiRequest, ApiResponse, T]
-"""A vendor operation: yields requests, receives responses, returns a value."""
+Flow = Generator[Any, Any, T]
+"""A vendor operation: yields requests (:class:`ApiRequest`, answered with an :class:`ApiResponse`)
+and, rarely, effects (``Sleep``, ``Offload``: answered with their result); returns a value."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +230,12 @@ def malformed(body: Any, what: str, *, conn_id: str, operation: str) -> ESignMal
     return ESignMalformedResponseError(
         f"the answer is not {what} ({kind})", conn_id=conn_id, operation=operation
     )
+
+
+def no_call(value: T) -> Flow[T]:
+    """A flow that makes no call and returns ``value``: the default of an optional vendor step."""
+    return value
+    yield  # the one flow without a request: a generator all the same, so callers ``yield from`` it
 
 
 def single_request(request: ApiRequest) -> Flow[ApiResponse]:

@@ -20,25 +20,17 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_esign.exceptions import ESignBadRequestError, ESignNotFoundError, error_for_status
-from airflow_provider_esign.hooks import batch, pipeline, reconcile
-from airflow_provider_esign.hooks import download as _download
+from airflow_provider_esign.exceptions import ESignBadRequestError
+from airflow_provider_esign.hooks import batch, sync
 from airflow_provider_esign.hooks.api import (
-    MAX_ERROR_TEXT,
-    PDF_MAGIC,
-    ApiRequest,
-    ApiResponse,
     DownloadSource,
     Flow,
-    Page,
-    default_vendor_message,
-    quote_id,
-    single_request,
-    truthy,
 )
-from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials, amask, mask
-from airflow_provider_esign.hooks.download import sha256_matches
-from airflow_provider_esign.hooks.retry import RetryPolicy, retry_after_seconds
+from airflow_provider_esign.hooks.credentials import Credentials
+from airflow_provider_esign.hooks.download import download
+from airflow_provider_esign.hooks.pipeline import RequestPipeline
+from airflow_provider_esign.hooks.reconcile import send_once_flow
+from airflow_provider_esign.hooks.retry import RetryPolicy
 from airflow_provider_esign.hooks.settings import (
     DEFAULT_CREATE_SETTLE_SECONDS,
     ConnectionSettings,
@@ -46,7 +38,7 @@ from airflow_provider_esign.hooks.settings import (
     resolve_option,
     resolve_timeout,
 )
-from airflow_provider_esign.hooks.transport import ASYNC_MAX_CONNECTIONS, AsyncExecutor, SyncExecutor
+from airflow_provider_esign.hooks.transport import AsyncExecutor, SyncExecutor
 from airflow_provider_esign.hooks.vendor import VendorInterface
 from airflow_provider_esign.models import DocumentInfo, DownloadResult, SendRequest
 from airflow_provider_esign.ratelimit import RateLimiter
@@ -56,30 +48,6 @@ if TYPE_CHECKING:
     import requests
 
 T = TypeVar("T")
-
-# Re-exported: the names vendor hooks, tests and benchmarks import from here.
-__all__ = [
-    "ASYNC_MAX_CONNECTIONS",
-    "CREDENTIALS",
-    "DEFAULT_CREATE_SETTLE_SECONDS",
-    "MAX_ERROR_TEXT",
-    "PDF_MAGIC",
-    "ApiRequest",
-    "ApiResponse",
-    "ConnectionSettings",
-    "Credentials",
-    "DownloadSource",
-    "ESignHook",
-    "Flow",
-    "Page",
-    "RetryPolicy",
-    "amask",
-    "mask",
-    "quote_id",
-    "sha256_matches",
-    "single_request",
-    "truthy",
-]
 
 
 class ESignHook(VendorInterface, BaseHook, abc.ABC):
@@ -142,6 +110,7 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         self._read_connection: Any = connection
         self._session: requests.Session | None = None
         self._limiter: RateLimiter | None = None
+        self.pipeline = RequestPipeline(self)
 
     # ---------------------------------------------------------------- connection settings
     def build_settings(self, conn: Any, extra: dict[str, Any]) -> ConnectionSettings:
@@ -230,28 +199,6 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         raw = "|".join([self.vendor, s.base_url, s.login, s.password, json.dumps(s.extra, sort_keys=True)])
         return hashlib.sha256(raw.encode()).hexdigest()
 
-    # ---------------------------------------------------------------- response checks (overridable)
-    def vendor_message(self, response: ApiResponse) -> str | None:
-        """The vendor's error text from an error response, truncated."""
-        return default_vendor_message(response)
-
-    def raise_for_response(self, request: ApiRequest, response: ApiResponse) -> None:
-        """Raise the provider exception for an error status (the one status table), or check a 2xx."""
-        status = response.status_code
-        if status < 400 or status in request.ok_statuses:
-            self.check_response(request, response)
-            return
-        cls, message = error_for_status(status)
-        kwargs: dict[str, Any] = {
-            "conn_id": self.conn_id,
-            "operation": request.operation,
-            "status_code": status,
-            "vendor_message": self.vendor_message(response),
-        }
-        if status == 429:
-            kwargs["retry_after"] = retry_after_seconds(response.header("Retry-After"))
-        raise cls(message, **kwargs)
-
     # ---------------------------------------------------------------- public API (sync)
     def get_conn(self) -> requests.Session:
         """The hook's HTTP session (one per hook, connection pooling, timeouts per request)."""
@@ -305,13 +252,8 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         :param changed_since: Vendor epoch seconds: where the vendor can list changes only, answer
             just the ids changed since (the others are left out: unchanged).
         """
-        run = batch.PlanRun(batch.read_plan(self, list(dict.fromkeys(document_ids)), filters, changed_since))
-        while (flow := run.next_flow()) is not None:
-            try:
-                run.value = self.run_flow(flow)
-            except ESignNotFoundError as exc:  # the plan decides what a missing document means
-                run.error = exc
-        return self._batch_done(len(document_ids), run.result)
+        read = self.run_flow(batch.read_flow(self, list(dict.fromkeys(document_ids)), filters, changed_since))
+        return self._batch_done(len(document_ids), read)
 
     def _batch_done(self, tracked: int, read: batch.BatchRead) -> dict[str, DocumentInfo]:
         self.log.info("get_documents of %d id(s): %s", tracked, read.describe())
@@ -324,9 +266,12 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         :param ctx: A :class:`~airflow_provider_esign.hooks.sync.SyncContext`.
         :return: The vendor calls the walk made.
         """
-        from airflow_provider_esign.hooks import sync
+        self.run_flow(self.sync_walk(ctx))
+        return ctx.calls
 
-        return sync.drive(self, self.sync_walk(ctx))
+    def sync_walk(self, ctx: Any) -> Flow[None]:
+        """Every list page, every time (:func:`~airflow_provider_esign.hooks.sync.full_walk`)."""
+        return sync.full_walk(self, ctx)
 
     def cancel_document(self, document_id: str, *, notify: bool = False) -> None:
         """Void / cancel the document at the vendor, as the vendor allows.
@@ -342,6 +287,7 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         idempotency_key: str | None = None,
         checkpoint: MutableMapping[str, Any] | None = None,
         adopt_existing: bool = False,
+        validated: bool = False,
     ) -> DocumentInfo:
         """Create a document and send it for signature, exactly once.
 
@@ -355,19 +301,19 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         :param checkpoint: Mapping persisted by the caller across crashes (the task state store): the
             hook records what reconciliation needs here before creating.
         :param adopt_existing: Look for an earlier attempt's document before creating (retried tries).
+        :param validated: The caller has run :meth:`validate_send_request` on ``request`` already (the
+            send operator does, before any other work): not run twice.
         """
-        self.validate_send_request(request)
+        if not validated:
+            self.validate_send_request(request)
         # Dict signers (as a DAG passes them) become Signer objects once, for every vendor's flows;
         # validate_send_request has checked them, with errors naming the field.
         request = replace(request, signers=require_signers(request.signers))
         if idempotency_key is not None:
             self.validate_idempotency_key(idempotency_key)
         checkpoint = checkpoint if checkpoint is not None else {}
-        settings = self.settings
         try:
-            return self._execute(
-                reconcile.send_once(self, settings, request, idempotency_key, checkpoint, adopt_existing)
-            )
+            return self.run_flow(send_once_flow(self, request, idempotency_key, checkpoint, adopt_existing))
         except ESignBadRequestError:
             self.after_send_rejected(request)
             raise
@@ -399,8 +345,8 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
         operation: str = "download_document",
     ) -> DownloadResult:
         """Stream and verify any PDF the vendor serves (final PDF, audit log) into ``destination``."""
-        settings = self.settings
-        return self._execute(_download.download(self, settings, source, destination, chunk_size, operation))
+        self.settings  # noqa: B018 - loaded before the transfer: its first request needs the base URL
+        return SyncExecutor(self).run(download(self.pipeline, source, destination, chunk_size, operation))
 
     # ---------------------------------------------------------------- public API (async)
     async def aget_document(self, document_id: str) -> DocumentInfo:
@@ -423,35 +369,38 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
                 return
             cursor = page.next_cursor
 
+    async def alist_documents_since(self, since: float, **filters: Any) -> AsyncIterator[DocumentInfo]:
+        """The documents created since ``since`` (epoch seconds; and a page's worth older), read from
+        the list's newest end (:class:`~.batch.NewestEndWalk`): a few calls at any account size."""
+        page = first = await self.arun_flow(self.list_page_flow(None, filters))
+        walk = batch.NewestEndWalk(first, since, self.list_at_offset)
+        while True:
+            for doc in page.items:
+                yield doc
+            cursor = walk.next_cursor(None if page is first else page)
+            if cursor is None:
+                return
+            page = await self.arun_flow(self.list_page_flow(cursor, filters))
+
     async def aget_documents(
         self, document_ids: list[str], *, changed_since: float | None = None, **filters: Any
     ) -> dict[str, DocumentInfo]:
         """Async :meth:`get_documents` (the same plan; large pages are parsed off the event loop)."""
-        run = batch.PlanRun(batch.read_plan(self, list(dict.fromkeys(document_ids)), filters, changed_since))
-        while (flow := run.next_flow()) is not None:
-            try:
-                run.value = await self.arun_flow(flow)
-            except ESignNotFoundError as exc:
-                run.error = exc
-        return self._batch_done(len(document_ids), run.result)
+        flow = batch.read_flow(self, list(dict.fromkeys(document_ids)), filters, changed_since)
+        return self._batch_done(len(document_ids), await self.arun_flow(flow))
 
     # ---------------------------------------------------------------- executors
-    def _execute(self, work: pipeline.Pipeline[T]) -> T:
-        """Run a pipeline with blocking I/O."""
-        return SyncExecutor(self).run(work)
-
     def run_flow(self, flow: Flow[T]) -> T:
-        """Drive ``flow`` with blocking HTTP."""
-        return self._execute(pipeline.run(self, self.settings, flow))
+        """Run ``flow`` through the hook's pipeline with blocking HTTP (``requests``)."""
+        self.settings  # noqa: B018 - loaded here: a flow never reads the connection
+        return SyncExecutor(self).run(self.pipeline.run(flow))
 
     async def arun_flow(self, flow: Flow[T]) -> T:
-        """Drive ``flow`` with async HTTP."""
-        settings = await self.asettings()
-        return await AsyncExecutor(self).run(pipeline.run(self, settings, flow))
+        """Run ``flow`` through the hook's pipeline with async HTTP (``httpx``), for triggers."""
+        await self.asettings()
+        return await AsyncExecutor(self).run(self.pipeline.run(flow))
 
     def credentials(self) -> Credentials | None:
         """The process's credentials for this connection, logging in if needed (blocking)."""
-        return self._execute(pipeline.credentials(self, self.settings))
-
-    def _url(self, settings: ConnectionSettings, path: str) -> str:
-        return pipeline.resolve_url(settings, path)
+        self.settings  # noqa: B018
+        return SyncExecutor(self).run(self.pipeline.credentials())

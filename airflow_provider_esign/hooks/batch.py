@@ -1,8 +1,8 @@
 """Reading a batch of documents at a cost that grows with the batch, not with the account.
 
-A batch read is a *plan*: a generator that yields vendor flows (one list page, one document read)
-and receives their results, so the same plan serves the blocking and the async hook. It picks the
-cheapest correct method for the ids still pending:
+A batch read is a flow built from the vendor's flows (one list page, one document read), so the
+same read serves the blocking and the async hook. It picks the cheapest correct method for the ids
+still pending:
 
 - one pending id: one document read;
 - otherwise the first list page, which tells the list's total and its order (detected from the
@@ -22,17 +22,17 @@ the change list does not show are left out of the answer: the caller keeps their
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_esign.exceptions import ESignNotFoundError
+from airflow_provider_esign.hooks.api import Flow, Page
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus
 
 if TYPE_CHECKING:
-    from airflow_provider_esign.hooks.api import Flow, Page
-    from airflow_provider_esign.hooks.base import ESignHook
+    from airflow_provider_esign.hooks.vendor import VendorInterface
 
 NEWEST_FIRST = "newest_first"
 OLDEST_FIRST = "oldest_first"
@@ -79,29 +79,6 @@ class BatchRead:
             f"{self.method}: {self.calls} call(s) ({self.list_calls} list page(s), "
             f"{self.read_calls} document read(s))"
         )
-
-
-Plan = Generator["Flow[Any]", Any, BatchRead]
-
-
-class PlanRun:
-    """Drives a plan for a sync or async hook: the caller runs each flow and sets ``value`` (or the
-    ``error`` the plan may handle, e.g. a 404); ``result`` is the plan's answer once done."""
-
-    def __init__(self, plan: Plan) -> None:
-        self.plan = plan
-        self.value: Any = None
-        self.error: Exception | None = None
-        self.result = BatchRead()
-
-    def next_flow(self) -> Flow[Any] | None:
-        """The next flow to run, or None once the plan returned (its value in ``result``)."""
-        error, value, self.error, self.value = self.error, self.value, None, None
-        try:
-            return self.plan.throw(error) if error is not None else self.plan.send(value)
-        except StopIteration as stop:
-            self.result = stop.value
-            return None
 
 
 def timestamp(value: Any) -> float | None:
@@ -156,15 +133,18 @@ def oldest(items: list[DocumentInfo]) -> float:
     return min(times, default=float("inf"))
 
 
-def gone(hook: ESignHook, document_id: str) -> DocumentInfo:
+def gone(hook: VendorInterface, document_id: str) -> DocumentInfo:
     """A tracked document the vendor answers 404 for: a failure, so the wait ends."""
     return DocumentInfo(document_id, hook.vendor, None, DocumentStatus.VOIDED, GONE)
 
 
-def read_plan(
-    hook: ESignHook, document_ids: list[str], filters: dict[str, Any], changed_since: float | None = None
-) -> Plan:
-    """The batch read of ``document_ids`` (see the module docstring); drive it with the hook.
+def read_flow(
+    hook: VendorInterface,
+    document_ids: list[str],
+    filters: dict[str, Any],
+    changed_since: float | None = None,
+) -> Flow[BatchRead]:
+    """The batch read of ``document_ids`` (see the module docstring), run by the hook's pipeline.
 
     :param changed_since: Vendor time of the last poll's newest change (less a margin): list only the
         documents changed after it, where the vendor can.
@@ -181,7 +161,7 @@ def read_plan(
     for document_id in list(missing):
         result.read_calls += 1
         try:
-            result.found[document_id] = yield hook.get_document_flow(document_id)
+            result.found[document_id] = yield from hook.get_document_flow(document_id)
         except ESignNotFoundError:
             result.found[document_id] = gone(hook, document_id)
     return result
@@ -198,9 +178,11 @@ def _take(page: Page, missing: dict[str, None], result: BatchRead) -> int:
     return hits
 
 
-def _walk(hook: ESignHook, missing: dict[str, None], filters: dict[str, Any], result: BatchRead) -> Plan:
+def _walk(
+    hook: VendorInterface, missing: dict[str, None], filters: dict[str, Any], result: BatchRead
+) -> Flow[BatchRead]:
     budget = len(missing)  # list calls never exceed reading the pending ids one by one
-    first: Page = yield hook.batch_page_flow(None, filters, missing)
+    first = yield from hook.batch_page_flow(None, filters, missing)
     result.list_calls += 1
     first_hits = _take(first, missing, result)
     result.order = detect_order(first.items)
@@ -212,11 +194,11 @@ def _walk(hook: ESignHook, missing: dict[str, None], filters: dict[str, Any], re
         if offsets is not None:
             if not offsets:
                 break
-            page = yield hook.batch_page_flow(offsets.pop(0), filters, missing)
+            page = yield from hook.batch_page_flow(offsets.pop(0), filters, missing)
         else:
             if cursor is None:
                 break
-            page = yield hook.batch_page_flow(cursor, filters, missing)
+            page = yield from hook.batch_page_flow(cursor, filters, missing)
             cursor = page.next_cursor
         result.list_calls += 1
         if not _take(page, missing, result):
@@ -225,14 +207,14 @@ def _walk(hook: ESignHook, missing: dict[str, None], filters: dict[str, Any], re
 
 
 def _changes(
-    hook: ESignHook, missing: dict[str, None], filters: dict[str, Any], result: BatchRead
-) -> Generator[Flow[Any], Any, bool]:
+    hook: VendorInterface, missing: dict[str, None], filters: dict[str, Any], result: BatchRead
+) -> Flow[bool]:
     """List the documents changed since the filter's time; False if that list grew longer than
     reading the pending ids one by one (then the ids it did not reach are read that way)."""
     result.changes_only = True
     cursor: Any = None
     while True:
-        page: Page = yield hook.batch_page_flow(cursor, filters, missing)
+        page = yield from hook.batch_page_flow(cursor, filters, missing)
         result.list_calls += 1
         _take(page, missing, result)
         cursor = page.next_cursor
@@ -256,46 +238,56 @@ def newest_end_offsets(first: Page, order: str) -> list[int] | None:
     return offsets
 
 
-def newest_end_walk(first: Page, since: float | None, at_offset: bool) -> Generator[Any, Page, None]:
-    """The pages to read after ``first``: yields each next cursor and receives that page.
+class NewestEndWalk:
+    """The pages to read after a list's ``first`` page: :meth:`next_cursor` says which, page by page.
 
     With ``since`` (epoch seconds) the walk goes from the list's newest end (an oldest-first list is
     read backwards by offset, where ``at_offset``) and ends at the first page reaching documents
     created before ``since``; without it, it follows the list to its end.
     """
-    order = detect_order(first.items)
-    if first.next_cursor is None:
-        return
-    if since is not None and order == NEWEST_FIRST and oldest(first.items) < since:
-        return
-    offsets = newest_end_offsets(first, order) if since is not None and at_offset else None
-    cursor: Any = first.next_cursor
+
+    def __init__(self, first: Page, since: float | None, at_offset: bool) -> None:
+        self.since = since
+        self.order = detect_order(first.items)
+        self.offsets = newest_end_offsets(first, self.order) if since is not None and at_offset else None
+        self.cursor: Any = first.next_cursor
+        self.done = first.next_cursor is None or (
+            since is not None and self.order == NEWEST_FIRST and oldest(first.items) < since
+        )
+
+    def next_cursor(self, page: Page | None = None) -> Any:
+        """The cursor (or offset) of the next page to read, given the ``page`` just read (None: only
+        the first was), or None when the walk is over."""
+        if page is not None:
+            if self.since is not None and self.order != UNKNOWN_ORDER and oldest(page.items) < self.since:
+                self.done = True  # the rest of the walk is older than the bound
+            self.cursor = page.next_cursor
+        if self.done:
+            return None
+        if self.offsets is not None:
+            return self.offsets.pop(0) if self.offsets else None
+        return self.cursor
+
+
+def find_first_flow(
+    hook: VendorInterface,
+    filters: dict[str, Any],
+    matches: Callable[[DocumentInfo], bool],
+    since: float | None = None,
+) -> Flow[DocumentInfo | None]:
+    """Walk the document list page by page; the first document ``matches`` accepts, or None.
+
+    :param since: Epoch seconds before which no match can have been created (a send's first attempt).
+        With it the walk starts at the list's newest end (:class:`NewestEndWalk`) and stops at the
+        first page reaching older documents: a few calls at any account size.
+    """
+    page = first = yield from hook.list_page_flow(None, filters)
+    walk = NewestEndWalk(first, since, hook.list_at_offset)
     while True:
-        if offsets is not None:
-            if not offsets:
-                return
-            page = yield offsets.pop(0)
-        else:
-            if cursor is None:
-                return
-            page = yield cursor
-            cursor = page.next_cursor
-        if since is not None and order != UNKNOWN_ORDER and oldest(page.items) < since:
-            return  # the rest of the walk is older than the bound
-
-
-async def alist_recent(hook: ESignHook, filters: dict[str, Any], since: float) -> AsyncIterator[DocumentInfo]:
-    """The documents created since ``since`` (and a page's worth older), read from the newest end."""
-    first: Page = await hook.arun_flow(hook.list_page_flow(None, filters))
-    for doc in first.items:
-        yield doc
-    walk = newest_end_walk(first, since, hook.list_at_offset)
-    try:
-        cursor = next(walk)
-        while True:
-            page = await hook.arun_flow(hook.list_page_flow(cursor, filters))
-            for doc in page.items:
-                yield doc
-            cursor = walk.send(page)
-    except StopIteration:
-        return
+        found = next((doc for doc in page.items if matches(doc)), None)
+        if found is not None:
+            return found
+        cursor = walk.next_cursor(None if page is first else page)
+        if cursor is None:
+            return None
+        page = yield from hook.list_page_flow(cursor, filters)

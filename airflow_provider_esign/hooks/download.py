@@ -21,10 +21,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import IO, TYPE_CHECKING, Any
 
-from airflow_provider_esign.exceptions import DocumentNotReadyError, ESignIntegrityError
+from airflow_provider_esign.exceptions import DocumentNotReadyError, ESignApiError, ESignIntegrityError
 from airflow_provider_esign.hooks.api import PDF_MAGIC, ApiRequest, ApiResponse, DownloadSource
-from airflow_provider_esign.hooks.pipeline import Close, Pipeline, ReadChunk, exchange, retrying
-from airflow_provider_esign.hooks.settings import ConnectionSettings
+from airflow_provider_esign.hooks.effects import Close, Effects, ReadChunk, Sleep
 from airflow_provider_esign.hooks.transport import transport_error
 from airflow_provider_esign.models import DownloadResult
 
@@ -34,7 +33,7 @@ PDF_EOF = b"%%EOF"
 EOF_WINDOW = 1024
 
 if TYPE_CHECKING:
-    from airflow_provider_esign.hooks.base import ESignHook
+    from airflow_provider_esign.hooks.pipeline import RequestPipeline
 
 
 def sha256_matches(expected: str, digest: bytes) -> bool:
@@ -106,14 +105,13 @@ class _Transfer:
 
 
 def download(
-    hook: ESignHook,
-    settings: ConnectionSettings,
-    source: DownloadSource,
-    out: IO[bytes],
-    chunk_size: int,
-    operation: str,
-) -> Pipeline[DownloadResult]:
-    """Stream ``source`` into the seekable ``out`` and verify it; retried as the hook's policy allows."""
+    pipeline: RequestPipeline, source: DownloadSource, out: IO[bytes], chunk_size: int, operation: str
+) -> Effects[DownloadResult]:
+    """Stream ``source`` into the seekable ``out`` and verify it; retried as the hook's policy allows.
+
+    Each attempt is one :meth:`~.pipeline.RequestPipeline.call` without retries of its own (so one
+    budget covers opening the response and reading its body) and resumes where the last one broke.
+    """
     request = ApiRequest(
         "GET",
         source.url,
@@ -124,23 +122,27 @@ def download(
         redirect_credentials=source.redirect_credentials,
     )
     transfer = _Transfer(out)
+    started, number = pipeline.hook.clock(), 0
     try:
-        yield from retrying(
-            hook, request, lambda: _attempt(hook, settings, source, request, transfer, chunk_size)
-        )
+        while True:
+            number += 1
+            try:
+                yield from _attempt(pipeline, source, request, transfer, chunk_size)
+                break
+            except ESignApiError as exc:
+                yield Sleep(pipeline.retry_wait(request, exc, number, started))
     finally:
         transfer.close()
     return _verify(source, transfer, transfer.hasher.digest())
 
 
 def _attempt(
-    hook: ESignHook,
-    settings: ConnectionSettings,
+    pipeline: RequestPipeline,
     source: DownloadSource,
     request: ApiRequest,
     transfer: _Transfer,
     chunk_size: int,
-) -> Pipeline[None]:
+) -> Effects[None]:
     headers = dict(request.headers)
     resuming = transfer.written > 0 and source.supports_range
     if resuming:
@@ -149,7 +151,8 @@ def _attempt(
             headers["If-Range"] = transfer.validator
     elif transfer.written:  # no Range support: start over
         transfer.restart()
-    response = yield from exchange(hook, settings, replace(request, headers=headers), stream=True)
+    conn_id = pipeline.hook.conn_id
+    response = yield from pipeline.call(replace(request, headers=headers), stream=True, retry=False)
     try:
         if response.status_code in source.not_ready_statuses:
             raise DocumentNotReadyError(f"The final PDF is not ready yet (HTTP {response.status_code})")
@@ -163,7 +166,7 @@ def _attempt(
                 transfer.restart()
                 raise transport_error(
                     request.operation,
-                    hook.conn_id,
+                    conn_id,
                     ValueError(f"206 answer with Content-Range {response.header('Content-Range')!r}"),
                     maybe_processed=True,
                 )
@@ -180,15 +183,13 @@ def _attempt(
     finally:
         yield Close(response)
     if transfer.total is not None and transfer.written < transfer.total:
-        raise transport_error(
-            request.operation, hook.conn_id, EOFError("truncated body"), maybe_processed=True
-        )
+        raise transport_error(request.operation, conn_id, EOFError("truncated body"), maybe_processed=True)
     if transfer.total is None and transfer.written and not transfer.has_trailer():
         # No length announced: a connection closed early looks like the end of the body. A PDF ends
         # with %%EOF; without it the body is taken as truncated (retried; never stored).
         raise transport_error(
             request.operation,
-            hook.conn_id,
+            conn_id,
             EOFError(f"body without Content-Length ends without the PDF trailer {PDF_EOF.decode()}"),
             maybe_processed=True,
         )

@@ -13,10 +13,7 @@ import pkgutil
 from functools import cache
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
-
-if TYPE_CHECKING:
-    from airflow_provider_esign.hooks.base import ESignHook
+from typing import Any, ClassVar
 
 
 class VendorInfo:
@@ -83,8 +80,9 @@ def vendor_infos() -> list[type[VendorInfo]]:
 
 
 @cache
-def hook_class(conn_type: str) -> type[ESignHook]:
-    """The hook class of a connection type (imports that vendor's hook only)."""
+def hook_class(conn_type: str) -> type[Any]:
+    """The hook class of a connection type, an ``ESignHook`` subclass (imports that vendor's hook
+    only; this module imports no hook module, not even for types)."""
     module, _, name = vendor_info(conn_type).hook_class_path.rpartition(".")
     return getattr(import_module(module), name)
 

@@ -1,8 +1,9 @@
 """Walking a whole vendor account for the contract ledger: once in full, then only what changed.
 
-A walk is a *plan* like a batch read (:mod:`~airflow_provider_esign.hooks.batch`): a generator that
-yields vendor flows and receives their results, and hands each page of documents to the caller
-(``SyncContext.emit``) together with the walk's *state* after that page. The caller commits the page
+A walk is a flow like a batch read (:mod:`~airflow_provider_esign.hooks.batch`), built from the
+vendor's list flow. It hands each page of documents to the caller (``SyncContext.emit``, run by the
+executor as an :class:`~airflow_provider_esign.hooks.effects.Offload`: the flow does no I/O)
+together with the walk's *state* after that page. The caller commits the page
 and the state in one transaction, so a walk killed at any point resumes from the last committed
 page: no page twice in the table, none skipped.
 
@@ -22,15 +23,17 @@ walk's own duration and a margin: a document changed while the walk ran is read 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_esign.hooks.batch import OLDEST_FIRST, detect_order, newest_end_walk, oldest, timestamp
+from airflow_provider_esign.hooks.api import Flow, Page
+from airflow_provider_esign.hooks.batch import OLDEST_FIRST, NewestEndWalk, detect_order, oldest, timestamp
+from airflow_provider_esign.hooks.effects import Offload
 
 if TYPE_CHECKING:
-    from airflow_provider_esign.hooks.api import Flow, Page
-    from airflow_provider_esign.hooks.base import ESignHook
+    from airflow_provider_esign.hooks.vendor import VendorInterface
     from airflow_provider_esign.models import DocumentInfo
 
 #: Seconds subtracted from a "changed since" bound for clock skew between the vendor's servers.
@@ -72,6 +75,7 @@ class SyncContext:
     :param full_refresh: Walk the whole account even where a cheaper walk exists.
     :param margin: Seconds of vendor clock skew allowed for.
     :param clock: Wall clock (epoch seconds), injectable for tests.
+    :param calls: The vendor calls (list pages) the walk has made so far.
     """
 
     state: dict[str, Any] | None
@@ -88,7 +92,15 @@ class SyncContext:
         return self.state is not None and self.state.get("since") is not None
 
 
-Walk = Generator["Flow[Any]", Any, None]
+def read_page(hook: VendorInterface, ctx: SyncContext, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
+    """One list page, counted."""
+    ctx.calls += 1
+    return (yield from hook.list_page_flow(cursor, filters))
+
+
+def commit(ctx: SyncContext, page: SyncPage) -> Offload:
+    """The effect that commits ``page`` (the caller's database write, performed by the executor)."""
+    return Offload(partial(ctx.emit, page))
 
 
 class _Times:
@@ -134,7 +146,7 @@ def _idle(ctx: SyncContext, times: _Times, started: float, kind: str) -> dict[st
     }
 
 
-def full_walk(hook: ESignHook, ctx: SyncContext, filters: dict[str, Any] | None = None) -> Walk:
+def full_walk(hook: VendorInterface, ctx: SyncContext, filters: dict[str, Any] | None = None) -> Flow[None]:
     """Every page of the list (the hook's batch filters: archived documents included), resuming
     from the stored cursor when the last full walk was cut short."""
     state = ctx.state or {}
@@ -153,7 +165,7 @@ def full_walk(hook: ESignHook, ctx: SyncContext, filters: dict[str, Any] | None 
     times = _Times(state)
     cursor = state.get("cursor")
     while True:
-        page: Page = yield hook.list_page_flow(cursor, filters)
+        page = yield from read_page(hook, ctx, cursor, filters)
         times.see(page.items)
         if "order" not in state:  # the walk's first page: the list's order and page size
             state = {**state, "order": detect_order(page.items), "page_size": len(page.items)}
@@ -167,21 +179,15 @@ def full_walk(hook: ESignHook, ctx: SyncContext, filters: dict[str, Any] | None 
                 "order": state["order"],
                 "page_size": state["page_size"],
             }
-            ctx.emit(
-                SyncPage(page.items, done, True, walk_id, page.total, last=True, vendor_total=page.total)
+            yield commit(
+                ctx, SyncPage(page.items, done, True, walk_id, page.total, last=True, vendor_total=page.total)
             )
             return
         state = times.into({**state, "cursor": cursor})
-        ctx.emit(SyncPage(page.items, state, True, walk_id, page.total))
+        yield commit(ctx, SyncPage(page.items, state, True, walk_id, page.total))
 
 
-def _total_flow(hook: ESignHook, filters: dict[str, Any]) -> Flow[int | None]:
-    """The vendor's count of the list, from a one-item page."""
-    page: Page = yield from hook.list_page_flow(None, {**filters, "page_size": 1})
-    return page.total
-
-
-def changes_walk(hook: ESignHook, ctx: SyncContext) -> Walk:
+def changes_walk(hook: VendorInterface, ctx: SyncContext) -> Flow[None]:
     """The documents changed since the stored bound, then the account's total (one more call)."""
     state = ctx.state or {}
     since = float(state["since"])
@@ -195,20 +201,20 @@ def changes_walk(hook: ESignHook, ctx: SyncContext) -> Walk:
     cursor: Any = None
     total: int | None = None
     while True:
-        page: Page = yield hook.list_page_flow(cursor, {**base, **changes})
+        page = yield from read_page(hook, ctx, cursor, {**base, **changes})
         times.see(page.items)
         cursor = page.next_cursor
         total = page.total
         if cursor is None:
             break
-        ctx.emit(SyncPage(page.items, state, False, walk_id, total))
-    vendor_total = yield _total_flow(hook, base)
-    ctx.emit(
-        SyncPage(page.items, _idle(ctx, times, started, "changes"), False, walk_id, total, True, vendor_total)
-    )
+        yield commit(ctx, SyncPage(page.items, state, False, walk_id, total))
+    # The vendor's count of the account, from a one-item page (a deletion leaves no change behind).
+    vendor_total = (yield from read_page(hook, ctx, None, {**base, "page_size": 1})).total
+    done = _idle(ctx, times, started, "changes")
+    yield commit(ctx, SyncPage(page.items, done, False, walk_id, total, True, vendor_total))
 
 
-def horizon_walk(hook: ESignHook, ctx: SyncContext) -> Walk:
+def horizon_walk(hook: VendorInterface, ctx: SyncContext) -> Flow[None]:
     """The list from its newest end down to the oldest document still open at the last sync (or
     created after it): where a final document never changes, nothing older can have changed.
 
@@ -224,10 +230,10 @@ def horizon_walk(hook: ESignHook, ctx: SyncContext) -> Walk:
     walk_id = f"horizon-{started:.6f}"
     times = _Times({})
 
-    def read(cursor: Any) -> Generator[Flow[Any], Any, Page]:
-        page: Page = yield hook.list_page_flow(cursor, filters)
+    def read(cursor: Any) -> Flow[Page]:
+        page = yield from read_page(hook, ctx, cursor, filters)
         times.see(page.items)
-        ctx.emit(SyncPage(page.items, state, False, walk_id, page.total))
+        yield commit(ctx, SyncPage(page.items, state, False, walk_id, page.total))
         return page
 
     known, size = state.get("total"), state.get("page_size")
@@ -249,13 +255,10 @@ def horizon_walk(hook: ESignHook, ctx: SyncContext) -> Walk:
     if total is None:
         first = yield from read(None)
         total = first.total
-        walk = newest_end_walk(first, horizon, hook.list_at_offset)
-        try:
-            cursor = next(walk)
-            while True:
-                cursor = walk.send((yield from read(cursor)))
-        except StopIteration:
-            pass
+        walk = NewestEndWalk(first, horizon, hook.list_at_offset)
+        cursor = walk.next_cursor()
+        while cursor is not None:
+            cursor = walk.next_cursor((yield from read(cursor)))
         state = {**state, "order": detect_order(first.items), "page_size": len(first.items) or size}
     done = {
         **_idle(ctx, times, started, "horizon"),
@@ -264,17 +267,4 @@ def horizon_walk(hook: ESignHook, ctx: SyncContext) -> Walk:
         "page_size": state.get("page_size"),
     }
     done["max_created"] = max(x for x in (times.created, state.get("max_created"), 0.0) if x is not None)
-    ctx.emit(SyncPage([], done, False, walk_id, total, True, total))
-
-
-def drive(hook: ESignHook, walk: Walk) -> int:
-    """Run a walk with the blocking hook; returns the vendor calls' count (list pages)."""
-    calls = 0
-    value: Any = None
-    while True:
-        try:
-            flow = walk.send(value)
-        except StopIteration:
-            return calls
-        calls += 1
-        value = hook.run_flow(flow)
+    yield commit(ctx, SyncPage([], done, False, walk_id, total, True, total))

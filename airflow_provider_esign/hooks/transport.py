@@ -1,7 +1,8 @@
 """The two executors of the request pipeline: blocking (``requests``) and async (``httpx``).
 
-Each one drives a :mod:`~airflow_provider_esign.hooks.pipeline` generator, performing the effects it
-yields; neither knows anything about vendors, retries or credentials. A failure while performing an
+Each one drives a generator of :mod:`~airflow_provider_esign.hooks.effects` (the hook's request
+pipeline), performing the effects it yields; neither knows anything about vendors, retries or
+credentials: it needs only the few things of :class:`ExecutorHost`. A failure while performing an
 effect is thrown back into the generator (so its ``finally`` blocks release locks and streams).
 """
 
@@ -11,19 +12,20 @@ import asyncio
 import http.cookiejar
 import socket
 import weakref
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from airflow_provider_esign import __version__
 from airflow_provider_esign.exceptions import ESignTransportError
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
 from airflow_provider_esign.hooks.credentials import CREDENTIALS, amask, mask
-from airflow_provider_esign.hooks.pipeline import (
+from airflow_provider_esign.hooks.effects import (
     Close,
     Effect,
+    Effects,
     Lock,
     Mask,
     Offload,
-    Pipeline,
     RateLimitPenalty,
     RateLimitWait,
     ReadChunk,
@@ -36,8 +38,6 @@ from airflow_provider_esign.hooks.pipeline import (
 if TYPE_CHECKING:
     import httpx
     import requests
-
-    from airflow_provider_esign.hooks.base import ESignHook
 
 T = TypeVar("T")
 
@@ -70,6 +70,19 @@ def transport_error(
     return error
 
 
+class ExecutorHost(Protocol):
+    """What an executor uses of its hook: the connection id (in errors), the per-request timeouts, the
+    blocking sleep and HTTP session (the async executor shares one ``httpx`` client per event loop)."""
+
+    conn_id: str
+    sleep: Callable[[float], None]
+
+    @property
+    def timeout(self) -> tuple[float, float]: ...
+
+    def get_conn(self) -> requests.Session: ...
+
+
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
     """Keep no cookie: the vendors authenticate by header or body, and a stored cookie would be sent
     on to any host that shares the domain (ports are not part of a cookie's scope)."""
@@ -98,7 +111,7 @@ class _Step:
 
     effect: Effect  # set by advance()
 
-    def __init__(self, pipeline: Pipeline[Any]) -> None:
+    def __init__(self, pipeline: Effects[Any]) -> None:
         self.pipeline = pipeline
         self.result: Any = None
         self.error: BaseException | None = None
@@ -119,10 +132,10 @@ class _Step:
 class SyncExecutor:
     """Performs pipeline effects with blocking I/O: the hook's ``requests`` session and sleep."""
 
-    def __init__(self, hook: ESignHook) -> None:
+    def __init__(self, hook: ExecutorHost) -> None:
         self.hook = hook
 
-    def run(self, pipeline: Pipeline[T]) -> T:
+    def run(self, pipeline: Effects[T]) -> T:
         step = _Step(pipeline)
         while step.advance():
             try:
@@ -226,10 +239,10 @@ OFF_LOOP_BYTES = 64 * 1024
 class AsyncExecutor:
     """Performs pipeline effects without blocking the event loop: a shared ``httpx`` client per loop."""
 
-    def __init__(self, hook: ESignHook) -> None:
+    def __init__(self, hook: ExecutorHost) -> None:
         self.hook = hook
 
-    async def run(self, pipeline: Pipeline[T]) -> T:
+    async def run(self, pipeline: Effects[T]) -> T:
         step = _Step(pipeline)
         while await self._advance(step):
             try:

@@ -9,14 +9,27 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Collection, Mapping, MutableMapping
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse, DownloadSource, Flow, Page
+from airflow_provider_esign.exceptions import error_for_status
+from airflow_provider_esign.hooks.api import (
+    ApiRequest,
+    ApiResponse,
+    DownloadSource,
+    Flow,
+    Page,
+    default_vendor_message,
+    no_call,
+)
 from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials
 from airflow_provider_esign.hooks.registry import VendorInfo
+from airflow_provider_esign.hooks.retry import RetryPolicy, retry_after_seconds
 from airflow_provider_esign.hooks.settings import ConnectionSettings
 from airflow_provider_esign.hooks.webhook import WebhookClaim
 from airflow_provider_esign.models import DocumentInfo, DownloadResult, FormField, ReminderResult, SendRequest
+
+if TYPE_CHECKING:
+    from airflow_provider_esign.ratelimit import RateLimiter
 
 
 class VendorInterface(VendorInfo, abc.ABC):
@@ -38,13 +51,37 @@ class VendorInterface(VendorInfo, abc.ABC):
     #: Longest idempotency key the vendor can store (eSignBase metadata values: 500 characters).
     max_idempotency_key_length: ClassVar[int] = 500
 
+    # ---------------------------------------------------------------- provided by ESignHook
+    # What the pipeline, reconciliation and batch reads use of the hook besides the vendor's methods.
     conn_id: str
     conn_name_attr: str
+    log: Any
+    clock: Callable[[], float]
 
     @property
     @abc.abstractmethod
     def credentials_key(self) -> str:
         """Identity of the credentials (see ``ESignHook``)."""
+
+    @property
+    @abc.abstractmethod
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy of every call (see ``ESignHook``)."""
+
+    @property
+    @abc.abstractmethod
+    def rate_limiter(self) -> RateLimiter:
+        """The client-side rate limiter of the connection (see ``ESignHook``)."""
+
+    @property
+    @abc.abstractmethod
+    def create_settle_seconds(self) -> float:
+        """How long an ambiguous create gets to appear before it is sent again (see ``ESignHook``)."""
+
+    @abc.abstractmethod
+    def loaded_settings(self) -> ConnectionSettings:
+        """The connection settings the hook loaded before running a flow (a flow never reads the
+        connection itself)."""
 
     # ---------------------------------------------------------------- connection and auth
     def validate_settings(self, settings: ConnectionSettings) -> None:
@@ -74,6 +111,27 @@ class VendorInterface(VendorInfo, abc.ABC):
     def check_response(self, request: ApiRequest, response: ApiResponse) -> None:
         """Raise for vendor errors signalled inside a 2xx body (WeSignature). Default: nothing."""
         return None  # nothing to check by default
+
+    def vendor_message(self, response: ApiResponse) -> str | None:
+        """The vendor's error text from an error response, truncated."""
+        return default_vendor_message(response)
+
+    def raise_for_response(self, request: ApiRequest, response: ApiResponse) -> None:
+        """Raise the provider exception for an error status (the one status table), or check a 2xx."""
+        status = response.status_code
+        if status < 400 or status in request.ok_statuses:
+            self.check_response(request, response)
+            return
+        cls, message = error_for_status(status)
+        kwargs: dict[str, Any] = {
+            "conn_id": self.conn_id,
+            "operation": request.operation,
+            "status_code": status,
+            "vendor_message": self.vendor_message(response),
+        }
+        if status == 429:
+            kwargs["retry_after"] = retry_after_seconds(response.header("Retry-After"))
+        raise cls(message, **kwargs)
 
     # ---------------------------------------------------------------- documents
     @abc.abstractmethod
@@ -120,13 +178,11 @@ class VendorInterface(VendorInfo, abc.ABC):
         response = yield request
         return http_date(response.header("Date"))
 
-    def sync_walk(self, ctx: Any) -> Any:
+    @abc.abstractmethod
+    def sync_walk(self, ctx: Any) -> Flow[None]:
         """The contract ledger's walk of the whole account (a :mod:`~airflow_provider_esign.hooks.sync`
-        plan). Default: every list page, every time; vendors with a cheaper way to read only what
-        changed override it."""
-        from airflow_provider_esign.hooks import sync
-
-        return sync.full_walk(self, ctx)  # type: ignore[arg-type]  # self is an ESignHook
+        flow). ``ESignHook``'s default reads every list page, every time; vendors with a cheaper way to
+        read only what changed override it."""
 
     def document_expires_at(self, document: DocumentInfo) -> str | None:
         """When the document expires (ISO 8601), where the vendor's payload tells. Default: unknown."""
@@ -161,8 +217,7 @@ class VendorInterface(VendorInfo, abc.ABC):
 
     def prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
         """Checks and uploads that must happen before the create call (template roles, PDF upload)."""
-        return request
-        yield  # a generator that makes no call
+        return no_call(request)
 
     @abc.abstractmethod
     def create_flow(self, request: SendRequest, idempotency_key: str | None) -> Flow[DocumentInfo]:
@@ -172,8 +227,7 @@ class VendorInterface(VendorInfo, abc.ABC):
         self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
     ) -> Flow[None]:
         """Record what reconciliation needs before the create call (WeSignature's baseline)."""
-        return None
-        yield  # a generator that makes no call
+        return no_call(None)
 
     def create_refused(self, idempotency_key: str | None) -> None:
         """Runs when the vendor answered a create with an error (no document was made)."""
@@ -188,37 +242,6 @@ class VendorInterface(VendorInfo, abc.ABC):
         self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
     ) -> Flow[DocumentInfo | None]:
         """Find the document an earlier attempt created for ``idempotency_key``, if any."""
-
-    def find_first_flow(
-        self,
-        filters: dict[str, Any],
-        matches: Callable[[DocumentInfo], bool],
-        since: float | None = None,
-    ) -> Flow[DocumentInfo | None]:
-        """Walk the document list page by page; the first document ``matches`` accepts, or None.
-
-        :param since: Epoch seconds before which no match can have been created (a send's first
-            attempt). With it the walk starts at the list's newest end (the order is detected from
-            creation times; an oldest-first list is read backwards by offset) and stops at the first
-            page reaching older documents: a few calls at any account size.
-        """
-        from airflow_provider_esign.hooks import batch
-
-        first = yield from self.list_page_flow(None, filters)
-        found = next((doc for doc in first.items if matches(doc)), None)
-        if found is not None:
-            return found
-        walk = batch.newest_end_walk(first, since, self.list_at_offset)
-        try:
-            cursor = next(walk)
-            while True:
-                page = yield from self.list_page_flow(cursor, filters)
-                found = next((doc for doc in page.items if matches(doc)), None)
-                if found is not None:
-                    return found
-                cursor = walk.send(page)
-        except StopIteration:
-            return None
 
     # ---------------------------------------------------------------- vendor extras
     def send_reminder(self, document_id: str, signer_email: str | None = None, text: str = "") -> list[str]:

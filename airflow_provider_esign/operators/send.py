@@ -139,7 +139,7 @@ class SendDocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
         request = self.build_request()
         hook = self.hook
         try:
-            hook.validate_send_request(request)  # fail on bad input before any HTTP call
+            hook.validate_send_request(request)  # fail on bad input before any other work
         except ESignValidationError as error:
             raise _as_operator_error(error) from None
         checkpoint = task_checkpoint(context)
@@ -149,10 +149,12 @@ class SendDocumentOperator(MappedTaskNaming, ESignHookMixin, BaseOperator):
             self.log.info("Reconnecting to document %s sent by an earlier try (task state store)", saved_id)
             document = hook.get_document(saved_id)
         else:
-            checkpoint.setdefault("first_attempt_at", _first_attempt_bound(context))
+            from airflow_provider_esign.hooks.reconcile import FIRST_ATTEMPT_AT
+
+            checkpoint.setdefault(FIRST_ATTEMPT_AT, _first_attempt_bound(context))
             retried = int(getattr(context.get("ti"), "try_number", 1) or 1) > 1
             document = hook.send_document(
-                request, idempotency_key=key, checkpoint=checkpoint, adopt_existing=retried
+                request, idempotency_key=key, checkpoint=checkpoint, adopt_existing=retried, validated=True
             )
             checkpoint["document_id"] = document.document_id
         # Right after a send the vendor often still says DRAFT/CREATED: the document *is* sent (the

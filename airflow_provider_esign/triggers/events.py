@@ -228,11 +228,9 @@ class DocumentCompletedEventTrigger(BaseEventTrigger):
         unfiltered = complete and not filters
         since = self._read_since(cursor) if cursor is not None and unfiltered else None
         if since is not None and hook.list_at_offset:
-            from airflow_provider_esign.hooks.batch import alist_recent
-
             # Documents created before `since` cannot complete after the last poll: not read at all
             # (and the listing is partial, so ids missing from it are not forgotten).
-            listing, complete = alist_recent(hook, filters, since), False
+            listing, complete = hook.alist_documents_since(since, **filters), False
         result = Listing(complete=complete)
         async for doc in listing:
             if self._selected(doc):

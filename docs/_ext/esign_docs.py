@@ -34,7 +34,7 @@ RESULTS = REPO / "benchmarks" / "results.json"
 #: classes built from them, and references into them from public docstrings are not errors.
 INTERNAL_MODULES = (
     r"airflow_provider_esign\."
-    r"(hooks\.(api|pipeline|transport|registry|settings|batch|webhook|vendor|sync|\w+\.(info|flows))"
+    r"(hooks\.(transport|registry|settings|batch|webhook|sync|download|reconcile|jsonstream|redirects|\w+\.(info|flows))"
     r"|triggers\.(coalesce|completions)|operators\.(base|manage\._))"
 )
 

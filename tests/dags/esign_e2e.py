@@ -60,7 +60,7 @@ for vendor, source in SOURCES.items():
 
             @task(task_id=outcome)
             def drive(document_id: str, vendor: str = vendor, outcome: str = outcome) -> None:
-                from airflow_provider_esign.sandbox import SandboxClient
+                from esign_sandbox import SandboxClient
 
                 getattr(SandboxClient(os.environ["ESIGN_SANDBOX_URL"]), outcome)(vendor, document_id)
 

@@ -150,7 +150,7 @@ with DAG(
 
         @task(task_id=f"arm_500_{vendor}", trigger_rule="all_done")
         def arm_500(vendor: str = vendor) -> None:
-            from airflow_provider_esign.sandbox import SandboxClient
+            from esign_sandbox import SandboxClient
 
             path = {
                 "legalesign": "/document/",

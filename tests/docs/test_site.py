@@ -69,17 +69,15 @@ def site(tmp_path_factory) -> pathlib.Path:
 # ---------------------------------------------------------------------------------- the public API
 def public_classes() -> dict[str, type]:
     """``{qualified name: class}`` of every public operator, sensor, trigger and hook the package
-    defines, found by importing each of its modules: all but the sandbox (a test tool) and the
-    internal modules the hooks are assembled from (``esign_docs.INTERNAL_MODULES``, the same list
+    defines, found by importing each of its modules: all but the internal modules the hooks are
+    assembled from (``esign_docs.INTERNAL_MODULES``, the same list
     the docs build uses; architecture.md describes them)."""
     from airflow.sdk import BaseHook, BaseOperator
     from airflow.triggers.base import BaseTrigger
 
     found: dict[str, type] = {}
     for module_info in pkgutil.walk_packages(airflow_provider_esign.__path__, "airflow_provider_esign."):
-        if module_info.name.startswith("airflow_provider_esign.sandbox") or re.match(
-            esign_docs.INTERNAL_MODULES, module_info.name
-        ):
+        if re.match(esign_docs.INTERNAL_MODULES, module_info.name):
             continue
         module = importlib.import_module(module_info.name)
         for name, obj in vars(module).items():

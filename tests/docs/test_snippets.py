@@ -233,6 +233,10 @@ def check_command(argv: list[str]) -> None:
         return
     if program == "pip":
         assert args[0] == "install"
+        for target in args[1:]:
+            if target.startswith("."):  # a project in the clone (`.`, `./sandbox`): it must be one
+                folder = REPO / target.split("[")[0]
+                assert (folder / "pyproject.toml").exists(), f"`pip install {target}`: no project there"
         return
     known = {"git", "cd"}
     assert program in known, f"`{shlex.join(argv)}`: the snippet checker does not know {program!r}"
@@ -260,4 +264,7 @@ def test_the_bash_checker_catches_what_it_should():
         check_command(["export", 'AIRFLOW_CONN_X={"conn_type": "docusign"}'])
     with pytest.raises(AssertionError):
         check_command(["rm", "-rf", "/"])
+    with pytest.raises(AssertionError):
+        check_command(["pip", "install", "./no-such-project"])
+    check_command(["pip", "install", "./sandbox"])
     assert commands("a 'b\nc' # note\nd \\\n  e && f") == [["a", "b\nc"], ["d", "e"], ["f"]]

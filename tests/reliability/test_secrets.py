@@ -14,7 +14,7 @@ import traceback
 
 import pytest
 
-from airflow_provider_esign.sandbox import Sandbox, SandboxConfig
+from esign_sandbox import Sandbox, SandboxConfig
 from tests.reliability.conftest import run_dag, task_states
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +50,7 @@ class Collect(logging.Handler):
 def secret_sandbox(monkeypatch, airflow_db):
     handler = Collect()
     loggers = [logging.getLogger(name) for name in ("uvicorn", "uvicorn.error", "uvicorn.asgi", "fastapi")]
-    loggers.append(logging.getLogger("airflow_provider_esign.sandbox"))
+    loggers.append(logging.getLogger("esign_sandbox"))
     for logger in loggers:
         logger.addHandler(handler)
     config = SandboxConfig(sign_delay=0.1, send_delay=0.05, pdf_delay=0.05, **SECRETS)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sandbox_helpers import PDF_DELAY, SEND_DELAY, SIGN_DELAY, ESignBase, Legalesign, Receiver, WeSignature
 
-from airflow_provider_esign.sandbox.server import Sandbox
+from esign_sandbox.server import Sandbox
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from airflow_provider_esign.sandbox.server import Sandbox
+from esign_sandbox.server import Sandbox
 
 LEGALESIGN_AUTH = {"Authorization": "ApiKey sandbox-api-user:sandbox-legalesign-secret-0001"}
 GROUP_URI = "/api/v1/group/sandbox-team/"

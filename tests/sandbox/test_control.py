@@ -13,7 +13,7 @@ import pytest
 import requests
 from sandbox_helpers import LEGALESIGN_AUTH, WESIGNATURE_CREDS, ESignBase, Legalesign, WeSignature
 
-from airflow_provider_esign.sandbox import (
+from esign_sandbox import (
     ManualClock,
     Sandbox,
     SandboxClient,
@@ -176,7 +176,7 @@ def test_fixture_is_shared(esign_sandbox: Sandbox, sb: Sandbox) -> None:
 def test_import_is_cheap_and_airflow_free() -> None:
     code = (
         "import sys; import airflow_provider_esign; before = set(sys.modules);"
-        "import airflow_provider_esign.sandbox, airflow_provider_esign.sandbox.pytest_plugin;"
+        "import esign_sandbox, esign_sandbox.pytest_plugin;"
         "new = set(sys.modules) - before;"
         "bad = sorted(m for m in new if m.split('.')[0] in ('fastapi', 'uvicorn', 'starlette', 'airflow'));"
         "print(bad); sys.exit(1 if bad else 0)"
@@ -191,7 +191,7 @@ def test_cli_runs_and_stops_on_sigterm() -> None:
         [
             sys.executable,
             "-m",
-            "airflow_provider_esign.sandbox",
+            "esign_sandbox",
             "--port",
             "0",
             "--sign-delay",
@@ -228,7 +228,7 @@ def test_cli_runs_and_stops_on_sigterm() -> None:
 
 
 def test_cli_rejects_bad_config() -> None:
-    result = subprocess.run([sys.executable, "-m", "airflow_provider_esign.sandbox", "--config", '{"bogus": 1}'],
+    result = subprocess.run([sys.executable, "-m", "esign_sandbox", "--config", '{"bogus": 1}'],
                             cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True, text=True,
                             timeout=60)  # fmt: skip
     assert result.returncode == 2 and "bogus" in result.stderr
@@ -272,7 +272,7 @@ def test_pytest_plugin_is_opt_in() -> None:
 
 def test_cli_seeds_history_and_logs_requests() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_esign.sandbox", "--port", "0", "--seed-history", "30",
+        [sys.executable, "-m", "esign_sandbox", "--port", "0", "--seed-history", "30",
          "--log-requests", "--list-order", "newest_first"],
         cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

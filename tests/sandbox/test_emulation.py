@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from airflow_provider_esign.sandbox.config import VENDORS, SandboxConfig
-from airflow_provider_esign.sandbox.emulation import VendorEmulation, emulation
+from esign_sandbox.config import VENDORS, SandboxConfig
+from esign_sandbox.emulation import VendorEmulation, emulation
 
-SANDBOX = pathlib.Path(__file__).resolve().parents[2] / "airflow_provider_esign" / "sandbox"
+SANDBOX = pathlib.Path(__file__).resolve().parents[2] / "sandbox" / "esign_sandbox"
 _NAME = r"[\"'](legalesign|wesignature|esignbase)[\"']"
 #: A test against a vendor name: ``vendor == "x"``, ``x != "esignbase"``, ``vendor in ("a", "b")``.
 VENDOR_BRANCH = re.compile(
@@ -33,7 +33,7 @@ def test_unknown_vendor_has_no_emulation() -> None:
 
 
 def test_shared_modules_have_no_vendor_branches() -> None:
-    # Vendor behaviour lives in the vendor's own package (sandbox/<vendor>/), looked up through the registry.
+    # Vendor behaviour lives in the vendor's own package (esign_sandbox/<vendor>/), looked up through the registry.
     hits = [
         f"{path.name}:{number}: {line.strip()}"
         for path in sorted(SANDBOX.glob("*.py"))

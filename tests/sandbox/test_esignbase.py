@@ -8,8 +8,8 @@ import pytest
 import requests
 from sandbox_helpers import ESIGNBASE_CLIENT, PDF_DELAY, SEND_DELAY, SIGN_DELAY, ESignBase, Receiver, wait_for
 
-from airflow_provider_esign.sandbox import Sandbox
-from airflow_provider_esign.sandbox.pdf import check_pdf
+from esign_sandbox import Sandbox
+from esign_sandbox.pdf import check_pdf
 
 
 def iso_in(seconds: float, now: float, fmt: str = "colon") -> str:

@@ -6,8 +6,8 @@ import pytest
 import requests
 from sandbox_helpers import LEGALESIGN_AUTH, WESIGNATURE_CREDS, ESignBase, Legalesign, WeSignature
 
-from airflow_provider_esign.sandbox import Sandbox, SandboxError
-from airflow_provider_esign.sandbox.faults import fault_for
+from esign_sandbox import Sandbox, SandboxError
+from esign_sandbox.faults import fault_for
 
 CONNECTION_LEVEL = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 

@@ -6,8 +6,8 @@ import http.client
 
 import pytest
 
-from airflow_provider_esign.sandbox import Sandbox
-from airflow_provider_esign.sandbox.hostguard import HostGuard, host_name
+from esign_sandbox import Sandbox
+from esign_sandbox.hostguard import HostGuard, host_name
 
 
 def _request(sb: Sandbox, method: str, path: str, host: str | None) -> tuple[int, bytes]:
@@ -67,7 +67,7 @@ def test_allowed_hosts_and_the_bound_address():
 
 
 def test_the_command_line_takes_allowed_hosts():
-    from airflow_provider_esign.sandbox.__main__ import build_parser
+    from esign_sandbox.__main__ import build_parser
 
     args = build_parser().parse_args(["--allowed-host", "sandbox", "--allowed-host", "esign.test"])
     assert args.allowed_host == ["sandbox", "esign.test"]

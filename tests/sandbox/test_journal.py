@@ -10,8 +10,8 @@ import pytest
 import requests
 from sandbox_helpers import ESIGNBASE_CLIENT, GROUP_URI, LEGALESIGN_AUTH, WESIGNATURE_CREDS, Legalesign
 
-from airflow_provider_esign.sandbox import Sandbox, SandboxError
-from airflow_provider_esign.sandbox.journal import redact, redact_query
+from esign_sandbox import Sandbox, SandboxError
+from esign_sandbox.journal import redact, redact_query
 
 
 def test_entries_record_what_was_sent_without_secrets(sb: Sandbox, legalesign: Legalesign) -> None:
@@ -97,12 +97,12 @@ def test_rate_limited_requests_are_marked(sb: Sandbox, legalesign: Legalesign) -
 def test_access_log_is_optional_and_redacted(
     sb: Sandbox, legalesign: Legalesign, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="airflow_provider_esign.sandbox.access")
+    caplog.set_level(logging.INFO, logger="esign_sandbox.access")
     legalesign.get("/group/")
-    assert not [r for r in caplog.records if r.name == "airflow_provider_esign.sandbox.access"]
+    assert not [r for r in caplog.records if r.name == "esign_sandbox.access"]
     sb.configure(log_requests=True)
     legalesign.get("/group/?limit=5")
-    lines = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_esign.sandbox.access"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "esign_sandbox.access"]
     assert len(lines) == 1 and lines[0].startswith('legalesign "GET /legalesign/api/v1/group/?limit=5" 200')
     assert "sandbox-legalesign-secret" not in caplog.text
 

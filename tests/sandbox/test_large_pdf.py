@@ -6,8 +6,8 @@ import tracemalloc
 import requests
 from sandbox_helpers import ESignBase, Legalesign
 
-from airflow_provider_esign.sandbox import Sandbox
-from airflow_provider_esign.sandbox.pdf import check_pdf
+from esign_sandbox import Sandbox
+from esign_sandbox.pdf import check_pdf
 
 SIZE = 20 * 1024 * 1024 + 12345
 

@@ -9,8 +9,8 @@ import pytest
 import requests
 from sandbox_helpers import GROUP_URI, LEGALESIGN_AUTH, PDF_DELAY, SEND_DELAY, SIGN_DELAY, Legalesign
 
-from airflow_provider_esign.sandbox import Sandbox
-from airflow_provider_esign.sandbox.pdf import check_pdf
+from esign_sandbox import Sandbox
+from esign_sandbox.pdf import check_pdf
 
 
 def statuses(detail: dict) -> list[int]:

@@ -8,7 +8,7 @@ import json
 import requests
 from sandbox_helpers import GROUP_URI, LEGALESIGN_AUTH, PDF_DELAY, SEND_DELAY, SIGN_DELAY, Legalesign
 
-from airflow_provider_esign.sandbox import Sandbox
+from esign_sandbox import Sandbox
 
 FIELDS = [{"ax": 0.1, "ay": 0.1, "bx": 0.3, "by": 0.15, "element_type": "signature", "page": 1, "signer": 1}]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 from sandbox_helpers import LEGALESIGN_AUTH, Legalesign
 
-from airflow_provider_esign.sandbox import Sandbox
+from esign_sandbox import Sandbox
 
 
 def test_location_as_path(sb: Sandbox, legalesign: Legalesign) -> None:

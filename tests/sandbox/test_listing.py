@@ -8,9 +8,9 @@ import pytest
 import requests
 from sandbox_helpers import ESIGNBASE_CLIENT, LEGALESIGN_AUTH, WESIGNATURE_CREDS, Legalesign
 
-from airflow_provider_esign.sandbox import ManualClock, Sandbox, SandboxConfig, SandboxError
-from airflow_provider_esign.sandbox.legalesign import responses
-from airflow_provider_esign.sandbox.state import SandboxState
+from esign_sandbox import ManualClock, Sandbox, SandboxConfig, SandboxError
+from esign_sandbox.legalesign import responses
+from esign_sandbox.state import SandboxState
 
 
 def _pages(legalesign: Legalesign, query: str, limit: int = 100) -> tuple[int, list[dict]]:
@@ -172,8 +172,8 @@ def test_a_100_item_page_at_50k_documents_costs_under_5ms_cpu() -> None:
 def test_index_pages_match_a_brute_force_sort() -> None:
     import random
 
-    from airflow_provider_esign.sandbox.index import IndexSpec, ListIndex
-    from airflow_provider_esign.sandbox.models import Document
+    from esign_sandbox.index import IndexSpec, ListIndex
+    from esign_sandbox.models import Document
 
     rng = random.Random(5)
     spec = IndexSpec(

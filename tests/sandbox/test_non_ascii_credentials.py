@@ -7,7 +7,7 @@ import json
 
 import requests
 
-from airflow_provider_esign.sandbox import Sandbox
+from esign_sandbox import Sandbox
 
 
 def test_wesignature_login_with_a_non_ascii_password_is_refused(sb: Sandbox) -> None:

@@ -18,8 +18,8 @@ import legalesign
 import pytest
 from sandbox_helpers import ESIGNBASE_CLIENT, GROUP_URI, LEGALESIGN_AUTH, Receiver, wait_for
 
-from airflow_provider_esign.sandbox import Sandbox
-from airflow_provider_esign.sandbox.pdf import build_pdf
+from esign_sandbox import Sandbox
+from esign_sandbox.pdf import build_pdf
 
 PDF = build_pdf("Contract", ["Please sign.", "<<t=signature;s=1>>", "<<t=signature;s=2>>"]).to_bytes()
 

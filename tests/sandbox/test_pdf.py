@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from airflow_provider_esign.sandbox.pdf import PdfSource, build_pdf, check_pdf, pdf_text
+from esign_sandbox.pdf import PdfSource, build_pdf, check_pdf, pdf_text
 
 
 def test_small_pdf_structure() -> None:

@@ -8,8 +8,8 @@ import zlib
 import requests
 from sandbox_helpers import GROUP_URI, LEGALESIGN_AUTH, Legalesign
 
-from airflow_provider_esign.sandbox.pdf import build_pdf
-from airflow_provider_esign.sandbox.pdfinfo import count_pages, text_tags
+from esign_sandbox.pdf import build_pdf
+from esign_sandbox.pdfinfo import count_pages, text_tags
 
 
 def object_stream_pdf(pages: int, tags: tuple[str, ...] = ()) -> bytes:

@@ -20,9 +20,9 @@ import pytest
 from legalesign._resource import SyncAPIResource
 from sandbox_helpers import GROUP_URI, LEGALESIGN_AUTH
 
-from airflow_provider_esign.sandbox import Sandbox
-from airflow_provider_esign.sandbox.legalesign.unemulated import NOT_EMULATED, api_path, is_not_emulated
-from airflow_provider_esign.sandbox.pdf import build_pdf
+from esign_sandbox import Sandbox
+from esign_sandbox.legalesign.unemulated import NOT_EMULATED, api_path, is_not_emulated
+from esign_sandbox.pdf import build_pdf
 
 PDF_B64 = base64.b64encode(build_pdf("Contract", ["Please sign."]).to_bytes()).decode()
 

@@ -6,9 +6,9 @@ new document of the same id, and a webhook for a new contract look like a duplic
 
 from __future__ import annotations
 
-from airflow_provider_esign.sandbox.__main__ import build_parser
-from airflow_provider_esign.sandbox.config import VENDORS, SandboxConfig
-from airflow_provider_esign.sandbox.server import Sandbox
+from esign_sandbox.__main__ import build_parser
+from esign_sandbox.config import VENDORS, SandboxConfig
+from esign_sandbox.server import Sandbox
 
 CONFIG = SandboxConfig(sign_delay=0, send_delay=0, pdf_delay=0)
 SIGNERS = [{"name": "Ada Lovelace", "email": "ada@example.com"}]

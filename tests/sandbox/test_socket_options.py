@@ -11,7 +11,7 @@ from __future__ import annotations
 import http.client
 import socket
 
-from airflow_provider_esign.sandbox import Sandbox
+from esign_sandbox import Sandbox
 
 
 def test_accepted_connections_have_tcp_nodelay() -> None:

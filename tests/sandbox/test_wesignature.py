@@ -7,8 +7,8 @@ import pytest
 import requests
 from sandbox_helpers import PDF_DELAY, SEND_DELAY, SIGN_DELAY, WESIGNATURE_CREDS, WeSignature
 
-from airflow_provider_esign.sandbox import Sandbox
-from airflow_provider_esign.sandbox.pdf import check_pdf
+from esign_sandbox import Sandbox
+from esign_sandbox.pdf import check_pdf
 
 
 def test_login(sb: Sandbox, wesignature: WeSignature) -> None:

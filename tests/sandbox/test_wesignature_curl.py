@@ -11,7 +11,7 @@ import json
 import requests
 from sandbox_helpers import WESIGNATURE_CREDS
 
-from airflow_provider_esign.sandbox import Sandbox
+from esign_sandbox import Sandbox
 
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 LIST_HEADERS = {

@@ -125,7 +125,7 @@ def test_no_heavy_module_level_imports(module: str) -> None:
     heavy = [
         f"{name} (line {line})"
         for name, line in _module_level_imports(_module_path(module))
-        if name.split(".")[0] in HEAVY or name.startswith("airflow_provider_esign.sandbox")
+        if name.split(".")[0] in HEAVY or name.startswith("esign_sandbox")
     ]
     assert not heavy, f"{module} imports at module level: {heavy}; import them where they are used"
 
@@ -149,7 +149,7 @@ def test_importing_operators_and_sensors_loads_no_hook_http_or_server_code() -> 
         for m in new
         if m.split(".")[0] in HEAVY
         or m.startswith(("airflow_provider_esign.hooks", "airflow_provider_esign.triggers"))
-        or m.startswith("airflow_provider_esign.sandbox")
+        or m.startswith("esign_sandbox")
     )
     assert not unexpected, unexpected
 
@@ -157,7 +157,5 @@ def test_importing_operators_and_sensors_loads_no_hook_http_or_server_code() -> 
 def test_importing_the_hooks_does_no_network_database_or_http_client_import() -> None:
     new = _newly_imported(*HOOK_MODULES)
     assert "airflow_provider_esign.hooks.wesignature.hook" in new  # the guard really imported the hooks
-    unexpected = sorted(
-        m for m in new if m.split(".")[0] in HEAVY or m.startswith("airflow_provider_esign.sandbox")
-    )
+    unexpected = sorted(m for m in new if m.split(".")[0] in HEAVY or m.startswith("esign_sandbox"))
     assert not unexpected, unexpected

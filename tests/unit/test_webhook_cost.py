@@ -13,13 +13,13 @@ import uuid
 
 import pytest
 
-from airflow_provider_esign.sandbox.credentials import LEGALESIGN_WEBHOOK_TOKEN
 from airflow_provider_esign.webhooks import (
     WEBHOOK_HOOK_PARAMS,
     WebhookReceiver,
     WebhookTokenFilter,
     create_app,
 )
+from esign_sandbox.credentials import LEGALESIGN_WEBHOOK_TOKEN
 from tests.unit import test_webhooks as shared
 from tests.unit.test_webhooks import CountingHooks, completed, legalesign_event
 

@@ -292,7 +292,7 @@ LEGALESIGN_URL = "/webhooks/legalesign_default"
 
 @pytest.fixture
 def token():
-    from airflow_provider_esign.sandbox.credentials import LEGALESIGN_WEBHOOK_TOKEN
+    from esign_sandbox.credentials import LEGALESIGN_WEBHOOK_TOKEN
 
     return LEGALESIGN_WEBHOOK_TOKEN
 

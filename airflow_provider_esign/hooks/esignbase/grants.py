@@ -26,6 +26,7 @@ from typing import Any
 from airflow_provider_esign.exceptions import ESignAuthError, ESignServerError, ESignValidationError
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
 from airflow_provider_esign.hooks.credentials import Credentials
+from airflow_provider_esign.hooks.effects import Mask, Offload, Sleep
 from airflow_provider_esign.hooks.esignbase import grant_store
 from airflow_provider_esign.hooks.esignbase.grant_store import (
     GrantStoreError,
@@ -34,7 +35,6 @@ from airflow_provider_esign.hooks.esignbase.grant_store import (
     token_digest,
 )
 from airflow_provider_esign.hooks.esignbase.wire import TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN, basic_auth
-from airflow_provider_esign.hooks.pipeline import Mask, Offload, Sleep
 from airflow_provider_esign.hooks.settings import ConnectionSettings
 
 CLIENT_CREDENTIALS = "client_credentials"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, MutableMapping
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from airflow_provider_esign.exceptions import (
@@ -26,17 +25,9 @@ from airflow_provider_esign.exceptions import (
     ESignNotFoundError,
 )
 from airflow_provider_esign.hooks import batch
-from airflow_provider_esign.hooks.base import (
-    ApiRequest,
-    ConnectionSettings,
-    Credentials,
-    DownloadSource,
-    ESignHook,
-    Flow,
-    Page,
-    quote_id,
-    single_request,
-)
+from airflow_provider_esign.hooks.api import ApiRequest, DownloadSource, Flow, Page, quote_id, single_request
+from airflow_provider_esign.hooks.base import ESignHook
+from airflow_provider_esign.hooks.credentials import Credentials
 from airflow_provider_esign.hooks.esignbase import grants, rules, wire
 from airflow_provider_esign.hooks.esignbase.info import ESignBaseInfo
 from airflow_provider_esign.hooks.esignbase.wire import (
@@ -46,6 +37,7 @@ from airflow_provider_esign.hooks.esignbase.wire import (
     TEMPLATE_ROLES_TTL,
     TOKEN_REFRESH_MARGIN,
 )
+from airflow_provider_esign.hooks.settings import ConnectionSettings
 from airflow_provider_esign.hooks.webhook import WebhookClaim, document_id_from, secret_mismatch
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequest
 
@@ -175,9 +167,7 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
             operation="get_document",
             check_answer=wire.document_object,
         )
-        return self.parse_document(
-            wire.document_object(response.json(), conn_id=self.conn_id, operation="get_document")
-        )
+        return self.parse_document(response.checked)
 
     def clock_request(self) -> ApiRequest | None:
         # The smallest authenticated read; only its Date header is used.
@@ -193,9 +183,7 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
             params={"limit": limit, "offset": offset},
             check_answer=wire.document_list,
         )
-        documents, count = wire.document_list(
-            response.json(), conn_id=self.conn_id, operation="list_documents"
-        )
+        documents, count = response.checked
         items = [self.parse_document(d) for d in documents]
         offset += len(items)
         return Page(items, offset if items and offset < count else None, total=count)
@@ -251,20 +239,13 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         # from its newest end and the walk stops at documents created before the first attempt.
         since = batch.timestamp(checkpoint.get("first_attempt_at"))
         return (
-            yield from self.find_first_flow(
+            yield from batch.find_first_flow(
+                self,
                 {},
                 lambda doc: doc.metadata.get(IDEMPOTENCY_METADATA_KEY) == idempotency_key,
                 since=None if since is None else since - CTIME_SKEW_SECONDS,
             )
         )
-
-    def before_create_flow(
-        self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
-    ) -> Flow[None]:
-        # The lower bound of a later lookup (the operator sets it earlier, at the run's start).
-        checkpoint.setdefault("first_attempt_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        return None
-        yield  # a generator that makes no call
 
     def cancel_flow(self, document_id: str, notify: bool) -> Flow[None]:
         # eSignBase offers only DELETE; whether it also notifies recipients is undocumented.
@@ -322,13 +303,13 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
                 status_code=exc.http_status,
                 vendor_message=exc.vendor_message,
             ) from None
-        return wire.template_object(response.json(), conn_id=self.conn_id, operation="get_template")
+        return response.checked
 
     def _credits_flow(self) -> Flow[int]:
         response = yield ApiRequest(
             "GET", "api/credits", operation="get_credits", check_answer=wire.credits_value
         )
-        return wire.credits_value(response.json(), conn_id=self.conn_id, operation="get_credits")
+        return response.checked
 
     def get_template(self, template_id: str) -> dict[str, Any]:
         """One template: ``id``, ``filename``, ``num_of_pages``, ``page_standard``, ``form_role_names``."""
@@ -339,8 +320,7 @@ class ESignBaseHook(ESignBaseInfo, ESignHook):
         request = ApiRequest(
             "GET", "api/templates", operation="list_templates", check_answer=wire.template_list
         )
-        response = self.run_flow(single_request(request))
-        return wire.template_list(response.json(), conn_id=self.conn_id, operation="list_templates")
+        return self.run_flow(single_request(request)).checked
 
     def get_credits(self) -> int:
         """Credits left (each non-sandbox send costs one)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_esign.hooks.legalesign.wire import _int_or_none, id_from_uri
+from airflow_provider_esign.hooks.legalesign.wire import id_from_uri, int_or_none
 from airflow_provider_esign.models import DocumentInfo, FormField
 
 
@@ -18,7 +18,7 @@ def parse_form_fields(body: Any, document: DocumentInfo | None = None) -> list[F
     items = body.get("objects", []) if isinstance(body, dict) else body or []
     emails = {s.signer_id: s.email for s in (document.signers if document else []) if s.signer_id}
     fields = []
-    for item in sorted(items, key=lambda f: _int_or_none(f.get("fieldorder")) or 0):
+    for item in sorted(items, key=lambda f: int_or_none(f.get("fieldorder")) or 0):
         ref = None if item.get("signer") is None else str(item["signer"])
         fields.append(
             FormField(

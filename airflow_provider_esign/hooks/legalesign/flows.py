@@ -11,6 +11,7 @@ import os
 from collections.abc import MutableMapping
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any, ClassVar
 
 from airflow_provider_esign.exceptions import (
@@ -20,32 +21,32 @@ from airflow_provider_esign.exceptions import (
     ESignBadRequestError,
     ESignValidationError,
 )
-from airflow_provider_esign.hooks.base import (
+from airflow_provider_esign.hooks import batch
+from airflow_provider_esign.hooks.api import (
     PDF_MAGIC,
     ApiRequest,
     ApiResponse,
-    ConnectionSettings,
-    Credentials,
     DownloadSource,
-    ESignHook,
     Flow,
     Page,
-    RetryPolicy,
-    amask,
-    mask,
     quote_id,
     truthy,
 )
+from airflow_provider_esign.hooks.base import ESignHook
+from airflow_provider_esign.hooks.credentials import Credentials, amask, mask
+from airflow_provider_esign.hooks.effects import Offload
 from airflow_provider_esign.hooks.legalesign import rules, wire
 from airflow_provider_esign.hooks.legalesign.wire import (
-    _READ_CHUNK,
     CREATED_GT_MARGIN,
     IDEMPOTENCY_TAG,
     PAGE_SIZE,
     RATE_LIMITED_WAIT,
+    READ_CHUNK_BYTES,
     group_uri,
     id_from_uri,
 )
+from airflow_provider_esign.hooks.retry import RetryPolicy
+from airflow_provider_esign.hooks.settings import ConnectionSettings
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SendRequest
 
 
@@ -127,7 +128,7 @@ class LegalesignFlows(ESignHook):
         """Normalize a Legalesign document: ``GET /document/{id}/``, a list item or a status object."""
         signers = wire.parse_signers(raw)
         raw_status = raw.get("status")
-        code = wire._int_or_none(raw_status)
+        code = wire.int_or_none(raw_status)
         download_final = truthy(raw.get("download_final"))
         status = wire.map_document_status(
             code, [s.raw_status for s in signers if s.raw_status is not None], download_final
@@ -159,12 +160,7 @@ class LegalesignFlows(ESignHook):
             operation="get_document",
             check_answer=wire.document_object,
         )
-        return self.parse_document(
-            wire.document_object(response.json(), conn_id=self.conn_id, operation="get_document")
-        )
-
-    def _resolve_next(self, settings: ConnectionSettings, next_url: str) -> str:
-        return wire.resolve_next(settings, next_url)
+        return self.parse_document(response.checked)
 
     def list_page_flow(self, cursor: Any, filters: dict[str, Any]) -> Flow[Page]:
         settings = self.loaded_settings()
@@ -199,7 +195,7 @@ class LegalesignFlows(ESignHook):
                     check_answer=wire.list_objects,
                 )
                 self._group_as_uri = True
-        body = wire.list_objects(response.json(), conn_id=self.conn_id, operation="list_documents")
+        body = response.checked
         objects = body["objects"]
         next_url = (body.get("meta") or {}).get("next")
         # An empty page ends the walk even if `next` is set: never loop on a misbehaving server.
@@ -257,7 +253,7 @@ class LegalesignFlows(ESignHook):
                         field, f"{os.fspath(location)!r} is not a PDF (no %PDF- header)"
                     )
                 pieces = []
-                while chunk := handle.read(_READ_CHUNK):
+                while chunk := handle.read(READ_CHUNK_BYTES):
                     data = carry + chunk
                     cut = len(data) - len(data) % 3
                     pieces.append(base64.b64encode(data[:cut]))
@@ -297,8 +293,9 @@ class LegalesignFlows(ESignHook):
         """Upload a ``file`` as a template PDF; a ``template_id`` needs no preparation."""
         if not request.file:
             return request
-        # Read (and check the %PDF- header) before the first request goes out.
-        pdf_base64 = self._read_pdf_base64(request.file, "file")
+        # Read (and check the %PDF- header) before the first request goes out; the executor reads it
+        # (in a worker thread under an event loop): a flow does no I/O.
+        pdf_base64 = yield Offload(partial(self._read_pdf_base64, request.file, "file"))
         template_id = yield from self._upload_flow(
             pdf_base64, request.name, truthy(request.vendor_options.get("process_tags"))
         )
@@ -321,14 +318,6 @@ class LegalesignFlows(ESignHook):
         )
         return self.parse_document(wire.created_document(body, document_id, response.json()))
 
-    def before_create_flow(
-        self, request: SendRequest, checkpoint: MutableMapping[str, Any], idempotency_key: str | None = None
-    ) -> Flow[None]:
-        # Lets reconciliation list only recent documents instead of the group's whole history.
-        checkpoint.setdefault("first_attempt_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        return None
-        yield  # pragma: no cover
-
     def find_sent_flow(
         self, request: SendRequest, idempotency_key: str, checkpoint: MutableMapping[str, Any]
     ) -> Flow[DocumentInfo | None]:
@@ -339,8 +328,8 @@ class LegalesignFlows(ESignHook):
             since = datetime.fromisoformat(str(first_attempt).replace("Z", "+00:00"))
             filters["created_gt"] = since - CREATED_GT_MARGIN
         return (
-            yield from self.find_first_flow(
-                filters, lambda doc: doc.metadata.get(IDEMPOTENCY_TAG) == idempotency_key
+            yield from batch.find_first_flow(
+                self, filters, lambda doc: doc.metadata.get(IDEMPOTENCY_TAG) == idempotency_key
             )
         )
 
@@ -410,6 +399,6 @@ class LegalesignFlows(ESignHook):
             next_url = (body.get("meta") or {}).get("next")
             if not next_url or not objects:
                 return items
-            url, query = self._resolve_next(settings, next_url), None
+            url, query = wire.resolve_next(settings, next_url), None
 
     # ---------------------------------------------------------------- template PDFs

@@ -18,7 +18,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_esign.exceptions import ESignBadRequestError, ESignValidationError
-from airflow_provider_esign.hooks.base import (
+from airflow_provider_esign.hooks.api import (
     PDF_MAGIC,
     ApiRequest,
     DownloadSource,

@@ -12,14 +12,14 @@ from collections.abc import Mapping
 
 from airflow_provider_esign.exceptions import ESignValidationError
 from airflow_provider_esign.hooks.legalesign.wire import (
-    _BOOL_OPTIONS,
-    _DICT_OPTIONS,
-    _STRING_OPTIONS,
     BARE_ID,
+    BOOL_OPTIONS,
+    DICT_OPTIONS,
     IDEMPOTENCY_TAG,
     METADATA_KEYS,
     NAME_PART,
     SIGNER_ROLES,
+    STRING_OPTIONS,
     TAG_VALUE,
     TEMPLATEPDF_URI,
     USER_URI,
@@ -127,11 +127,11 @@ def _validate_options(request: SendRequest, source: str, send_options: frozenset
     require_known_options(options, send_options, "Legalesign")
     for key, value in options.items():
         field = f"vendor_options[{key!r}]"
-        if key in _BOOL_OPTIONS and not isinstance(value, bool):
+        if key in BOOL_OPTIONS and not isinstance(value, bool):
             raise ESignValidationError(field, "must be true or false")
-        if key in _DICT_OPTIONS and not (isinstance(value, dict) and all(isinstance(k, str) for k in value)):
+        if key in DICT_OPTIONS and not (isinstance(value, dict) and all(isinstance(k, str) for k in value)):
             raise ESignValidationError(field, "must map field labels (or uuids) to values")
-        if key in _STRING_OPTIONS and not isinstance(value, str):
+        if key in STRING_OPTIONS and not isinstance(value, str):
             raise ESignValidationError(field, "must be a string")
     if "signature_type" in options and options["signature_type"] not in (1, 4):
         raise ESignValidationError(

@@ -60,7 +60,7 @@ SIGNER_ROLES = frozenset({"witness", "approver"})
 METADATA_KEYS = frozenset({"tag", "tag1"})
 IDEMPOTENCY_TAG = "tag2"
 
-_BOOL_OPTIONS = frozenset(
+BOOL_OPTIONS = frozenset(
     {
         "signers_in_order",
         "strict_fields",
@@ -73,10 +73,10 @@ _BOOL_OPTIONS = frozenset(
         "process_tags",
     }
 )
-_DICT_OPTIONS = frozenset({"pdftext", "signertext"})
-_STRING_OPTIONS = frozenset({"cc_emails", "redirect", "reminders", "user", "tag", "tag1"})
+DICT_OPTIONS = frozenset({"pdftext", "signertext"})
+STRING_OPTIONS = frozenset({"cc_emails", "redirect", "reminders", "user", "tag", "tag1"})
 #: The documented ``POST /document/`` fields a DAG author sets, plus ``process_tags`` (upload only).
-SEND_OPTIONS = _BOOL_OPTIONS | _DICT_OPTIONS | _STRING_OPTIONS | {"signature_type"}
+SEND_OPTIONS = BOOL_OPTIONS | DICT_OPTIONS | STRING_OPTIONS | {"signature_type"}
 LIST_FILTERS = frozenset(
     {"group", "status", "email", "created_gt", "modified_gt", "archived", "nosigners", "page_size"}
 )
@@ -88,7 +88,7 @@ RATE_LIMITED_WAIT = 60.0
 #: Timestamps are naive and their time zone is undocumented, so the reconciliation lower bound
 #: (``created_gt``) is moved back far enough to cover any offset and clock skew.
 CREATED_GT_MARGIN = timedelta(days=1)
-_READ_CHUNK = 3 * 256 * 1024  # a multiple of 3: the base64 pieces concatenate cleanly
+READ_CHUNK_BYTES = 3 * 256 * 1024  # a multiple of 3: the base64 pieces concatenate cleanly
 
 
 def map_signer_status(code: int | None) -> SignerStatus:
@@ -130,7 +130,7 @@ def id_from_uri(value: str | None) -> str | None:
     return segments[-1] if segments else None
 
 
-def _int_or_none(value: Any) -> int | None:
+def int_or_none(value: Any) -> int | None:
     # Numbers arrive as JSON numbers or as strings depending on the endpoint; coerce.
     try:
         return int(value)
@@ -273,8 +273,8 @@ def parse_signers(raw: dict[str, Any]) -> list[SignerInfo]:
     objects = raw.get("signer_objects")
     if objects:
         for index, obj in enumerate(objects):
-            code = _int_or_none(obj.get("status"))
-            order = _int_or_none(obj.get("order"))
+            code = int_or_none(obj.get("status"))
+            order = int_or_none(obj.get("order"))
             result.append(
                 SignerInfo(
                     email=str(obj.get("email") or ""),
@@ -290,8 +290,8 @@ def parse_signers(raw: dict[str, Any]) -> list[SignerInfo]:
     for index, row in enumerate(raw.get("signers") or []):
         # [uri, first name, last name, email, sms, has_fields, status, order (0-based)]
         values = list(row) + [None] * (8 - len(row))
-        code = _int_or_none(values[6])
-        order = _int_or_none(values[7])
+        code = int_or_none(values[6])
+        order = int_or_none(values[7])
         result.append(
             SignerInfo(
                 email=str(values[3] or ""),
@@ -340,7 +340,7 @@ def list_params(
         "offset": 0,
     }
     if filters.get("status") is not None:
-        status = _int_or_none(filters["status"])
+        status = int_or_none(filters["status"])
         if status is None:
             raise ESignValidationError("filters['status']", "must be a Legalesign status code (10-50)")
         params["status"] = status

@@ -16,18 +16,11 @@ from airflow_provider_esign.exceptions import (
     ESignMalformedResponseError,
     error_for_status,
 )
-from airflow_provider_esign.hooks.base import (
-    CREDENTIALS,
-    MAX_ERROR_TEXT,
-    ApiRequest,
-    ApiResponse,
-    ConnectionSettings,
-    Credentials,
-    ESignHook,
-    Flow,
-    Page,
-)
+from airflow_provider_esign.hooks.api import MAX_ERROR_TEXT, ApiRequest, ApiResponse, Flow, Page
+from airflow_provider_esign.hooks.base import ESignHook
+from airflow_provider_esign.hooks.credentials import CREDENTIALS, Credentials
 from airflow_provider_esign.hooks.jsonstream import JsonStream, KeptList
+from airflow_provider_esign.hooks.settings import ConnectionSettings
 from airflow_provider_esign.hooks.wesignature import rules, wire
 from airflow_provider_esign.hooks.wesignature.wire import (
     OK_STATUSES,
@@ -279,7 +272,7 @@ class WeSignatureFlows(ESignHook):
         docs = yield from self._sent_documents_flow(filters.get("guid"), "list_documents", tracked)
         return Page(docs, None)
 
-    def sync_walk(self, ctx: Any) -> Any:
+    def sync_walk(self, ctx: Any) -> Flow[None]:
         """The ledger's walk: the one streamed list, each chunk of parsed documents handed on (and
         committed) while the answer still streams in, so memory stays at one chunk."""
         from airflow_provider_esign.hooks import sync
@@ -295,7 +288,10 @@ class WeSignatureFlows(ESignHook):
                 ctx.emit(sync.SyncPage(list(chunk), state, True, walk_id))
                 chunk.clear()
 
-        yield self._sent_documents_flow(None, "sync_documents", keep)
+        ctx.calls += 1
+        # Chunks are committed from the parser's callback while the answer streams in (memory stays
+        # at one chunk); the last one as an effect, once the list has been read whole.
+        yield from self._sent_documents_flow(None, "sync_documents", keep)
         # No list cursor to resume from (one answer); a cut walk is read again whole, idempotently.
         done = {
             "version": sync.STATE_VERSION,
@@ -304,7 +300,7 @@ class WeSignatureFlows(ESignHook):
             "since": None,
             "finished_at": ctx.clock(),
         }
-        ctx.emit(sync.SyncPage(list(chunk), done, True, walk_id, last=True))
+        yield sync.commit(ctx, sync.SyncPage(list(chunk), done, True, walk_id, last=True))
 
 
 #: Documents per committed chunk of WeSignature's streamed list.

@@ -29,11 +29,7 @@ from airflow_provider_esign.exceptions import (
     ESignBadRequestError,
     ESignUnsupportedError,
 )
-from airflow_provider_esign.hooks.base import (
-    DownloadSource,
-    Flow,
-    single_request,
-)
+from airflow_provider_esign.hooks.api import DownloadSource, Flow, no_call, single_request
 from airflow_provider_esign.hooks.wesignature import rules, wire
 from airflow_provider_esign.hooks.wesignature.flows import WeSignatureFlows
 from airflow_provider_esign.hooks.wesignature.info import WeSignatureInfo
@@ -78,8 +74,9 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
             request.name,
         )
         # Coerce dict signers once, so fingerprint and body see the same Signer objects.
-        return replace(request, signers=require_signers(request.signers), file=str(request.file).strip())
-        yield  # pragma: no cover
+        return no_call(
+            replace(request, signers=require_signers(request.signers), file=str(request.file).strip())
+        )
 
     def validate_send_request(self, request: SendRequest) -> None:
         """Check a send request against what WeSignature accepts; no HTTP.
@@ -282,7 +279,6 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
             f"WeSignature has no cancel API; to withdraw document {document_id}, open its delete_link "
             "(in the send_document result) or use the WeSignature web app"
         )
-        yield  # pragma: no cover
 
     def download_source_flow(self, document_id: str) -> Flow[DownloadSource]:
         # The guid-filtered list item carries the status, the download_link (present only once the

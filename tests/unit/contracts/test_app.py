@@ -51,7 +51,7 @@ def login(monkeypatch):
     monkeypatch.setattr(auth, "action_token", lambda user: f"jwt-for-{user}")
     monkeypatch.setattr(auth, "readable_dag_ids", lambda user: {"onboarding"})
     monkeypatch.setattr(
-        auth, "_auth_manager", lambda: type("M", (), {"get_url_login": lambda self: '/auth/login?next="x"'})()
+        auth, "auth_manager", lambda: type("M", (), {"get_url_login": lambda self: '/auth/login?next="x"'})()
     )
     monkeypatch.setattr(app_module, "_session", contextlib.nullcontext)
     return who

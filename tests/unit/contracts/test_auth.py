@@ -56,7 +56,7 @@ class AuthManager:
 def manager(monkeypatch):
     def use(*allowed):
         fake = AuthManager(set(allowed))
-        monkeypatch.setattr(auth, "_auth_manager", lambda: fake)
+        monkeypatch.setattr(auth, "auth_manager", lambda: fake)
         return fake
 
     return use

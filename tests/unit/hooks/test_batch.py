@@ -438,8 +438,6 @@ class TestWatcherBound:
 
     @pytest.mark.parametrize("order", [NEWEST_FIRST, OLDEST_FIRST])
     def test_recent_listing_stops_at_the_creation_bound(self, hook, requests_mock, monkeypatch, order):
-        from airflow_provider_esign.hooks.batch import alist_recent
-
         account = Account(50_000, order).mock(requests_mock)
 
         async def arun(flow):
@@ -449,7 +447,7 @@ class TestWatcherBound:
         since = timestamp(account.docs[-150]["ctime"])  # the newest 150 documents are in the window
 
         async def listed():
-            return [d.document_id async for d in alist_recent(hook, {}, since)]
+            return [d.document_id async for d in hook.alist_documents_since(since)]
 
         ids = asyncio.run(listed())
         assert {f"d{i}" for i in range(50_000 - 150, 50_000)} <= set(ids)

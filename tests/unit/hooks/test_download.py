@@ -81,8 +81,8 @@ def test_pdf_replaced_between_break_and_resume_is_restarted_never_spliced(esb, r
 
 
 def test_relogin_on_a_streamed_request_keeps_params_and_headers(esb, requests_mock):
-    from airflow_provider_esign.hooks import pipeline
     from airflow_provider_esign.hooks.api import ApiRequest
+    from airflow_provider_esign.hooks.transport import SyncExecutor
 
     url = f"{ESB}/api/document/doc-1/download"
     requests_mock.get(
@@ -97,7 +97,8 @@ def test_relogin_on_a_streamed_request_keeps_params_and_headers(esb, requests_mo
         params={"version": "2"}, headers={"Accept": "application/pdf"},
     )  # fmt: skip
 
-    response = esb._execute(pipeline.exchange(esb, esb.settings, request, stream=True))
+    esb.settings  # noqa: B018 - loaded, as run_flow does before a pipeline runs
+    response = SyncExecutor(esb).run(esb.pipeline.call(request, stream=True, retry=False))
     response.stream.close()
 
     first, second = (r for r in requests_mock.request_history if r.url.startswith(url))

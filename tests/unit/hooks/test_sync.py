@@ -8,6 +8,7 @@ import pytest
 
 from airflow_provider_esign.hooks import sync
 from airflow_provider_esign.hooks.api import Page
+from airflow_provider_esign.hooks.effects import Offload
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus
 
 
@@ -60,18 +61,23 @@ class FakeHook:
         return Page(items, nxt if items and nxt < len(docs) else None, total=len(docs))
         yield  # a flow
 
-    def run_flow(self, flow):
-        try:
-            next(flow)
-        except StopIteration as stop:
-            return stop.value
-        raise AssertionError("fake flows make no request")
+
+def drive(walk, ctx):
+    """Run a walk whose fake pages make no request, as an executor does: each ``Offload`` (a page
+    commit) is performed and its result sent back. Returns the walk's count of list calls."""
+    try:
+        effect = next(walk)
+        while True:
+            assert isinstance(effect, Offload), effect
+            effect = walk.send(effect.function())
+    except StopIteration:
+        return ctx.calls
 
 
 def run(hook, state=None, **kw):
     pages: list[sync.SyncPage] = []
     ctx = sync.SyncContext(state, pages.append, clock=lambda: 10_000.0, **kw)
-    calls = sync.drive(hook, sync.full_walk(hook, ctx))
+    calls = drive(sync.full_walk(hook, ctx), ctx)
     return pages, calls
 
 
@@ -105,7 +111,7 @@ def test_a_changes_walk_reads_only_what_changed_plus_the_total():
     hook.calls.clear()
     pages: list[sync.SyncPage] = []
     ctx = sync.SyncContext(idle, pages.append, clock=lambda: 10_000.0, margin=0)
-    calls = sync.drive(hook, sync.changes_walk(hook, ctx))
+    calls = drive(sync.changes_walk(hook, ctx), ctx)
     assert calls == 2  # one page of changes, one one-item page for the account's total
     assert [d.document_id for p in pages for d in p.documents] == ["d3"]
     assert pages[-1].vendor_total == 25 and hook.calls[-1][1]["page_size"] == 1
@@ -120,7 +126,7 @@ def test_a_horizon_walk_stops_below_the_oldest_open_document():
     pages: list[sync.SyncPage] = []
     # the oldest open document was created at 1950: the newest 5 documents and one page below
     ctx = sync.SyncContext(idle, pages.append, open_since=1950.0, margin=0, clock=lambda: 10_000.0)
-    calls = sync.drive(hook, sync.horizon_walk(hook, ctx))
+    calls = drive(sync.horizon_walk(hook, ctx), ctx)
     assert calls <= 3, hook.calls
     seen = {d.document_id for p in pages for d in p.documents}
     assert {f"d{i}" for i in range(95, 100)} <= seen
@@ -146,7 +152,7 @@ def test_a_horizon_walk_of_a_known_oldest_first_list_starts_where_its_newest_end
     hook.calls.clear()
     pages: list[sync.SyncPage] = []
     ctx = sync.SyncContext(idle, pages.append, open_since=1950.0, margin=0, clock=lambda: 10_000.0)
-    calls = sync.drive(hook, sync.horizon_walk(hook, ctx))
+    calls = drive(sync.horizon_walk(hook, ctx), ctx)
     # the old newest page (offset 90) tells the total; the two pages added since; no oldest page
     assert [c for c, _ in hook.calls] == [90, 100, 110] and calls == 3
     assert {d.document_id for p in pages for d in p.documents} == {f"d{i}" for i in range(90, 115)}
@@ -161,6 +167,6 @@ def test_a_horizon_walk_after_deletions_falls_back_to_reading_the_total_first():
     hook.calls.clear()
     pages: list[sync.SyncPage] = []
     ctx = sync.SyncContext(idle, pages.append, open_since=1950.0, margin=0, clock=lambda: 10_000.0)
-    sync.drive(hook, sync.horizon_walk(hook, ctx))
+    drive(sync.horizon_walk(hook, ctx), ctx)
     assert hook.calls[1][0] is None  # the first page, for the total and order
     assert pages[-1].vendor_total == 80

@@ -24,8 +24,7 @@ from airflow_provider_esign.exceptions import ESignTransportError
 from airflow_provider_esign.hooks import transport
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
 from airflow_provider_esign.hooks.credentials import CREDENTIALS
-from airflow_provider_esign.hooks.esignbase import ESignBaseHook
-from airflow_provider_esign.hooks.pipeline import (
+from airflow_provider_esign.hooks.effects import (
     Close,
     Lock,
     Mask,
@@ -38,6 +37,8 @@ from airflow_provider_esign.hooks.pipeline import (
     Sleep,
     Unlock,
 )
+from airflow_provider_esign.hooks.esignbase import ESignBaseHook
+from airflow_provider_esign.hooks.pipeline import resolve_url
 from airflow_provider_esign.hooks.transport import (
     ASYNC_MAX_CONNECTIONS,
     OFF_LOOP_BYTES,
@@ -156,7 +157,7 @@ async def test_concurrent_async_requests_are_bounded(connection, monkeypatch):
     try:
         responses = await asyncio.gather(
             *(
-                executor.perform(Send(request, hook._url(settings, request.path)))
+                executor.perform(Send(request, resolve_url(settings.base_url, request.path)))
                 for _ in range(3 * ASYNC_MAX_CONNECTIONS)
             )
         )

@@ -39,7 +39,7 @@ def clear_fernet_cache() -> None:
 
 def grant_connection(sandbox_url: str, store_url: str, redirect_uri: str, **extra: Any) -> str:
     """The JSON of an authorization_code connection to the sandbox."""
-    from airflow_provider_esign.sandbox import credentials
+    from esign_sandbox import credentials
 
     return json.dumps(
         {

@@ -22,9 +22,9 @@ from airflow_provider_esign import ratelimit
 from airflow_provider_esign.exceptions import ESignAuthError
 from airflow_provider_esign.hooks import pipeline
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
+from airflow_provider_esign.hooks.effects import Offload
 from airflow_provider_esign.hooks.esignbase import grant_store, grants
 from airflow_provider_esign.hooks.esignbase.grant_store import GrantStoreError, RedisGrantStore, Sealer
-from airflow_provider_esign.hooks.pipeline import Offload
 from tests.deployment.services import redis_server
 from tests.unit.hooks.esignbase.grant_helpers import clear_fernet_cache, use_fernet_key
 
@@ -36,7 +36,7 @@ def test_the_grant_store_and_the_rate_limiter_share_one_redis_client():
     assert RedisGrantStore(url, KEY).client is ratelimit.redis_client(url)
 
 
-# ---------------------------------------------------------------------------------------- pipeline.run
+# ------------------------------------------------------------------------------ RequestPipeline.run
 @pytest.mark.parametrize("error", [GrantStoreError("store down"), asyncio.CancelledError(), TimeoutError()])
 def test_run_throws_every_effect_error_into_the_flow_so_its_cleanup_runs(error):
     seen: list[Any] = []
@@ -49,7 +49,7 @@ def test_run_throws_every_effect_error_into_the_flow_so_its_cleanup_runs(error):
             raise
         return "unreachable"
 
-    driven = pipeline.run(None, None, flow())  # type: ignore[arg-type]
+    driven = pipeline.RequestPipeline(None).run(flow())  # type: ignore[arg-type]
     assert isinstance(next(driven), Offload)
     with pytest.raises(type(error)):
         driven.throw(error)
@@ -67,7 +67,7 @@ def test_run_lets_a_flow_recover_from_an_effect_error_and_closes_it_when_abandon
         finally:
             closed.append(True)
 
-    driven = pipeline.run(None, None, flow())  # type: ignore[arg-type]
+    driven = pipeline.RequestPipeline(None).run(flow())  # type: ignore[arg-type]
     next(driven)
     assert isinstance(driven.throw(GrantStoreError("blip")), Offload)  # recovered: the next effect
     driven.close()

@@ -111,7 +111,7 @@ def test_expired_access_token_rotates_once_and_stores_the_new_refresh_token_firs
     assert [e["event"] for e in state["events"]].count("rotated") == 1
     assert all(not f["revoked"] for f in state["families"].values())
     # A second hook (another process would read the same record) uses the stored token: no new refresh.
-    from airflow_provider_esign.hooks.base import CREDENTIALS
+    from airflow_provider_esign.hooks.credentials import CREDENTIALS
 
     CREDENTIALS.clear()
     ESignBaseHook(CONN).get_credits()
@@ -199,7 +199,7 @@ def test_sandbox_revokes_the_family_when_a_rotated_refresh_token_is_reused(grant
     assert events[-2:] == ["reuse_detected", "family_revoked"]
     # The current token died with its family: the hook's next refresh reports the grant gone.
     expire_access_tokens(grant_env)
-    from airflow_provider_esign.hooks.base import CREDENTIALS
+    from airflow_provider_esign.hooks.credentials import CREDENTIALS
 
     CREDENTIALS.clear()
     with pytest.raises(ESignGrantGoneError):
