@@ -47,6 +47,7 @@ BEHAVIOUR_FILES = {
     "test_example_dags.py": "the example DAGs import and have the shape the README promises",
     "test_webhook_cost.py": "what a webhook delivery costs: vendor calls, rate-limit slots, lookups",
     "hooks/test_form_data.py": "form field values and audit logs, every vendor",
+    "test_import_rules.py": "the package's import rules (no cycles, no underscored name across modules)",
     "test_layout.py": "this file",
 }
 

@@ -11,6 +11,7 @@ off the event loop, and concurrent requests per loop are bounded.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import socket
 import threading
@@ -425,6 +426,11 @@ class TestAsyncExecutor:
             assert client.follow_redirects is False
         finally:
             await client.aclose()
+
+    def test_the_shared_client_takes_no_timeout_so_a_test_double_cannot_drop_one(self):
+        """Tests replace ``_async_client`` with ``lambda: client``; the timeout is never the client's
+        to keep (it travels with each request), so such a double cannot lose it."""
+        assert inspect.signature(transport._async_client).parameters == {}
 
     async def test_a_redirect_is_handed_to_the_pipeline_not_followed(self, async_transport):
         seen, answers = async_transport
