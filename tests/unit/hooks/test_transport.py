@@ -49,6 +49,7 @@ from airflow_provider_esign.hooks.transport import (
     new_async_client,
     new_session,
 )
+from tests.unit.hooks.esignbase import test_hook as esignbase_hook_tests
 
 
 def pipeline(response_size: int, seen: list[int], work: float = 0.0):
@@ -123,17 +124,8 @@ async def test_cancellation_waits_for_the_thread_then_reaches_the_pipeline():
     assert closed == [True]
 
 
-BASE = "https://esignbase.test"
-
-
-@pytest.fixture
-def connection(make_connection):
-    def make(conn_id: str = "esignbase_default", client_id: str = "client-id") -> str:
-        return make_connection(
-            conn_id, "esignbase", host=BASE, login=client_id, password="client-secret-value", sandbox=True
-        )
-
-    return make
+# The eSignBase connection the hook tests use.
+connection = esignbase_hook_tests.connection
 
 
 async def test_concurrent_async_requests_are_bounded(connection, monkeypatch):
