@@ -6,6 +6,8 @@ import json
 import os
 import pathlib
 import tempfile
+from collections.abc import Callable
+from typing import Any
 
 _HOME = tempfile.mkdtemp(prefix="esign-airflow-home-")
 os.environ.update(
@@ -36,6 +38,42 @@ def make_connection(monkeypatch):
         return conn_id
 
     return make
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A fresh metadata database in the session's throw-away AIRFLOW_HOME (set above)."""
+    from airflow.utils import db
+
+    db.resetdb()
+
+
+@pytest.fixture
+def sandbox_delays() -> dict[str, float | None]:
+    """Seconds the sandbox takes to send, sign (``None``: only when a test signs) and render a PDF.
+    The default suits real DAG runs; a folder or module whose tests need other timing overrides it."""
+    return {"sign_delay": 0.3, "send_delay": 0.1, "pdf_delay": 0.1}
+
+
+@pytest.fixture
+def sandbox_setup() -> Callable[[Any, pytest.MonkeyPatch], None] | None:
+    """More setup a module needs on the reset sandbox (e.g. extra connections), called with the sandbox
+    and ``monkeypatch``; a module overrides this fixture. None by default."""
+    return None
+
+
+@pytest.fixture
+def sandbox(esign_sandbox_clean, monkeypatch, airflow_db, sandbox_delays, sandbox_setup):
+    """The session sandbox, reset, with ``AIRFLOW_CONN_<VENDOR>_DEFAULT`` for all three vendors (no
+    client-side rate limit unless a test asks for one) and ``ESIGN_SANDBOX_URL`` set, the metadata
+    database migrated. Timing: the ``sandbox_delays`` fixture; more setup: ``sandbox_setup``."""
+    esign_sandbox_clean.configure(**sandbox_delays)
+    for name, value in esign_sandbox_clean.airflow_connections(rate_limit_per_minute=0).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ESIGN_SANDBOX_URL", esign_sandbox_clean.url)
+    if sandbox_setup is not None:
+        sandbox_setup(esign_sandbox_clean, monkeypatch)
+    return esign_sandbox_clean
 
 
 @pytest.fixture(autouse=True)

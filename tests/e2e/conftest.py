@@ -1,26 +1,7 @@
-"""End-to-end fixtures: a migrated throw-away Airflow DB and connections pointing at the sandbox."""
+"""End-to-end helpers: DAG runs and what they record (the ``sandbox`` and ``airflow_db`` fixtures are in
+tests/conftest.py)."""
 
 from __future__ import annotations
-
-import pytest
-
-
-@pytest.fixture(scope="session")
-def airflow_db():
-    """A fresh metadata database in the session's throw-away AIRFLOW_HOME (see tests/conftest.py)."""
-    from airflow.utils import db
-
-    db.resetdb()
-
-
-@pytest.fixture
-def sandbox(esign_sandbox_clean, monkeypatch, airflow_db):
-    """The sandbox, reset, fast-signing, with ``AIRFLOW_CONN_*`` for all three vendors set."""
-    esign_sandbox_clean.configure(sign_delay=0.3, send_delay=0.1, pdf_delay=0.1)
-    for name, value in esign_sandbox_clean.airflow_connections(rate_limit_per_minute=0).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("ESIGN_SANDBOX_URL", esign_sandbox_clean.url)
-    return esign_sandbox_clean
 
 
 def run_dag(dag_id: str, **run_conf):

@@ -1,21 +1,16 @@
-"""Reliability fixtures: the migrated Airflow DB and sandbox of tests/e2e, plus scanning helpers."""
+"""Reliability fixtures: the sandbox (tests/conftest.py) with faster timing, plus scanning helpers."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import airflow_db, run_dag  # noqa: F401 (fixture and helper re-exported)
+from tests.e2e.conftest import run_dag  # noqa: F401 (helper re-exported)
 
 
 @pytest.fixture
-def sandbox(esign_sandbox_clean, monkeypatch, airflow_db):  # noqa: F811
-    """The session sandbox, reset, fast-signing, with ``AIRFLOW_CONN_<VENDOR>_DEFAULT`` set (no
-    client-side rate limit unless a test asks for one)."""
-    esign_sandbox_clean.configure(sign_delay=0.1, send_delay=0.05, pdf_delay=0.05)
-    for name, value in esign_sandbox_clean.airflow_connections(rate_limit_per_minute=0).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("ESIGN_SANDBOX_URL", esign_sandbox_clean.url)
-    return esign_sandbox_clean
+def sandbox_delays() -> dict[str, float | None]:
+    """Faster than the end-to-end default: these tests run many sends and waits each."""
+    return {"sign_delay": 0.1, "send_delay": 0.05, "pdf_delay": 0.05}
 
 
 def task_states(run) -> dict[tuple[str, int], tuple[str, int]]:

@@ -15,6 +15,9 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_esign.exceptions import ESignPermanentError, ESignValidationError
+from airflow_provider_esign.hooks.esignbase import ESignBaseHook
+from airflow_provider_esign.hooks.legalesign import LegalesignHook
+from airflow_provider_esign.models import SendRequest
 from airflow_provider_esign.operators.send import SendDocumentOperator
 from tests.reliability.conftest import run_dag, task_states
 
@@ -247,3 +250,67 @@ def test_bad_input_fails_the_dag_task_on_try_one(sandbox):
     assert run.state == "failed"
     assert task_states(run) == {("send", -1): ("failed", 1)}
     assert sandbox.stats()["total_requests"] == 0
+
+
+# ------------------------------------------------------------------------------ whole-value matches
+def test_a_webhook_document_id_ending_in_a_newline_is_no_id():
+    from airflow_provider_esign.hooks.webhook import document_id_from
+
+    assert document_id_from("abc-123") == "abc-123"
+    assert document_id_from("abc-123\n") is None
+
+
+@pytest.mark.parametrize("key", ["run-1\n", "run-1\r\n"])
+def test_a_legalesign_idempotency_key_ending_in_a_newline_fails(make_connection, key):
+    make_connection(
+        "leg_key", "legalesign", host="https://l.test/api/v1/", login="u", password="p", group="acme"
+    )
+    hook = LegalesignHook("leg_key")
+    hook.validate_idempotency_key("run-1")
+    with pytest.raises(ESignValidationError, match="idempotency_key"):
+        hook.validate_idempotency_key(key)
+
+
+def test_a_legalesign_tag_or_group_ending_in_a_newline_fails(make_connection):
+    from airflow_provider_esign.hooks.legalesign import wire
+
+    make_connection(
+        "leg_tag", "legalesign", host="https://l.test/api/v1/", login="u", password="p", group="acme"
+    )
+    hook = LegalesignHook("leg_tag")
+    request = SendRequest(
+        name="NDA",
+        signers=({"name": "Ann Lee", "email": "ann@example.com"},),
+        template_id="t-1",
+        metadata={"tag": "ok\n"},
+    )
+    with pytest.raises(ESignValidationError, match=r"metadata\['tag'\]|tag"):
+        hook.validate_send_request(request)
+    with pytest.raises(ESignValidationError, match="group"):
+        wire.check_group("group", "acme\n")
+
+
+# ------------------------------------------------------------------------------ dict signers
+def test_dict_signers_work_for_esignbase(make_connection, requests_mock):
+    base = "https://esignbase.test"
+    make_connection("esb_dict", "esignbase", host=base, login="client", password="secret")
+    requests_mock.post(f"{base}/oauth2/token", json={"access_token": "tok"})
+    requests_mock.get(f"{base}/api/template/t-1", json={"id": "t-1", "form_role_names": ["Signer"]})
+    create = requests_mock.post(f"{base}/api/document", json={"document_id": "doc-9", "status": "SENT"})
+    request = SendRequest(
+        name="NDA", signers=[{"name": "Ann Lee", "email": "ann@example.com"}], template_id="t-1"
+    )
+
+    document = ESignBaseHook("esb_dict").send_document(request)
+
+    assert document.document_id == "doc-9"
+    (recipient,) = create.last_request.json()["recipients"]
+    assert recipient["email"] == "ann@example.com" and recipient["role_name"] == "Signer"
+
+
+def test_a_dict_signer_without_email_fails_naming_the_field_before_any_call(make_connection, requests_mock):
+    make_connection("esb_bad", "esignbase", host="https://esignbase.test", login="client", password="secret")
+    request = SendRequest(name="NDA", signers=[{"name": "Ann Lee"}], template_id="t-1")
+    with pytest.raises(ESignValidationError, match=r"signers\[0\]\.email"):
+        ESignBaseHook("esb_bad").send_document(request)
+    assert requests_mock.call_count == 0

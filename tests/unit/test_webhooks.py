@@ -82,21 +82,28 @@ class CountingHooks:
 
 
 @pytest.fixture
-def sandbox(esign_sandbox_clean, monkeypatch):
-    esign_sandbox_clean.configure(sign_delay=None, send_delay=0, pdf_delay=0)
-    for name, value in esign_sandbox_clean.airflow_connections(rate_limit_per_minute=0).items():
-        monkeypatch.setenv(name, value)
+def sandbox_delays():
+    """Documents are created in their final state here: nothing waits for the sandbox."""
+    return {"sign_delay": None, "send_delay": 0, "pdf_delay": 0}
+
+
+@pytest.fixture
+def sandbox_setup():
+    return webhook_connections
+
+
+def webhook_connections(sandbox, monkeypatch) -> None:
+    """Two more eSignBase connections: one without a webhook secret, one that did not opt in."""
     no_secret = json.loads(
-        esign_sandbox_clean.airflow_connections(vendors=["esignbase"])["AIRFLOW_CONN_ESIGNBASE_DEFAULT"]
+        sandbox.airflow_connections(vendors=["esignbase"])["AIRFLOW_CONN_ESIGNBASE_DEFAULT"]
     )
     no_secret["extra"].pop("webhook_secret")
     monkeypatch.setenv("AIRFLOW_CONN_ESIGNBASE_NO_SECRET", json.dumps(no_secret))
     disabled = json.loads(
-        esign_sandbox_clean.airflow_connections(vendors=["esignbase"])["AIRFLOW_CONN_ESIGNBASE_DEFAULT"]
+        sandbox.airflow_connections(vendors=["esignbase"])["AIRFLOW_CONN_ESIGNBASE_DEFAULT"]
     )
     disabled["extra"].pop("webhooks_enabled")  # opting in is a deliberate step: absent means off
     monkeypatch.setenv("AIRFLOW_CONN_ESIGNBASE_NO_WEBHOOKS", json.dumps(disabled))
-    return esign_sandbox_clean
 
 
 @pytest.fixture

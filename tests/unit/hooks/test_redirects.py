@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+
 import pytest
 
+from airflow_provider_esign.hooks.legalesign import LegalesignHook
 from airflow_provider_esign.hooks.redirects import address_is_internal
 
 
@@ -32,3 +36,41 @@ def test_internal_addresses_including_ipv4_inside_ipv6(address):
 )
 def test_public_addresses(address):
     assert not address_is_internal(address)
+
+
+PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
+
+
+# ----------------------------------------------------------------------------- Legalesign
+LEG = "https://legalesign.test/api/v1/"
+
+
+DOC_ID = "d0d0d0d0-1111-2222-3333-444455556666"
+
+
+def test_legalesign_redirect_on_the_api_host_is_fetched_without_the_api_key(
+    make_connection, clock, requests_mock
+):
+    make_connection("leg_drift", "legalesign", host=LEG, login="user", password="secret", group="acme-dev")
+    hook = LegalesignHook("leg_drift", sleep=clock.sleep, clock=clock)
+    document = {
+        "uuid": DOC_ID,
+        "status": 30,
+        "download_final": True,
+        "hash_value": hashlib.sha256(PDF).hexdigest(),
+        "signers": [],
+    }
+    # A short-lived link on the same host as the API: requests would keep the Authorization header.
+    target = LEG + "storage/final/abc.pdf?X-Amz-Signature=xyz"
+    requests_mock.get(LEG + f"document/{DOC_ID}/", json=document)
+    requests_mock.get(LEG + f"pdf/{DOC_ID}/", status_code=302, headers={"Location": target})
+    requests_mock.get(target, content=PDF, headers={"Content-Type": "application/pdf"})
+    out = io.BytesIO()
+
+    hook.download_document(DOC_ID, out)
+
+    assert out.getvalue() == PDF
+    pdf_request, redirected = requests_mock.request_history[-2:]
+    assert pdf_request.headers["Authorization"] == "ApiKey user:secret"
+    assert redirected.url == target
+    assert "Authorization" not in redirected.headers

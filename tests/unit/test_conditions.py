@@ -1,11 +1,10 @@
-"""Signing progress in wait logs (issue 19, item 5) and the one mixin that names mapped tasks."""
+"""Wait conditions: signing progress in wait logs and the batch progress summary."""
 
 from __future__ import annotations
 
-import inspect
-
-from airflow_provider_esign.conditions import WaitCondition, describe_wait, signing_progress
+from airflow_provider_esign.conditions import BatchProgress, WaitCondition, describe_wait, signing_progress
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus, SignerInfo, SignerStatus
+from tests.unit.sensors.test_batch import IDS, C, D, S, states
 
 
 def document(status: DocumentStatus, *signers: tuple[SignerStatus, object]) -> DocumentInfo:
@@ -66,15 +65,10 @@ def test_the_deferred_wait_logs_progress_once_per_change(monkeypatch):
     ]
 
 
-def test_one_mixin_names_mapped_tasks():
-    from airflow_provider_esign.operators.download import DownloadDocumentOperator
-    from airflow_provider_esign.operators.manage import CancelDocumentOperator, SendReminderOperator
-    from airflow_provider_esign.operators.map_index import MappedTaskNaming
-    from airflow_provider_esign.operators.send import SendDocumentOperator
-    from airflow_provider_esign.sensors.batch import BatchDocumentStatusSensor
-    from airflow_provider_esign.sensors.status import DocumentStatusSensor
-
-    for cls in (SendDocumentOperator, DocumentStatusSensor, BatchDocumentStatusSensor, DownloadDocumentOperator,
-                CancelDocumentOperator, SendReminderOperator):  # fmt: skip
-        assert issubclass(cls, MappedTaskNaming), cls
-        assert "map_index_template" not in inspect.getsource(cls), f"{cls.__name__} sets its own default"
+def test_progress_summary_counts():
+    found = states([C, C, D, S, None])[0]
+    progress = BatchProgress.evaluate(WaitCondition.of("COMPLETED"), IDS, found)
+    assert progress.done == ["d0", "d1"]
+    assert list(progress.failed) == ["d2"]
+    assert progress.pending == ["d3", "d4"]  # d4 not visible yet: still pending
+    assert progress.summary() == "2/5 done, 1 declined, 0 voided/failed, 2 pending"

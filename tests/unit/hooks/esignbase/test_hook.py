@@ -13,13 +13,14 @@ import requests
 from airflow_provider_esign.exceptions import (
     DocumentNotReadyError,
     ESignAuthError,
+    ESignBadRequestError,
     ESignIntegrityError,
     ESignRateLimitError,
     ESignServerError,
     ESignTransportError,
     ESignValidationError,
 )
-from airflow_provider_esign.hooks.esignbase import IDEMPOTENCY_METADATA_KEY, ESignBaseHook
+from airflow_provider_esign.hooks.esignbase import IDEMPOTENCY_METADATA_KEY, TEMPLATE_ROLES_TTL, ESignBaseHook
 from airflow_provider_esign.models import DocumentStatus, SendRequest, Signer, SignerStatus
 
 BASE = "https://esignbase.test"
@@ -485,3 +486,72 @@ class TestConnectionForms:
         requests_mock.post("https://app.esignbase.com/oauth2/token", json={"access_token": "t"})
         requests_mock.get("https://app.esignbase.com/api/credits", json={"credits": 1})
         assert ESignBaseHook("esb_default_host").get_credits() == 1
+
+
+@pytest.fixture
+def connection(make_connection):
+    def make(conn_id: str = "esignbase_default", client_id: str = "client-id") -> str:
+        return make_connection(
+            conn_id, "esignbase", host=BASE, login=client_id, password="client-secret-value", sandbox=True
+        )
+
+    return make
+
+
+@pytest.fixture
+def vendor(requests_mock):
+    requests_mock.post(f"{BASE}/oauth2/token", json={"access_token": "token-1"})
+    template = requests_mock.get(
+        f"{BASE}/api/template/tpl-1", json={"id": "tpl-1", "form_role_names": ["signee_1"]}
+    )
+    create = requests_mock.post(f"{BASE}/api/document", json={"document_id": "new", "status": "DRAFT"})
+    return template, create
+
+
+def contract_request(name: str = "Contract") -> SendRequest:
+    return SendRequest(name=name, signers=(Signer("John Doe", "john@example.com"),), template_id="tpl-1")
+
+
+def test_template_roles_are_read_once_for_many_sends(connection, vendor, clock):
+    template, create = vendor
+    connection()
+    hook = ESignBaseHook(sleep=clock.sleep, clock=clock)
+    for i in range(5):
+        hook.send_document(contract_request(f"Contract {i}"), idempotency_key=f"k{i}")
+    other = ESignBaseHook(sleep=clock.sleep, clock=clock)  # another task in the same process
+    other.send_document(contract_request(), idempotency_key="k5")
+    assert template.call_count == 1
+    assert create.call_count == 6
+    assert all(r.json()["recipients"][0]["role_name"] == "signee_1" for r in create.request_history)
+
+
+def test_template_roles_expire(connection, vendor, clock):
+    template, _ = vendor
+    connection()
+    hook = ESignBaseHook(sleep=clock.sleep, clock=clock)
+    hook.send_document(contract_request())
+    clock.now += TEMPLATE_ROLES_TTL + 1
+    hook.send_document(contract_request())
+    assert template.call_count == 2
+
+
+def test_template_roles_are_cached_per_credentials(connection, vendor, clock):
+    template, _ = vendor
+    connection("esignbase_default", "client-a")
+    connection("esignbase_other", "client-b")
+    ESignBaseHook(sleep=clock.sleep, clock=clock).send_document(contract_request())
+    ESignBaseHook("esignbase_other", sleep=clock.sleep, clock=clock).send_document(contract_request())
+    assert template.call_count == 2
+
+
+def test_rejected_create_forgets_the_roles(connection, vendor, requests_mock, clock):
+    template, _ = vendor
+    connection()
+    hook = ESignBaseHook(sleep=clock.sleep, clock=clock)
+    hook.send_document(contract_request())
+    requests_mock.post(f"{BASE}/api/document", status_code=400, json={"message": "role_name unknown"})
+    with pytest.raises(ESignBadRequestError):
+        hook.send_document(contract_request())
+    requests_mock.post(f"{BASE}/api/document", json={"document_id": "new-2", "status": "DRAFT"})
+    hook.send_document(contract_request())
+    assert template.call_count == 2  # read again after the rejection

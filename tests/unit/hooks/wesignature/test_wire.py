@@ -15,8 +15,8 @@ import pytest
 from airflow_provider_esign.exceptions import ESignApiError, ESignServerError, ESignTransportError
 from airflow_provider_esign.hooks.jsonstream import CHUNK_BYTES, JsonStream, KeptList, NotJsonError
 from airflow_provider_esign.hooks.wesignature import BASELINE_KEY, wire
-from tests.unit.hooks import test_wesignature as wes
-from tests.unit.hooks.test_wesignature import (
+from tests.unit.hooks.wesignature import test_hook as wes
+from tests.unit.hooks.wesignature.test_hook import (
     LIST_URL,
     LOGIN_OK,
     LOGIN_URL,

@@ -18,7 +18,7 @@ from airflow_provider_esign.hooks.settings import (
     DEFAULT_READ_TIMEOUT,
 )
 
-PACKAGE = Path(__file__).resolve().parents[3] / "airflow_provider_esign"
+PACKAGE = Path(__file__).resolve().parents[2] / "airflow_provider_esign"
 INFO = get_provider_info()
 
 

@@ -1,4 +1,4 @@
-"""What a newcomer reads in the logs and errors (issue 19, items 5 and 6), against the sandbox.
+"""What a DAG author reads in the logs and errors, against the sandbox.
 
 * Right after a send the log says the document was sent, not "is DRAFT" (which reads as "not sent").
 * A finished wait does not say "waiting for"; an unfinished one says how many signers have signed.

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from unittest import mock
 
 import pytest
 
-from airflow_provider_esign.conditions import BatchProgress, WaitCondition
 from airflow_provider_esign.exceptions import DocumentFailedError, ESignValidationError
 from airflow_provider_esign.models import DocumentInfo, DocumentStatus
 from airflow_provider_esign.sensors.batch import BatchDocumentStatusSensor
@@ -50,15 +48,6 @@ def sensor(**overrides):
     return BatchDocumentStatusSensor(**values)
 
 
-def test_progress_summary_counts():
-    found = states([C, C, D, S, None])[0]
-    progress = BatchProgress.evaluate(WaitCondition.of("COMPLETED"), IDS, found)
-    assert progress.done == ["d0", "d1"]
-    assert list(progress.failed) == ["d2"]
-    assert progress.pending == ["d3", "d4"]  # d4 not visible yet: still pending
-    assert progress.summary() == "2/5 done, 1 declined, 0 voided/failed, 2 pending"
-
-
 def test_poke_is_one_list_call_per_poll_and_logs_progress(caplog):
     hook = ListingHook(*states([S, S, S, S, S], [C, C, S, S, S], [C, C, C, C, C]))
     op = sensor()
@@ -82,17 +71,6 @@ def test_each_poke_reads_only_the_documents_still_pending():
     assert result.is_done and result.xcom_value["completed"] == ["d0", "d1", "d3", "d4"]
     assert [f["document_id"] for f in result.xcom_value["failed"]] == ["d2"]
     assert set(result.xcom_value["documents"]) == set(IDS)
-
-
-async def test_trigger_reads_only_the_documents_still_pending():
-    hook = ListingHook(*states([C, S, S, S, S], [C, C, C, C, C]))
-    trigger = BatchDocumentStatusTrigger(
-        conn_id="esignbase_default", document_ids=IDS, poll_interval=0, end_time=time.time() + 60
-    )
-    assert await trigger.poll(hook) is None
-    event = await trigger.poll(hook)
-    assert event["status"] == "success" and event["result"]["completed"] == IDS
-    assert hook.asked == [IDS, ["d1", "d2", "d3", "d4"]]
 
 
 def test_fail_policy_fails_at_first_decline():
@@ -142,22 +120,3 @@ def test_deferrable_trigger_round_trip_and_events():
         )["completed"]
         == IDS
     )
-
-
-async def test_trigger_polls_the_list_until_done():
-    hook = ListingHook(*states([S, S, S, S, S], [C, C, C, S, S], [C, C, C, C, C]))
-
-    async def fake_aget_hook(conn_id, **params):
-        return hook
-
-    trigger = BatchDocumentStatusTrigger(
-        conn_id="x", document_ids=IDS, poll_interval=0, end_time=time.time() + 60
-    )
-    with (
-        mock.patch("airflow_provider_esign.hooks.aget_hook", fake_aget_hook),
-        mock.patch("airflow.sdk.BaseHook.get_connection", side_effect=AssertionError("sync connection")),
-    ):
-        events = [e.payload async for e in trigger.run()]
-    assert [e["status"] for e in events] == ["success"]
-    assert events[0]["result"]["completed"] == IDS
-    assert hook.calls == 3
