@@ -81,7 +81,7 @@ def _fresh(sandbox: SandboxProcess, **config: Any) -> Any:
     import glob
     import os
 
-    from airflow_provider_esign.hooks.wesignature.ledger import forget_ledgers
+    from airflow_provider_esign.hooks.wesignature.ledgers import forget_ledgers
 
     client = sandbox.fresh(**config)
     forget_ledgers()

@@ -95,7 +95,7 @@ def _forget_send_ledgers() -> None:
     """WeSignature's shared send ledger lives beside the rate-limit state: every test starts without one."""
     import glob
 
-    from airflow_provider_esign.hooks.wesignature.ledger import forget_ledgers
+    from airflow_provider_esign.hooks.wesignature.ledgers import forget_ledgers
 
     forget_ledgers()
     for path in glob.glob(os.path.join(os.environ["AIRFLOW__ESIGN__RATELIMIT_DIR"], "wesignature-sends-*")):

@@ -12,6 +12,7 @@ import requests
 from airflow_provider_esign.exceptions import ESignApiError, ESignBadRequestError
 from airflow_provider_esign.hooks.wesignature import BASELINE_KEY, WeSignatureHook, wire
 from airflow_provider_esign.hooks.wesignature import ledger as ledger_module
+from airflow_provider_esign.hooks.wesignature import ledgers as ledgers_module
 from airflow_provider_esign.models import SendRequest, Signer
 from tests.reliability import _wesignature_send_worker as worker
 
@@ -205,7 +206,7 @@ def test_hosts_share_the_baseline_through_redis(sandbox, monkeypatch, redis_url,
     monkeypatch.setenv(
         "AIRFLOW__ESIGN__RATELIMIT_STORAGE", redis_url
     )  # every connection's shared state goes to this Redis
-    ledger_module.forget_ledgers()
+    ledgers_module.forget_ledgers()
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
@@ -232,10 +233,10 @@ def test_the_snapshot_is_written_in_batches_while_the_list_streams_in(hook, requ
     """Memory stays at one batch of the account, not the account: a batch is staged as it fills."""
     monkeypatch.setattr(ledger_module.SnapshotWriter, "BATCH", 10)
     staged: list[int] = []
-    original = ledger_module.SQLiteLedger._stage
+    original = ledger_module.SQLiteLedger.stage
     monkeypatch.setattr(
         ledger_module.SQLiteLedger,
-        "_stage",
+        "stage",
         lambda self, token, rows: (staged.append(len(rows)), original(self, token, rows)),
     )
     requests_mock.post(

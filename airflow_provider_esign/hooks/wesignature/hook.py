@@ -33,12 +33,8 @@ from airflow_provider_esign.hooks.api import DownloadSource, Flow, no_call, sing
 from airflow_provider_esign.hooks.wesignature import rules, wire
 from airflow_provider_esign.hooks.wesignature.flows import WeSignatureFlows
 from airflow_provider_esign.hooks.wesignature.info import WeSignatureInfo
-from airflow_provider_esign.hooks.wesignature.ledger import (
-    DEFAULT_WINDOW,
-    LedgerError,
-    SendLedger,
-    open_ledger,
-)
+from airflow_provider_esign.hooks.wesignature.ledger import DEFAULT_WINDOW, LedgerError, SendLedger
+from airflow_provider_esign.hooks.wesignature.ledgers import open_ledger
 from airflow_provider_esign.hooks.wesignature.wire import (
     BASELINE_KEY,
     COMPLETED,

@@ -76,13 +76,16 @@ class SendLedger:
             writer.add(entry)
         writer.commit()
 
-    def _stage(self, token: str, rows: list[tuple[str, str]]) -> None:
+    def stage(self, token: str, rows: list[tuple[str, str]]) -> None:
+        """Store a batch of a snapshot being written (invisible until :meth:`publish`)."""
         raise NotImplementedError
 
-    def _publish(self, token: str, taken_at: float) -> None:
+    def publish(self, token: str, taken_at: float) -> None:
+        """Make the staged snapshot ``token`` the account's baseline taken at ``taken_at``."""
         raise NotImplementedError
 
-    def _drop(self, token: str) -> None:
+    def drop(self, token: str) -> None:
+        """Forget a staged snapshot that will not be published."""
         raise NotImplementedError
 
     def begin(self, key: str, fp: str, baseline: list[str], now: float) -> None:
@@ -139,18 +142,18 @@ class SnapshotWriter:
     def _flush(self) -> None:
         rows, self._rows = self._rows, []
         if rows:
-            self.ledger._stage(self.token, rows)
+            self.ledger.stage(self.token, rows)
 
     def commit(self) -> None:
         """Publish the snapshot (unless another process published a newer one meanwhile)."""
         self._flush()
-        self.ledger._publish(self.token, self.taken_at)
+        self.ledger.publish(self.token, self.taken_at)
 
     def abort(self) -> None:
         """Drop what was staged (the list failed)."""
         self._rows = []
         with contextlib.suppress(LedgerError):
-            self.ledger._drop(self.token)
+            self.ledger.drop(self.token)
 
 
 # ---------------------------------------------------------------------- local: one SQLite file
@@ -244,7 +247,7 @@ class SQLiteLedger(SendLedger):
             g for (g,) in self._read(f"SELECT guid FROM snapshot WHERE fp IN ({marks})", tuple(fps))
         )
 
-    def _stage(self, token: str, rows: list[tuple[str, str]]) -> None:
+    def stage(self, token: str, rows: list[tuple[str, str]]) -> None:
         at = time.time()
         with self._write() as conn:
             conn.executemany(
@@ -252,7 +255,7 @@ class SQLiteLedger(SendLedger):
                 [(token, f, g, at) for f, g in rows],
             )
 
-    def _publish(self, token: str, taken_at: float) -> None:
+    def publish(self, token: str, taken_at: float) -> None:
         with self._write() as conn:
             current = conn.execute("SELECT v FROM meta WHERE k = 'taken_at'").fetchone()
             if not current or current[0] < taken_at:  # else another process saved a newer one meanwhile
@@ -266,7 +269,7 @@ class SQLiteLedger(SendLedger):
                 conn.execute("DELETE FROM sends WHERE started < ?", (taken_at - RETENTION_SECONDS,))
             conn.execute("DELETE FROM staging WHERE token = ? OR at < ?", (token, time.time() - 3600))
 
-    def _drop(self, token: str) -> None:
+    def drop(self, token: str) -> None:
         with self._write() as conn:
             conn.execute("DELETE FROM staging WHERE token = ?", (token,))
 
@@ -320,49 +323,3 @@ class SQLiteLedger(SendLedger):
 
     def abandon(self, key: str) -> None:
         self._statement("DELETE FROM sends WHERE key = ? AND guid IS NULL", (key,))
-
-
-# ---------------------------------------------------------------------- opening one
-_LEDGERS: dict[tuple[str, ...], SendLedger] = {}
-_LEDGERS_LOCK = threading.Lock()
-
-
-def open_ledger(account: str, storage: str, folder: str) -> SendLedger:
-    """The ledger of one WeSignature account, one per process and storage.
-
-    :param account: What identifies the account (vendor, base URL, user).
-    :param storage: ``"local"`` or a Redis URL (the rate limiter's storage option).
-    :param folder: Where the local file lives (the rate limiter's folder).
-    """
-    digest = hashlib.sha256(account.encode()).hexdigest()[:24]
-    cache_key = (storage, folder, digest)
-    with _LEDGERS_LOCK:
-        if cache_key not in _LEDGERS:
-            if storage == "local":
-                _LEDGERS[cache_key] = SQLiteLedger(
-                    os.path.join(folder, f"wesignature-sends-{digest}.sqlite3")
-                )
-            else:
-                from airflow_provider_esign.hooks.wesignature.ledger_redis import RedisLedger
-                from airflow_provider_esign.ratelimit import redis_client
-
-                _LEDGERS[cache_key] = RedisLedger(
-                    redis_client(storage), f"airflow-esign:wesignature:{digest}"
-                )
-        return _LEDGERS[cache_key]
-
-
-def forget_ledgers() -> None:
-    """Close this process's ledger connections (a test's fresh state directory opens new ones)."""
-    with _LEDGERS_LOCK:
-        _LEDGERS.clear()
-
-
-def _forget_after_fork() -> None:
-    global _LEDGERS_LOCK
-    _LEDGERS.clear()
-    _LEDGERS_LOCK = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX: a forked child must not share its parent's connections
-    os.register_at_fork(after_in_child=_forget_after_fork)

@@ -43,7 +43,7 @@ class RedisLedger(SendLedger):
         members = self._call(lambda: self._r.sunion([f"{self._p}:snap:{token}:{fp}" for fp in fps]))
         return sorted(m.decode() if isinstance(m, bytes) else m for m in members)
 
-    def _stage(self, token: str, rows: list[tuple[str, str]]) -> None:
+    def stage(self, token: str, rows: list[tuple[str, str]]) -> None:
         def write() -> None:
             pipe = self._r.pipeline(transaction=False)
             for fp, guid in rows:
@@ -53,7 +53,7 @@ class RedisLedger(SendLedger):
 
         self._call(write)
 
-    def _publish(self, token: str, taken_at: float) -> None:
+    def publish(self, token: str, taken_at: float) -> None:
         def write() -> None:
             taken = self._r.get(f"{self._p}:taken_at")
             if taken is not None and float(taken) >= taken_at:
@@ -65,7 +65,7 @@ class RedisLedger(SendLedger):
 
         self._call(write)
 
-    def _drop(self, token: str) -> None:
+    def drop(self, token: str) -> None:
         pass  # the staged sets expire on their own
 
     def _send(self, key: str) -> str:

@@ -10,8 +10,6 @@ from airflow_provider_esign.hooks.wesignature.ledger import (
     LedgerError,
     SQLiteLedger,
     fingerprint_key,
-    forget_ledgers,
-    open_ledger,
 )
 
 FP, OTHER_FP = fingerprint_key("nda.pdf", ["a@x.io", "b@x.io"]), fingerprint_key("msa.pdf", ["a@x.io"])
@@ -89,11 +87,3 @@ class TestSQLiteLedger(LedgerContract):
 def test_fingerprints_ignore_signer_order_and_tell_documents_apart():
     assert fingerprint_key("nda.pdf", ["b@x.io", "a@x.io"]) == FP
     assert FP != OTHER_FP and len(FP) == 24
-
-
-def test_one_ledger_per_account_and_storage_per_process(tmp_path):
-    first = open_ledger("wesignature|https://x|u-1", "local", str(tmp_path))
-    assert open_ledger("wesignature|https://x|u-1", "local", str(tmp_path)) is first
-    assert open_ledger("wesignature|https://x|u-2", "local", str(tmp_path)) is not first
-    forget_ledgers()
-    assert open_ledger("wesignature|https://x|u-1", "local", str(tmp_path)) is not first
