@@ -32,9 +32,6 @@ MIRRORED_ELSEWHERE = {
 #: of them fails test_the_list_of_modules_without_tests_is_current until it is removed here.
 WITHOUT_DIRECT_TESTS = {
     # Being restructured (the shallow request path); their behaviour is tested through every hook test.
-    "hooks/base.py": "restructured by the request-path work; tested through the vendor hooks",
-    "hooks/reconcile.py": "restructured by the request-path work; tested in reliability/test_exactly_once.py",
-    "hooks/vendor.py": "restructured by the request-path work; tested through the vendor hooks",
     # Legalesign's implementation of the vendor interface, which that work is reshaping: tested
     # through the hook in hooks/legalesign/test_hook.py (rules, wire, fields and webhooks directly).
     "hooks/legalesign/flows.py": "restructured by the request-path work; tested in hooks/legalesign/test_hook.py",
