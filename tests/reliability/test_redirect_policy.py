@@ -100,6 +100,21 @@ def run(executor: str, hook, make_flow):
     return asyncio.run(hook.arun_flow(make_flow()))
 
 
+@pytest.fixture(autouse=True)
+def _reserved_names_do_not_resolve(monkeypatch):
+    """``.test`` names (RFC 2606) never resolve: answered at once, as a resolver finally would, instead
+    of a DNS query that waits out its timeout on a machine without a resolver. A test's own fake wraps
+    this one."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if isinstance(host, str) and host.endswith(".test"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
 @pytest.fixture
 def web(requests_mock, monkeypatch, request):
     return Web()
