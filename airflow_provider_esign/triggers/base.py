@@ -61,7 +61,7 @@ class PollingTrigger(BaseTrigger):
         return max(0.0, min(self.poll_interval, self.end_time - time.time()))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_esign.exceptions import ESignPermanentError
+        from airflow_provider_esign.exceptions import AirflowFailException
         from airflow_provider_esign.hooks import aget_hook
 
         errors = 0
@@ -71,7 +71,7 @@ class PollingTrigger(BaseTrigger):
                 try:
                     payload = await self.poll(hook)
                     errors = 0
-                except ESignPermanentError:
+                except AirflowFailException:  # permanent: rejected credentials, a 404, a declined document
                     raise
                 except Exception as exc:  # transient: the hook already retried; keep polling a while
                     errors += 1
@@ -88,5 +88,5 @@ class PollingTrigger(BaseTrigger):
                 await asyncio.sleep(self.next_delay())
         except Exception as exc:  # never BaseException: cancellation must propagate
             yield TriggerEvent(
-                {"status": "error", "message": str(exc), "permanent": isinstance(exc, ESignPermanentError)}
+                {"status": "error", "message": str(exc), "permanent": isinstance(exc, AirflowFailException)}
             )
