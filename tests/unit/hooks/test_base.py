@@ -53,7 +53,9 @@ def test_send_document_validates_once_and_not_again_when_the_caller_did(conn, mo
     checked: list[SendRequest] = []
     monkeypatch.setattr(hook, "validate_send_request", checked.append)
     monkeypatch.setattr(hook, "run_flow", lambda flow: SENT)
-    request = SendRequest(name="NDA", signers=[{"name": "Ada Lovelace", "email": "ada@example.com"}], template_id="t")
+    request = SendRequest(
+        name="NDA", signers=[{"name": "Ada Lovelace", "email": "ada@example.com"}], template_id="t"
+    )
 
     assert hook.send_document(request) is SENT
     assert hook.send_document(request, validated=True) is SENT
@@ -63,7 +65,9 @@ def test_send_document_validates_once_and_not_again_when_the_caller_did(conn, mo
 def test_a_bad_idempotency_key_fails_before_any_call(conn, monkeypatch):
     hook = ESignBaseHook(conn)
     monkeypatch.setattr(hook, "run_flow", lambda flow: pytest.fail("no call may be made"))
-    request = SendRequest(name="NDA", signers=[{"name": "Ada Lovelace", "email": "ada@example.com"}], template_id="t")
+    request = SendRequest(
+        name="NDA", signers=[{"name": "Ada Lovelace", "email": "ada@example.com"}], template_id="t"
+    )
     with pytest.raises(ESignValidationError, match="idempotency_key"):
         hook.send_document(request, idempotency_key="x" * 501)
 

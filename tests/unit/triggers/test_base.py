@@ -128,7 +128,9 @@ def test_the_serialized_form_rebuilds_the_trigger():
 
 async def test_rejected_credentials_end_the_wait_at_once_as_a_permanent_failure():
     """A 401 the hook's one re-login did not fix is not transient: one poll, not MAX_CONSECUTIVE_ERRORS."""
-    rejected = ESignAuthError("credentials rejected", conn_id="acme", operation="get_document", status_code=401)
+    rejected = ESignAuthError(
+        "credentials rejected", conn_id="acme", operation="get_document", status_code=401
+    )
     trigger = Scripted([rejected, {"status": "success"}], end_time=time.time() + 60)
     (event,) = await events(trigger)
     assert event["status"] == "error" and event["permanent"] is True
