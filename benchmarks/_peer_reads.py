@@ -8,14 +8,14 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks._peer_clients import SIGNER, esignbase_client, fresh, legalesign_client, wesignature_auth
 from benchmarks.common import MB, Result, SandboxProcess, Sizes, StatsDelta
-from benchmarks.peers import SIGNER, _esignbase_sdk, _fresh, _legalesign_sdk, _wesignature_auth
 
 
 # ------------------------------------------------------------------ batch status
 def _status_peers(sandbox: SandboxProcess, vendor: str, ids: list[str]) -> dict[str, Callable[[], Any]]:
     if vendor == "legalesign":
-        sdk = _legalesign_sdk(sandbox)
+        sdk = legalesign_client(sandbox)
         from esign_sandbox import credentials as c
 
         def walk() -> Any:
@@ -36,7 +36,7 @@ def _status_peers(sandbox: SandboxProcess, vendor: str, ids: list[str]) -> dict[
     if vendor == "esignbase":
         import esignbase_sdk
 
-        client = _esignbase_sdk(sandbox)
+        client = esignbase_client(sandbox)
 
         def walk() -> Any:
             wanted, found, offset = set(ids), {}, 0
@@ -60,14 +60,14 @@ def _status_peers(sandbox: SandboxProcess, vendor: str, ids: list[str]) -> dict[
 
     def reads() -> Any:
         return {
-            i: session.post(base + "/documentstatusapi", json={**_wesignature_auth(), "guid": i}, timeout=60)
+            i: session.post(base + "/documentstatusapi", json={**wesignature_auth(), "guid": i}, timeout=60)
             .json()["data"]
             .get("document_status")
             for i in ids
         }
 
     def whole_list() -> Any:
-        answer = session.post(base + "/getsentdocumentsapi", json=_wesignature_auth(), timeout=60).json()
+        answer = session.post(base + "/getsentdocumentsapi", json=wesignature_auth(), timeout=60).json()
         data = answer.get("data") or answer.get("message", {}).get("data") or []
         wanted = set(ids)
         return {d["guid"]: d.get("document_status") for d in data if d.get("guid") in wanted}
@@ -78,7 +78,7 @@ def _status_peers(sandbox: SandboxProcess, vendor: str, ids: list[str]) -> dict[
 def batch_status(sandbox: SandboxProcess, sizes: Sizes) -> list[Result]:
     from airflow_provider_esign.hooks import get_hook
 
-    client = _fresh(sandbox, sign_delay=None, send_delay=0)
+    client = fresh(sandbox, sign_delay=None, send_delay=0)
     vendors = ("legalesign", "esignbase", "wesignature")
     tracked = {
         v: [
@@ -152,7 +152,7 @@ def _download_contenders(
             return hook.download_document(doc, out).size
 
     if vendor == "legalesign":
-        sdk = _legalesign_sdk(sandbox)
+        sdk = legalesign_client(sandbox)
 
         def peer() -> int:
             size = 0
@@ -165,7 +165,7 @@ def _download_contenders(
     if vendor == "esignbase":
         import esignbase_sdk
 
-        client = _esignbase_sdk(sandbox)
+        client = esignbase_client(sandbox)
 
         def peer() -> int:
             with open(dest, "wb") as out:
@@ -181,7 +181,7 @@ def _download_contenders(
 
     def link() -> str:
         answer = session.post(
-            base + "getsentdocumentsapi", json={**_wesignature_auth(), "guid": doc}, timeout=60
+            base + "getsentdocumentsapi", json={**wesignature_auth(), "guid": doc}, timeout=60
         )
         body = answer.json()
         items = body.get("data") or body.get("message", {}).get("data") or []
@@ -207,7 +207,7 @@ def _download_contenders(
 def downloads(sandbox: SandboxProcess, sizes: Sizes, workdir: str) -> list[Result]:
     import os
 
-    client = _fresh(sandbox, sign_delay=None, legalesign_redirect_ratio=0.0)
+    client = fresh(sandbox, sign_delay=None, legalesign_redirect_ratio=0.0)
     size = sizes.peer_pdf_bytes
     dest = os.path.join(workdir, "peers-download.pdf")
     results = []

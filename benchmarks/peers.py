@@ -37,57 +37,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks._peer_clients import SIGNER, esignbase_client, fresh, legalesign_client, wesignature_auth
 from benchmarks.common import Result, SandboxProcess, Sizes, StatsDelta, set_connections
 
 FILE = "https://files.example.com/peers/contract-{i}.pdf"  # never fetched by the sandbox
-SIGNER = {"name": "Ada Lovelace", "email": "ada@example.com"}
-
-
-# ------------------------------------------------------------------ peers' clients
-def _legalesign_sdk(sandbox: SandboxProcess, max_retries: int = 0) -> Any:
-    import legalesign
-
-    from esign_sandbox import credentials as c
-
-    return legalesign.Legalesign(
-        api_key=f"ApiKey {c.LEGALESIGN_USERNAME}:{c.LEGALESIGN_SECRET}",
-        base_url=sandbox.client.vendor_url("legalesign"),
-        max_retries=max_retries,
-    )
-
-
-def _esignbase_sdk(sandbox: SandboxProcess) -> Any:
-    import esignbase_sdk
-
-    from esign_sandbox import credentials as c
-
-    esignbase_sdk.BASE_URL = sandbox.client.vendor_url("esignbase") + "/"  # the SDK's one setting
-    client = esignbase_sdk.OAuth2Client(
-        id=c.ESIGNBASE_CLIENT_ID, secret=c.ESIGNBASE_CLIENT_SECRET, scope=[esignbase_sdk.Scope.ALL]
-    )
-    esignbase_sdk.connect(client)
-    return client
-
-
-def _wesignature_auth() -> dict[str, str]:
-    from esign_sandbox import credentials as c
-
-    return {"user_id": c.WESIGNATURE_USER_ID, "api_key": c.WESIGNATURE_API_KEY}
-
-
-def _fresh(sandbox: SandboxProcess, **config: Any) -> Any:
-    """A reset sandbox account, and no WeSignature send ledger from before it: a reset account
-    reuses guids, which a shared baseline of the old account would hold (a real account never does)."""
-    import glob
-    import os
-
-    from airflow_provider_esign.hooks.wesignature.ledgers import forget_ledgers
-
-    client = sandbox.fresh(**config)
-    forget_ledgers()
-    for path in glob.glob(os.path.join(os.environ["AIRFLOW__ESIGN__RATELIMIT_DIR"], "wesignature-sends-*")):
-        os.remove(path)
-    return client
 
 
 def _wesignature_body(file: str) -> dict[str, Any]:
@@ -216,7 +169,7 @@ def _sends(sandbox: SandboxProcess, sizes: Sizes) -> list[Result]:
     _stored_key_connection(sandbox)
     results = []
     for vendor in ("legalesign", "esignbase", "wesignature"):
-        client = _fresh(sandbox, sign_delay=None, send_delay=0)
+        client = fresh(sandbox, sign_delay=None, send_delay=0)
         template = None
         if vendor == "legalesign":
             from benchmarks.sends import SAMPLE_PDF
@@ -276,7 +229,7 @@ def _dropped_create(sandbox: SandboxProcess) -> list[Result]:
 
     results = []
     for vendor in ("legalesign", "esignbase", "wesignature"):
-        client = _fresh(sandbox, sign_delay=None, send_delay=0)
+        client = fresh(sandbox, sign_delay=None, send_delay=0)
         hook = get_hook(f"{vendor}_default", backoff_base=0.05, backoff_max=0.2, create_settle_seconds=0.5)
         if vendor == "legalesign":
             source: dict[str, Any] = {"template_id": hook.upload_template_pdf(str(SAMPLE_PDF), title="Drop")}
@@ -296,7 +249,7 @@ def _dropped_create(sandbox: SandboxProcess) -> list[Result]:
         client.queue_fault("drop_after_commit", vendor=vendor)
         if vendor == "legalesign":
             peer = "legalesign SDK, default retries"
-            with _legalesign_sdk(sandbox, max_retries=2) as sdk:
+            with legalesign_client(sandbox, max_retries=2) as sdk:
                 sdk.document.create(
                     group=f"/api/v1/group/{c.LEGALESIGN_GROUP}/",
                     name="Dropped",
@@ -305,7 +258,7 @@ def _dropped_create(sandbox: SandboxProcess) -> list[Result]:
                 )
         elif vendor == "esignbase":
             peer = "esignbase SDK, retried once on a connection error"
-            sdk_client = _esignbase_sdk(sandbox)
+            sdk_client = esignbase_client(sandbox)
             recipient = esignbase_sdk.Recipient(
                 email=SIGNER["email"],
                 first_name="Ada",
@@ -324,7 +277,7 @@ def _dropped_create(sandbox: SandboxProcess) -> list[Result]:
                         raise
         else:
             peer = "bare requests loop, retried once on a connection error"
-            body = {**_wesignature_auth(), **_wesignature_body(FILE.format(i="dropped-bare"))}
+            body = {**wesignature_auth(), **_wesignature_body(FILE.format(i="dropped-bare"))}
             for attempt in range(2):
                 try:
                     requests.post(

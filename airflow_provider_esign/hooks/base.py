@@ -1,11 +1,12 @@
-"""The public hook API shared by every vendor, and the interface each vendor implements.
+"""``ESignHook``: the public hook API every vendor shares, assembled around the vendor's flows.
 
 Each vendor hook describes its wire format once, as *flows* (generators yielding
 :class:`~airflow_provider_esign.hooks.api.ApiRequest`); the request pipeline
 (:mod:`~airflow_provider_esign.hooks.pipeline`) adds credentials, rate limiting, error mapping and
 retries, and one of two executors (:mod:`~airflow_provider_esign.hooks.transport`) runs it with
-``requests`` (operators, sensors) or ``httpx`` (triggers). The other concerns have a module each:
-connection settings, retry policy, credentials, streaming downloads and exactly-once sends.
+``requests`` (operators, sensors) or ``httpx`` (triggers). What a vendor implements is declared in
+:mod:`~airflow_provider_esign.hooks.vendor`; the other concerns have a module each: connection
+settings, retry policy, credentials, streaming downloads and exactly-once sends.
 """
 
 from __future__ import annotations
