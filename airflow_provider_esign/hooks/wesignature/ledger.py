@@ -228,10 +228,14 @@ class SQLiteLedger(SendLedger):
                 self._conn.execute("ROLLBACK")
                 raise
 
-    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def _execute(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """One statement in its own transaction (SQLite makes every statement atomic, so a send's
+        intent and claim need no ``BEGIN``/``COMMIT`` round trips); the rows it returns."""
         with self._lock:
             try:
                 return self._conn.execute(sql, args).fetchall()
+            except sqlite3.IntegrityError:
+                raise  # a constraint said no: the caller's answer, not a broken ledger
             except sqlite3.Error as exc:
                 raise LedgerError(f"local WeSignature send ledger unusable: {exc}") from None
 
@@ -239,12 +243,12 @@ class SQLiteLedger(SendLedger):
         return self._clock()
 
     def baseline(self, fps: list[str], now: float, window: float) -> list[str] | None:
-        row = self._read("SELECT v FROM meta WHERE k = 'taken_at'")
+        row = self._execute("SELECT v FROM meta WHERE k = 'taken_at'")
         if not row or not (now - window <= row[0][0] <= now):
             return None
         marks = ",".join("?" * len(fps))
         return sorted(
-            g for (g,) in self._read(f"SELECT guid FROM snapshot WHERE fp IN ({marks})", tuple(fps))
+            g for (g,) in self._execute(f"SELECT guid FROM snapshot WHERE fp IN ({marks})", tuple(fps))
         )
 
     def stage(self, token: str, rows: list[tuple[str, str]]) -> None:
@@ -273,53 +277,42 @@ class SQLiteLedger(SendLedger):
         with self._write() as conn:
             conn.execute("DELETE FROM staging WHERE token = ?", (token,))
 
-    def _statement(self, sql: str, args: tuple[Any, ...]) -> None:
-        """One write statement, in its own transaction (SQLite makes every statement atomic): the
-        per-send writes are one statement each, without ``BEGIN``/``COMMIT`` round trips."""
-        with self._lock:
-            try:
-                self._conn.execute(sql, args)
-            except sqlite3.Error as exc:
-                if isinstance(exc, sqlite3.IntegrityError):
-                    raise  # a constraint said no: the caller's answer, not a broken ledger
-                raise LedgerError(f"local WeSignature send ledger unusable: {exc}") from None
-
     def begin(self, key: str, fp: str, baseline: list[str], now: float) -> None:
-        self._statement(
+        self._execute(
             "INSERT INTO sends (key, fp, baseline, started) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO"
             " UPDATE SET fp = excluded.fp, baseline = excluded.baseline, started = excluded.started",
             (key, fp, json.dumps(baseline), now),
         )
 
     def recorded_baseline(self, key: str) -> list[str] | None:
-        row = self._read("SELECT baseline FROM sends WHERE key = ?", (key,))
+        row = self._execute("SELECT baseline FROM sends WHERE key = ?", (key,))
         return json.loads(row[0][0]) if row and row[0][0] is not None else None
 
     def owned(self, key: str) -> str | None:
-        row = self._read("SELECT guid FROM sends WHERE key = ?", (key,))
+        row = self._execute("SELECT guid FROM sends WHERE key = ?", (key,))
         return row[0][0] if row else None
 
     def claim(self, key: str, fp: str, guid: str, now: float) -> bool:
         # One statement: the UNIQUE guid column refuses a guid another key holds (IntegrityError),
         # atomically across processes; claiming a guid this key already holds changes nothing.
         try:
-            self._statement(
+            self._execute(
                 "INSERT INTO sends (key, fp, started, guid) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO"
                 " UPDATE SET guid = excluded.guid",
                 (key, fp, now, guid),
             )
             return True
         except sqlite3.IntegrityError:
-            holder = self._read("SELECT key FROM sends WHERE guid = ?", (guid,))
+            holder = self._execute("SELECT key FROM sends WHERE guid = ?", (guid,))
             return bool(holder) and holder[0][0] == key
 
     def others(self, fps: list[str], key: str, now: float) -> tuple[set[str], int]:
         marks = ",".join("?" * len(fps))
-        rows = self._read(
+        rows = self._execute(
             f"SELECT guid FROM sends WHERE fp IN ({marks}) AND key != ? AND started >= ?",
             (*fps, key, now - RETENTION_SECONDS),
         )
         return {g for (g,) in rows if g is not None}, sum(g is None for (g,) in rows)
 
     def abandon(self, key: str) -> None:
-        self._statement("DELETE FROM sends WHERE key = ? AND guid IS NULL", (key,))
+        self._execute("DELETE FROM sends WHERE key = ? AND guid IS NULL", (key,))
