@@ -373,12 +373,12 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
     async def alist_documents_since(self, since: float, **filters: Any) -> AsyncIterator[DocumentInfo]:
         """The documents created since ``since`` (epoch seconds; and a page's worth older), read from
         the list's newest end (:class:`~.batch.NewestEndWalk`): a few calls at any account size."""
-        page = first = await self.arun_flow(self.list_page_flow(None, filters))
-        walk = batch.NewestEndWalk(first, since, self.list_at_offset)
+        page = await self.arun_flow(self.list_page_flow(None, filters))
+        walk = batch.NewestEndWalk(page, since, self.list_at_offset)
         while True:
             for doc in page.items:
                 yield doc
-            cursor = walk.next_cursor(None if page is first else page)
+            cursor = walk.next_cursor(page)
             if cursor is None:
                 return
             page = await self.arun_flow(self.list_page_flow(cursor, filters))

@@ -247,6 +247,7 @@ class NewestEndWalk:
     """
 
     def __init__(self, first: Page, since: float | None, at_offset: bool) -> None:
+        self.first = first
         self.since = since
         self.order = detect_order(first.items)
         self.offsets = newest_end_offsets(first, self.order) if since is not None and at_offset else None
@@ -255,10 +256,10 @@ class NewestEndWalk:
             since is not None and self.order == NEWEST_FIRST and oldest(first.items) < since
         )
 
-    def next_cursor(self, page: Page | None = None) -> Any:
-        """The cursor (or offset) of the next page to read, given the ``page`` just read (None: only
-        the first was), or None when the walk is over."""
-        if page is not None:
+    def next_cursor(self, page: Page) -> Any:
+        """The cursor (or offset) of the next page to read, given the ``page`` just read (the first
+        page, or one this walk named), or None when the walk is over."""
+        if page is not self.first:
             if self.since is not None and self.order != UNKNOWN_ORDER and oldest(page.items) < self.since:
                 self.done = True  # the rest of the walk is older than the bound
             self.cursor = page.next_cursor
@@ -281,13 +282,13 @@ def find_first_flow(
         With it the walk starts at the list's newest end (:class:`NewestEndWalk`) and stops at the
         first page reaching older documents: a few calls at any account size.
     """
-    page = first = yield from hook.list_page_flow(None, filters)
-    walk = NewestEndWalk(first, since, hook.list_at_offset)
+    page = yield from hook.list_page_flow(None, filters)
+    walk = NewestEndWalk(page, since, hook.list_at_offset)
     while True:
         found = next((doc for doc in page.items if matches(doc)), None)
         if found is not None:
             return found
-        cursor = walk.next_cursor(None if page is first else page)
+        cursor = walk.next_cursor(page)
         if cursor is None:
             return None
         page = yield from hook.list_page_flow(cursor, filters)

@@ -256,7 +256,7 @@ def horizon_walk(hook: VendorInterface, ctx: SyncContext) -> Flow[None]:
         first = yield from read(None)
         total = first.total
         walk = NewestEndWalk(first, horizon, hook.list_at_offset)
-        cursor = walk.next_cursor()
+        cursor = walk.next_cursor(first)
         while cursor is not None:
             cursor = walk.next_cursor((yield from read(cursor)))
         state = {**state, "order": detect_order(first.items), "page_size": len(first.items) or size}
