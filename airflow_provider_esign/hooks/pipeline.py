@@ -212,24 +212,24 @@ class RequestPipeline:
         streamed = stream or original.stream_json is not None
         yield RateLimitWait(hook.rate_limiter)
         base_url = hook.loaded_settings().base_url
-        own_host = redirects.Origin.of(base_url).host
+        own = redirects.Origin.of(base_url)
         url = resolve_url(base_url, prepared.path)
         home = redirects.Origin.of(url)
         internal: dict[str, bool] = {}  # host -> is internal, for this chain
         # Hop 0 is the request itself: a link the vendor handed out (a download link) on another
         # origin obeys the same rules as a redirect from the connection's host.
         current, send, status = base_url, prepared, 0
-        trusted = home == redirects.Origin.of(base_url)  # the chain has not left its first origin
+        trusted = home == own  # the chain has not left its first origin
         for hop in range(MAX_REDIRECTS + 1):
             refusal = None if trusted else redirects.scheme_refusal(current, url)
-            for host in () if trusted or refusal else (own_host, redirects.Origin.of(url).host):
+            for host in () if trusted or refusal else (own.host, redirects.Origin.of(url).host):
                 if host not in internal:  # resolved only when needed, once per chain
                     literal = redirects.literal_is_internal(host)
                     if literal is None:
                         addresses = yield Resolve(host)
                         literal = any(redirects.address_is_internal(a) for a in addresses or ())
                     internal[host] = literal
-                if internal[host] and host == own_host:
+                if internal[host] and host == own.host:
                     break  # the connection itself is on an internal host (a sandbox, an internal proxy)
                 if internal[host]:
                     refusal = (
