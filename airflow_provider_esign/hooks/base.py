@@ -204,7 +204,7 @@ class ESignHook(VendorInterface, BaseHook, abc.ABC):
     def get_conn(self) -> requests.Session:
         """The hook's HTTP session (one per hook, connection pooling, timeouts per request)."""
         if self._session is None:
-            from airflow_provider_esign.hooks.transport import new_session
+            from airflow_provider_esign.hooks.session import new_session
 
             self._session = new_session()
         return self._session

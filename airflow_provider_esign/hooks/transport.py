@@ -15,7 +15,6 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from airflow_provider_esign import __version__
 from airflow_provider_esign.exceptions import ESignTransportError
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
 from airflow_provider_esign.hooks.credentials import CREDENTIALS, amask, mask
@@ -34,6 +33,7 @@ from airflow_provider_esign.hooks.effects import (
     Sleep,
     Unlock,
 )
+from airflow_provider_esign.hooks.session import USER_AGENT, NoCookies, environment, prepare
 
 if TYPE_CHECKING:
     import httpx
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-USER_AGENT = f"airflow-provider-esign/{__version__}"
 #: Concurrent async requests per event loop (and the pool's connection limit). httpcore's pool does
 #: work proportional to queued requests x connections on every request start and end, so 1,000
 #: triggers polling together through a 100-connection pool stalled the triggerer's loop for seconds.
@@ -81,29 +80,6 @@ class ExecutorHost(Protocol):
     def timeout(self) -> tuple[float, float]: ...
 
     def get_conn(self) -> requests.Session: ...
-
-
-class _NoCookies(http.cookiejar.DefaultCookiePolicy):
-    """Keep no cookie: the vendors authenticate by header or body, and a stored cookie would be sent
-    on to any host that shares the domain (ports are not part of a cookie's scope)."""
-
-    def set_ok(self, cookie: Any, request: Any) -> bool:
-        return False
-
-
-def new_session() -> requests.Session:
-    """A pooled ``requests`` session without urllib3 retries (the pipeline retries) and without a
-    cookie store."""
-    import requests
-    from requests.adapters import HTTPAdapter
-
-    session = requests.Session()
-    session.cookies.set_policy(_NoCookies())
-    session.headers["User-Agent"] = USER_AGENT
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 class _Step:
@@ -181,13 +157,13 @@ class SyncExecutor:
 
         request, hook = effect.request, self.hook
         try:
-            resp = hook.get_conn().request(
-                request.method,
-                effect.url,
-                **_body(request),
+            session = hook.get_conn()
+            resp = session.send(
+                prepare(session, request, effect.url),
                 timeout=request.timeout(hook.timeout),
-                allow_redirects=False,
+                allow_redirects=False,  # the pipeline follows redirects under its own policy
                 stream=effect.stream,
+                **environment(session, effect.url),
             )
         except requests.ConnectionError as exc:
             raise transport_error(
@@ -364,7 +340,7 @@ def new_async_client(**kwargs: Any) -> httpx.AsyncClient:
     import httpx
 
     return httpx.AsyncClient(
-        cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
+        cookies=http.cookiejar.CookieJar(policy=NoCookies()),
         limits=httpx.Limits(
             max_connections=ASYNC_MAX_CONNECTIONS, max_keepalive_connections=ASYNC_MAX_CONNECTIONS
         ),

@@ -3,7 +3,7 @@ in real DAG runs against the sandbox (the targets and how they are counted: docs
 
 At the moment ``requests`` is called, two things are counted:
 
-- the stack frames between ``SendDocumentOperator.execute`` and ``requests.Session.request``
+- the stack frames between ``SendDocumentOperator.execute`` and ``requests.Session.send``
   (``send_document``, ``run_flow``, the executor's ``run``, ``perform`` and ``_send``);
 - the generators the request passed on its way up from its flow to the executor: the chain of
   ``yield from`` delegation from the pipeline the executor drives down to the one that yielded the
@@ -58,7 +58,7 @@ def _measure(operation: str) -> Path | None:
     from airflow_provider_esign.hooks.transport import SyncExecutor
     from airflow_provider_esign.operators.send import SendDocumentOperator
 
-    frame = sys._getframe(2)  # the caller of Session.request (this helper and the wrapper skipped)
+    frame = sys._getframe(2)  # the caller of Session.send (this helper and the wrapper skipped)
     frames, pipeline = [], None
     while frame is not None:
         owner = frame.f_locals.get("self")
@@ -79,15 +79,15 @@ def test_a_send_reaches_the_http_client_within_eight_frames(sandbox, monkeypatch
 
     CREDENTIALS.clear()  # eSignBase and WeSignature log in during the run: that path is measured too
     paths: list[Path] = []
-    real_request = requests.Session.request
+    real_send = requests.Session.send
 
-    def measuring_request(session, method, url, *args, **kwargs):
-        path = _measure(f"{method} {url.rsplit('/', 2)[-2:]}")
+    def measuring_send(session, prepared, **kwargs):
+        path = _measure(f"{prepared.method} {prepared.url.rsplit('/', 2)[-2:]}")
         if path is not None:
             paths.append(path)
-        return real_request(session, method, url, *args, **kwargs)
+        return real_send(session, prepared, **kwargs)
 
-    monkeypatch.setattr(requests.Session, "request", measuring_request)
+    monkeypatch.setattr(requests.Session, "send", measuring_send)
     run_dag(f"e2e_{vendor}_cancel")  # a send, then a cancel (WeSignature has none: the run may fail)
 
     calls = [p for p in paths if not p.login]

@@ -40,6 +40,7 @@ from airflow_provider_esign.hooks.effects import (
 )
 from airflow_provider_esign.hooks.esignbase import ESignBaseHook
 from airflow_provider_esign.hooks.pipeline import resolve_url
+from airflow_provider_esign.hooks.session import new_session
 from airflow_provider_esign.hooks.transport import (
     ASYNC_MAX_CONNECTIONS,
     OFF_LOOP_BYTES,
@@ -47,7 +48,6 @@ from airflow_provider_esign.hooks.transport import (
     SyncExecutor,
     _Step,
     new_async_client,
-    new_session,
 )
 from tests.unit.hooks.esignbase import test_hook as esignbase_hook_tests
 

@@ -1,0 +1,190 @@
+"""A hook's ``requests`` session and the requests prepared for it (``hooks/session.py``): what
+``Session.request`` would have taken from the environment still applies (proxies, CA bundle), read once
+per origin; ``~/.netrc`` never replaces the connection's credentials; a request's headers win over the
+session's. Requests go to a real server on loopback that records what it received."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+
+import pytest
+import requests
+
+from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
+from airflow_provider_esign.hooks.effects import Send
+from airflow_provider_esign.hooks.session import USER_AGENT, environment, new_session
+from airflow_provider_esign.hooks.transport import SyncExecutor
+
+TIMEOUT = (5.0, 5.0)
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    seen: list[tuple[str, dict[str, str]]]
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._answer()
+
+    def _answer(self) -> None:
+        self.server.seen.append((self.requestline, dict(self.headers)))  # type: ignore[attr-defined]
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder():
+    """A loopback HTTP server; ``.seen`` holds (request line, headers) of each request it got."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.seen = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def clean_environment(monkeypatch, tmp_path):
+    """No proxy, CA bundle or netrc from the machine running the tests."""
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("NETRC", raising=False)
+    return tmp_path
+
+
+class _Host:
+    """What the sync executor uses of a hook."""
+
+    conn_id = "vendor_default"
+    timeout = TIMEOUT
+    sleep = None
+
+    def __init__(self, session: requests.Session) -> None:
+        self.session = session
+
+    def get_conn(self) -> requests.Session:
+        return self.session
+
+
+def _send(session: requests.Session, request: ApiRequest, url: str) -> ApiResponse:
+    """``request`` sent by the sync executor on ``session``."""
+
+    def one_send():
+        return (yield Send(request, url))
+
+    return SyncExecutor(_Host(session)).run(one_send())
+
+
+def _url(server: http.server.ThreadingHTTPServer, path: str = "/api/documents") -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}{path}"
+
+
+def test_a_prepared_request_carries_method_query_body_and_headers(recorder, clean_environment):
+    session = new_session()
+    request = ApiRequest(
+        "POST",
+        "documents",
+        operation="send_document",
+        params={"limit": 5},
+        json={"name": "Contract"},
+        headers={"Accept": "application/json", "User-Agent": "mine/1.0"},
+    )
+    response = _send(session, request, _url(recorder))
+    assert response.status_code == 200 and response.json() == {"ok": True}
+    line, headers = recorder.seen[-1]
+    assert line == "POST /api/documents?limit=5 HTTP/1.1"
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Accept"] == "application/json"
+    assert headers["User-Agent"] == "mine/1.0"  # the request's own header wins over the session's
+    # Without one of its own, the request gets the session's.
+    _send(session, ApiRequest("GET", "documents", operation="list"), _url(recorder))
+    assert recorder.seen[-1][1]["User-Agent"] == USER_AGENT
+
+
+def test_a_netrc_entry_never_replaces_the_connections_credentials(recorder, clean_environment):
+    (clean_environment / ".netrc").write_text("machine 127.0.0.1 login intruder password stolen\n")
+    (clean_environment / ".netrc").chmod(0o600)
+    # What requests' own call would do: the netrc entry becomes a Basic Authorization header.
+    plain = requests.Session()
+    plain.get(_url(recorder), headers={"Authorization": "ApiKey user:secret"}, timeout=TIMEOUT)
+    assert recorder.seen[-1][1]["Authorization"].startswith("Basic ")
+
+    session = new_session()
+    request = ApiRequest(
+        "GET", "documents", operation="list", headers={"Authorization": "ApiKey user:secret"}
+    )
+    _send(session, request, _url(recorder))
+    assert recorder.seen[-1][1]["Authorization"] == "ApiKey user:secret"
+    _send(session, ApiRequest("GET", "documents", operation="list"), _url(recorder))
+    assert "Authorization" not in recorder.seen[-1][1]
+
+
+def test_an_environment_proxy_is_used(recorder, clean_environment, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{recorder.server_address[1]}")
+    session = new_session()
+    # vendor.test does not resolve: only the proxy can have answered, and it got the absolute URL.
+    _send(session, ApiRequest("GET", "documents", operation="list"), "http://vendor.test/api/documents")
+    assert recorder.seen[-1][0] == "GET http://vendor.test/api/documents HTTP/1.1"
+
+
+def test_no_proxy_is_honoured(recorder, clean_environment, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    response = _send(new_session(), ApiRequest("GET", "documents", operation="list"), _url(recorder))
+    assert response.status_code == 200
+    assert recorder.seen[-1][0] == "GET /api/documents HTTP/1.1"
+
+
+def test_the_environment_ca_bundle_is_what_tls_verifies_against(clean_environment, monkeypatch, tmp_path):
+    bundle = tmp_path / "corporate-ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    settings = environment(new_session(), "https://api.vendor.test/v1/documents")
+    assert settings["verify"] == str(bundle)
+    assert "stream" not in settings  # each request says whether it streams
+
+
+def test_the_environment_is_read_once_per_session_and_origin(clean_environment, monkeypatch):
+    session = new_session()
+    reads: list[str] = []
+    real = session.merge_environment_settings
+
+    def counting(url, *args):
+        reads.append(url)
+        return real(url, *args)
+
+    monkeypatch.setattr(session, "merge_environment_settings", counting)
+    first = environment(session, "https://api.vendor.test/v1/documents?page=1")
+    assert environment(session, "https://api.vendor.test/v1/documents/42") is first
+    environment(session, "https://files.vendor.test/pdf/42")
+    environment(session, "https://api.vendor.test:8443/v1/documents")
+    assert reads == [
+        "https://api.vendor.test/v1/documents?page=1",
+        "https://files.vendor.test/pdf/42",
+        "https://api.vendor.test:8443/v1/documents",
+    ]
+    # Another session reads the environment of its own time.
+    other = new_session()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/other-ca.pem")
+    assert environment(other, "https://api.vendor.test/v1/documents")["verify"] == "/etc/other-ca.pem"
