@@ -267,8 +267,33 @@ def test_a_keyed_send_writes_its_intent_and_its_claim_in_one_statement_each(hook
         hook._ledger()._conn.set_trace_callback(None)
     writes = [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
     assert len(writes) == 2, statements  # the intent, then the claim
+    # Two reads: the window's snapshot (its stamp and this fingerprint's guids in one statement, so
+    # they cannot come from two snapshots) and the other sends' claims.
+    assert len(statements) == 4, statements
     assert not any(s.strip().upper().startswith(("BEGIN", "COMMIT")) for s in statements)
     assert hook._ledger().owned("k") == "new-2"
+
+
+def test_a_hook_looks_its_ledger_up_once(hook, requests_mock, wall, monkeypatch):
+    """The intent and the claim of a send, and the sends after it on the same hook, use the ledger the
+    hook looked up first (no lookup per step)."""
+    from airflow_provider_esign.hooks.wesignature import hook as hook_module
+
+    lookups: list[str] = []
+    real = hook_module.open_ledger
+
+    def counting(account, storage, folder):
+        lookups.append(account)
+        return real(account, storage, folder)
+
+    monkeypatch.setattr(hook_module, "open_ledger", counting)
+    requests_mock.post(LIST_URL, json=listing(item("old")))
+    requests_mock.post(SEND_URL, json=created("new-1"))
+    hook.send_document(request(), idempotency_key="k1", checkpoint={})
+    requests_mock.post(SEND_URL, json=created("new-2"))
+    hook.send_document(request("other.pdf"), idempotency_key="k2", checkpoint={})
+    assert len(lookups) == 1
+    assert hook._ledger().owned("k1") == "new-1" and hook._ledger().owned("k2") == "new-2"
 
 
 def test_a_guid_is_claimed_by_one_key_across_ledger_connections(tmp_path):

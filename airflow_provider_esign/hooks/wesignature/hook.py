@@ -59,6 +59,11 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
     supports_reminders = False
     send_options: ClassVar[frozenset[str]] = frozenset({"sign_type", "is_for_embedded_signing"})
 
+    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(conn_id, **kwargs)
+        # The shared send ledger once looked up: (ledger,) or (None,) when sharing is off.
+        self._send_ledger: tuple[SendLedger | None] | None = None
+
     # ---------------------------------------------------------------- sending
     def prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
         # senddocumentapi has no title field (https://app.wesignature.com/integrations/api/documentation):
@@ -140,7 +145,13 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
 
     # ---------------------------------------------------------------- exactly-once
     def _ledger(self) -> SendLedger | None:
-        """The account's shared send ledger, or None when sharing is off (``baseline_window_seconds=0``)."""
+        """The account's shared send ledger, or None when sharing is off (``baseline_window_seconds=0``);
+        looked up once per hook."""
+        if self._send_ledger is None:
+            self._send_ledger = (self._open_ledger(),)
+        return self._send_ledger[0]
+
+    def _open_ledger(self) -> SendLedger | None:
         if self._baseline_window() <= 0:
             return None
         settings = self.loaded_settings()

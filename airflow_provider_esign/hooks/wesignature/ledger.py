@@ -243,13 +243,18 @@ class SQLiteLedger(SendLedger):
         return self._clock()
 
     def baseline(self, fps: list[str], now: float, window: float) -> list[str] | None:
-        row = self._execute("SELECT v FROM meta WHERE k = 'taken_at'")
-        if not row or not (now - window <= row[0][0] <= now):
-            return None
+        # One statement: the stamp and the guids come from the same snapshot (two statements could
+        # straddle another process's publish), in one round trip per send.
         marks = ",".join("?" * len(fps))
-        return sorted(
-            g for (g,) in self._execute(f"SELECT guid FROM snapshot WHERE fp IN ({marks})", tuple(fps))
+        rows = self._execute(
+            "SELECT v, NULL FROM meta WHERE k = 'taken_at'"
+            f" UNION ALL SELECT NULL, guid FROM snapshot WHERE fp IN ({marks})",
+            tuple(fps),
         )
+        taken = next((v for v, _ in rows if v is not None), None)
+        if taken is None or not (now - window <= taken <= now):
+            return None
+        return sorted(g for v, g in rows if v is None)
 
     def stage(self, token: str, rows: list[tuple[str, str]]) -> None:
         at = time.time()
