@@ -67,6 +67,16 @@ def benchmark_pages(results_path: Path = RESULTS) -> dict[str, str]:
         + (f"**{len(missed)} target(s) missed**: {', '.join(missed)}." if missed else "every target met.")
         + "\n"
     )
+    again = run.get("group_runs") or {}
+    if again:  # groups measured again since, on newer code (`--only GROUP`), their figures replaced
+        summary += (
+            "\nMeasured again since (`python -m benchmarks --only GROUP`): "
+            + ", ".join(
+                f"`{group}` on {info.get('timestamp', '?')} ({info.get('seconds', 0):.0f} s)"
+                for group, info in sorted(again.items())
+            )
+            + ".\n"
+        )
 
     def notes(selected: list[Any]) -> str:
         return "".join(f"- **{r.figure}**: {r.note}\n" for r in selected if r.note)

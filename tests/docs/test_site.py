@@ -225,6 +225,11 @@ def test_the_performance_page_is_generated_from_the_benchmark_results(site, tmp_
     changed.write_text(json.dumps(results))
     assert "123,456,789" in esign_docs.benchmark_pages(changed)["benchmarks-main.md"]
     assert "123,456,789" not in page
+    # Groups measured again after the full run are named with their time, as the file records them.
+    results["run"]["group_runs"] = {"peers": {"timestamp": "2026-12-06T22:52:54+00:00", "seconds": 28.4}}
+    changed.write_text(json.dumps(results))
+    summary = esign_docs.benchmark_pages(changed)["benchmarks-run.md"]
+    assert "`peers` on 2026-12-06T22:52:54+00:00 (28 s)" in summary
 
 
 def test_the_pipeline_picture_is_drawn_from_the_example_dags(site):
