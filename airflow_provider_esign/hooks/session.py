@@ -1,9 +1,10 @@
 """The blocking HTTP client of a hook: its ``requests`` session, and a request prepared for it.
 
-The sync executor prepares each request here and hands it to :meth:`requests.Session.send`, the "prepared requests" way
-of the requests documentation (https://requests.readthedocs.io/en/latest/user/advanced/#prepared-requests),
-rather than through :meth:`requests.Session.request`, which on every call merges the session's cookie
-jar, looks for ``~/.netrc`` credentials and reads the environment's proxy and CA-bundle settings. Here:
+The sync executor prepares each request here and hands it to :meth:`requests.Session.send`, the
+"prepared requests" way of the requests documentation
+(https://requests.readthedocs.io/en/latest/user/advanced/#prepared-requests), rather than calling
+:meth:`requests.Session.request`, which on every call merges the session's cookie jar, looks for
+``~/.netrc`` credentials and reads the environment's proxy and CA-bundle settings. Here:
 
 * the environment (``HTTPS_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``) is read once
   per session and origin, and applies as it does to any ``requests`` call;
