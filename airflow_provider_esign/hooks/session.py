@@ -7,10 +7,12 @@ The sync executor prepares each request here and hands it to :meth:`requests.Ses
 ``~/.netrc`` credentials and reads the environment's proxy and CA-bundle settings. Here:
 
 * the environment (``HTTPS_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``) is read once
-  per session and origin, and applies as it does to any ``requests`` call;
-* ``~/.netrc`` is never consulted: a hook's credentials come from its Airflow connection only (a netrc
+  per session, origin and session settings (``proxies``, ``verify``, ``cert``), and applies as it does
+  to any ``requests`` call;
+* ``~/.netrc`` is never applied: a hook's credentials come from its Airflow connection only (a netrc
   entry for the vendor's host would otherwise replace the ``Authorization`` header the hook set);
-* no cookie is kept (:class:`NoCookies`), so there is no jar to merge.
+* the session's own ``params``, ``auth``, ``hooks`` and cookies still apply (a subclass's
+  ``get_conn`` may set them); the provider's sessions keep no cookie (:class:`NoCookies`).
 
 Each task of a batch of mapped sends has its own session, so what ``Session.request`` does per call
 is paid per task: this way a send to a local server takes about 0.25 ms less (``make bench``, group
@@ -33,8 +35,8 @@ if TYPE_CHECKING:
 
 USER_AGENT = f"airflow-provider-esign/{__version__}"
 
-# Session -> origin -> the environment's send settings for it (proxies, verify, cert).
-_ENVIRONMENT: weakref.WeakKeyDictionary[requests.Session, dict[str, dict[str, Any]]] = (
+# Session -> (origin, the session's own proxies, verify, cert) -> the send settings for it.
+_ENVIRONMENT: weakref.WeakKeyDictionary[requests.Session, dict[tuple[Any, ...], dict[str, Any]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -64,7 +66,9 @@ def new_session() -> requests.Session:
 
 def prepare(session: requests.Session, request: ApiRequest, url: str) -> requests.PreparedRequest:
     """``request`` ready for :meth:`requests.Session.send` to ``url``: method, query, JSON or form body,
-    and the session's headers under the request's own (a request's header wins)."""
+    merged with the session's headers and query (the request's own win), with the session's auth,
+    response hooks and cookies, as :meth:`requests.Session.prepare_request` merges them (without its
+    ``~/.netrc`` lookup)."""
     import requests
     from requests.sessions import merge_setting
     from requests.structures import CaseInsensitiveDict
@@ -74,22 +78,32 @@ def prepare(session: requests.Session, request: ApiRequest, url: str) -> request
         method=request.method,
         url=url,
         headers=merge_setting(request.headers, session.headers, dict_class=CaseInsensitiveDict),
-        params=request.params,
+        params=merge_setting(request.params, session.params),
         json=request.json,
         data=request.data,
+        auth=session.auth,
+        cookies=session.cookies,
+        hooks=session.hooks,
     )
     return prepared
 
 
 def environment(session: requests.Session, url: str) -> dict[str, Any]:
     """The proxies, ``verify`` and ``cert`` a request to ``url`` gets from the session and the process
-    environment (what :meth:`requests.Session.request` computes per call), read once per origin."""
+    environment (what :meth:`requests.Session.request` computes per call), read once per origin and
+    session settings: a session whose ``proxies``, ``verify`` or ``cert`` change gets new ones."""
     parts = urlsplit(url)
-    origin = f"{parts.scheme}://{parts.netloc}"
+    key = (
+        f"{parts.scheme}://{parts.netloc}",
+        tuple(sorted(session.proxies.items())),
+        session.verify,
+        session.cert,
+        session.trust_env,
+    )
     known = _ENVIRONMENT.setdefault(session, {})
-    settings = known.get(origin)
+    settings = known.get(key)
     if settings is None:
         settings = dict(session.merge_environment_settings(url, {}, None, None, None))
         settings.pop("stream", None)  # each request says whether it streams
-        known[origin] = settings
+        known[key] = settings
     return settings

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
-from airflow_provider_esign.hooks.effects import Send
+from airflow_provider_esign.hooks.effects import Close, ReadChunk, Send
 from airflow_provider_esign.hooks.session import USER_AGENT, environment, new_session
 from airflow_provider_esign.hooks.transport import SyncExecutor
 
@@ -26,11 +26,17 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         self._answer()
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))  # type: ignore[attr-defined]
         self._answer()
 
     def _answer(self) -> None:
         self.server.seen.append((self.requestline, dict(self.headers)))  # type: ignore[attr-defined]
+        if self.path.startswith("/moved"):
+            self.send_response(302)
+            self.send_header("Location", "/api/documents")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body = b'{"ok": true}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -47,6 +53,7 @@ def recorder():
     """A loopback HTTP server; ``.seen`` holds (request line, headers) of each request it got."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     server.seen = []  # type: ignore[attr-defined]
+    server.bodies = []  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -188,3 +195,66 @@ def test_the_environment_is_read_once_per_session_and_origin(clean_environment, 
     other = new_session()
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/other-ca.pem")
     assert environment(other, "https://api.vendor.test/v1/documents")["verify"] == "/etc/other-ca.pem"
+
+
+def test_a_form_body_and_headers_set_to_none(recorder, clean_environment):
+    session = new_session()
+    request = ApiRequest(
+        "POST",
+        "documents",
+        operation="login",
+        data={"email": "ada@example.com", "password": "p&ss word"},
+        headers={"Accept-Encoding": None},  # type: ignore[dict-item]  # a header a request removes
+    )
+    _send(session, request, _url(recorder))
+    _, headers = recorder.seen[-1]
+    assert headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert recorder.bodies[-1] == b"email=ada%40example.com&password=p%26ss+word"
+    # The session's "gzip, deflate" is removed; http.client then says "identity" by itself.
+    assert headers["Accept-Encoding"] == "identity"
+
+
+def test_a_redirect_is_returned_not_followed(recorder, clean_environment):
+    response = _send(new_session(), ApiRequest("GET", "moved", operation="get"), _url(recorder, "/moved"))
+    assert response.status_code == 302
+    assert response.header("Location") == "/api/documents"  # the pipeline decides where it goes
+    assert [line for line, _ in recorder.seen] == ["GET /moved HTTP/1.1"]
+
+
+def test_a_streamed_body_is_read_in_chunks(recorder, clean_environment):
+    def streamed():
+        response = yield Send(
+            ApiRequest("GET", "documents", operation="download"), _url(recorder), stream=True
+        )
+        chunks = []
+        while chunk := (yield ReadChunk(response, 4)):
+            chunks.append(chunk)
+        yield Close(response)
+        return chunks
+
+    chunks = SyncExecutor(_Host(new_session())).run(streamed())
+    assert b"".join(chunks) == b'{"ok": true}' and max(map(len, chunks)) == 4
+
+
+def test_the_sessions_own_query_auth_and_response_hooks_apply(recorder, clean_environment):
+    """A hook subclass's ``get_conn`` may configure its session: that still applies."""
+    session = new_session()
+    session.params = {"tenant": "north"}
+    session.auth = ("svc", "secret")
+    answered: list[int] = []
+    session.hooks["response"].append(lambda response, **kwargs: answered.append(response.status_code))
+    _send(session, ApiRequest("GET", "documents", operation="list", params={"limit": 5}), _url(recorder))
+    line, headers = recorder.seen[-1]
+    assert line == "GET /api/documents?tenant=north&limit=5 HTTP/1.1"
+    assert headers["Authorization"].startswith("Basic ")
+    assert answered == [200]
+
+
+def test_changed_session_settings_are_read_again(clean_environment):
+    session = new_session()
+    url = "https://api.vendor.test/v1/documents"
+    assert environment(session, url)["verify"] is True
+    session.verify = "/etc/pinned-ca.pem"
+    assert environment(session, url)["verify"] == "/etc/pinned-ca.pem"
+    session.proxies = {"https": "http://proxy.internal:3128"}
+    assert environment(session, url)["proxies"]["https"] == "http://proxy.internal:3128"
