@@ -294,6 +294,10 @@ def test_a_hook_looks_its_ledger_up_once(hook, requests_mock, wall, monkeypatch)
     hook.send_document(request("other.pdf"), idempotency_key="k2", checkpoint={})
     assert len(lookups) == 1
     assert hook._ledger().owned("k1") == "new-1" and hook._ledger().owned("k2") == "new-2"
+    # A forked child (another process id) looks its ledger up again: connections are not shared.
+    monkeypatch.setattr(hook_module.os, "getpid", lambda: -1)
+    assert hook._ledger().owned("k2") == "new-2"
+    assert len(lookups) == 2
 
 
 def test_a_guid_is_claimed_by_one_key_across_ledger_connections(tmp_path):

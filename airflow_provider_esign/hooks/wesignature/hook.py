@@ -61,8 +61,9 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)
-        # The shared send ledger once looked up: (ledger,) or (None,) when sharing is off.
-        self._send_ledger: tuple[SendLedger | None] | None = None
+        # The shared send ledger once looked up, with the process that looked it up: (pid, ledger), the
+        # ledger None when sharing is off. A forked child looks again (it must not share connections).
+        self._send_ledger: tuple[int, SendLedger | None] | None = None
 
     # ---------------------------------------------------------------- sending
     def prepare_send_flow(self, request: SendRequest) -> Flow[SendRequest]:
@@ -146,10 +147,10 @@ class WeSignatureHook(WeSignatureInfo, WeSignatureFlows):
     # ---------------------------------------------------------------- exactly-once
     def _ledger(self) -> SendLedger | None:
         """The account's shared send ledger, or None when sharing is off (``baseline_window_seconds=0``);
-        looked up once per hook."""
-        if self._send_ledger is None:
-            self._send_ledger = (self._open_ledger(),)
-        return self._send_ledger[0]
+        looked up once per hook and process."""
+        if self._send_ledger is None or self._send_ledger[0] != os.getpid():
+            self._send_ledger = (os.getpid(), self._open_ledger())
+        return self._send_ledger[1]
 
     def _open_ledger(self) -> SendLedger | None:
         if self._baseline_window() <= 0:
