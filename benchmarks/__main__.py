@@ -1,9 +1,11 @@
-"""``python -m benchmarks [--smoke] [--only polling,download,...] [--output PATH]``.
+"""``python -m benchmarks [--smoke] [--only polling,download,...] [--output PATH | --merge PATH]``.
 
 Starts its own sandbox (a child process on a free loopback port), measures every figure against its
 baseline from the same run, prints the table and writes the results (default ``benchmarks/results.json``;
 smoke and ``--only`` runs write to a temporary file unless ``--output`` is given, so they never overwrite a
 full run's).
+``--merge PATH`` puts a full-size run of some groups into an existing results file instead: their
+figures replace the file's, and the file records when each group was measured again (``group_runs``).
 Exit status 1 when a full run misses a target; a smoke run only checks that every figure was produced.
 """
 
@@ -44,18 +46,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: check that every figure runs")
     parser.add_argument("--only", default="", help=f"comma-separated groups of {list(GROUPS)}")
     parser.add_argument("--output", default=None, help="results file (JSON)")
+    parser.add_argument(
+        "--merge", default=None, metavar="PATH", help="a results file to update with this run's figures"
+    )
     parser.add_argument("--verbose", action="store_true", help="show the provider's and Airflow's logs")
     args = parser.parse_args(argv)
     groups = [g.strip() for g in args.only.split(",") if g.strip()] or list(GROUPS)
     unknown = sorted(set(groups) - set(GROUPS))
     if unknown:
         parser.error(f"unknown group(s) {unknown}; choose from {list(GROUPS)}")
+    if args.merge and (args.smoke or args.output):
+        parser.error(
+            "--merge takes a full-size run and writes to the file it names (no --smoke, no --output)"
+        )
     sizes = SMOKE if args.smoke else FULL
 
     workdir = make_workdir()
     prepare_environment(workdir, verbose=args.verbose)
-    if args.output:
-        output = args.output
+    if args.output or args.merge:
+        output = args.output or args.merge
     elif args.smoke or args.only:  # never overwrite a full run's results with a partial or tiny one
         descriptor, output = tempfile.mkstemp(prefix="esign-bench-smoke-", suffix=".json")
         os.close(descriptor)
@@ -97,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         },
         "results": [r.to_dict() for r in results],
     }
+    if args.merge:
+        with open(args.merge) as handle:
+            document = merge_results(json.load(handle), document)
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with open(output, "w") as handle:
         json.dump(document, handle, indent=2, default=str)
@@ -116,6 +128,23 @@ def main(argv: list[str] | None = None) -> int:
         print("Some targets were missed.", file=sys.stderr)
         return 1
     return 0
+
+
+#: What ``group_runs`` keeps of a run of some groups.
+RUN_FIELDS = ("timestamp", "mode", "seconds", "python", "platform", "cpus", "airflow", "errors")
+
+
+def merge_results(existing: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any]:
+    """``existing`` (a full run's results) with the figures of ``measured`` (a run of some groups) in
+    place of its own (new figures appended), and that run recorded under ``run.group_runs`` for each
+    of its groups, so the page generated from the file says what was measured when."""
+    fresh = {result["figure"]: result for result in measured["results"]}
+    results = [fresh.pop(result["figure"], result) for result in existing["results"]]
+    group_runs = dict(existing["run"].get("group_runs") or {})
+    for group in measured["run"]["groups"]:
+        group_runs[group] = {key: measured["run"].get(key) for key in RUN_FIELDS}
+    run = {**existing["run"], "group_runs": group_runs}
+    return {**existing, "run": run, "results": results + list(fresh.values())}
 
 
 def _airflow_version() -> str | None:

@@ -164,8 +164,9 @@ def run(sandbox: SandboxProcess, sizes: Sizes, workdir: str) -> list[Result]:
             target="",
             passed=None,
             note=(
-                f"reported, no target: no idempotency field, so each exactly-once send first lists the "
-                f"account's sent documents (grows with the account); {m['calls']['hook'] / n:.2f} calls per "
+                "reported, no target: no idempotency field, so an exactly-once send needs a pre-send baseline"
+                " of the account's sent documents; one snapshot per account and window is shared by the keyed"
+                f" sends (the send ledger); {m['calls']['hook'] / n:.2f} calls per "
                 f"send vs {m['calls']['bare'] / n:.2f}; hook {_describe(m['routes']['hook'])}; "
                 f"{hook_s / bare_s:.2f}x the bare loop's time"
             ),

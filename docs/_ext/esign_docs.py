@@ -68,9 +68,9 @@ def benchmark_pages(results_path: Path = RESULTS) -> dict[str, str]:
         + "\n"
     )
     again = run.get("group_runs") or {}
-    if again:  # groups measured again since, on newer code (`--only GROUP`), their figures replaced
+    if again:  # groups measured again since on newer code (`--merge`), their figures replaced
         summary += (
-            "\nMeasured again since (`python -m benchmarks --only GROUP`): "
+            "\nMeasured again since (`python -m benchmarks --only GROUP --merge benchmarks/results.json`): "
             + ", ".join(
                 f"`{group}` on {info.get('timestamp', '?')} ({info.get('seconds', 0):.0f} s)"
                 for group, info in sorted(again.items())

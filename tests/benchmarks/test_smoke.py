@@ -113,3 +113,33 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
         # without is reported only.
         assert (result["pass"] is None) == (not result["target"]), result
         assert result["figure"] in done.stdout  # the printed table has every row
+
+
+def test_a_run_of_some_groups_is_merged_into_a_full_runs_results() -> None:
+    from benchmarks.__main__ import merge_results
+
+    full = {
+        "run": {"timestamp": "2026-12-02T01:48:16+00:00", "groups": ["sends", "peers"], "seconds": 171.2},
+        "results": [
+            {"figure": "Send throughput: wesignature", "value": 691.1},
+            {"figure": "Peers: sends: wesignature", "value": 153.5},
+        ],
+    }
+    again = {
+        "run": {"timestamp": "2026-12-06T22:52:54+00:00", "groups": ["peers"], "seconds": 27.8, "cpus": 2},
+        "results": [
+            {"figure": "Peers: sends: wesignature", "value": 496.5},
+            {"figure": "Peers: a new figure", "value": 1},
+        ],
+    }
+    merged = merge_results(full, again)
+    assert [(r["figure"], r["value"]) for r in merged["results"]] == [
+        ("Send throughput: wesignature", 691.1),  # not measured again: kept
+        ("Peers: sends: wesignature", 496.5),  # replaced in place
+        ("Peers: a new figure", 1),  # appended
+    ]
+    assert merged["run"]["timestamp"] == "2026-12-02T01:48:16+00:00"  # still the full run's
+    assert merged["run"]["group_runs"]["peers"]["timestamp"] == "2026-12-06T22:52:54+00:00"
+    assert merged["run"]["group_runs"]["peers"]["seconds"] == 27.8
+    assert "sends" not in merged["run"]["group_runs"]
+    assert full["run"].get("group_runs") is None  # the input is left as it was
