@@ -12,9 +12,9 @@ import pytest
 import requests
 
 from airflow_provider_esign.hooks.api import ApiRequest, ApiResponse
-from airflow_provider_esign.hooks.effects import Close, ReadChunk, Send
 from airflow_provider_esign.hooks.session import USER_AGENT, environment, new_session
 from airflow_provider_esign.hooks.transport import SyncExecutor
+from tests.unit.hooks.test_transport import FakeHook, one_send, streamed
 
 TIMEOUT = (5.0, 5.0)
 
@@ -80,27 +80,11 @@ def clean_environment(monkeypatch, tmp_path):
     return tmp_path
 
 
-class _Host:
-    """What the sync executor uses of a hook."""
-
-    conn_id = "vendor_default"
-    timeout = TIMEOUT
-    sleep = None
-
-    def __init__(self, session: requests.Session) -> None:
-        self.session = session
-
-    def get_conn(self) -> requests.Session:
-        return self.session
-
-
 def _send(session: requests.Session, request: ApiRequest, url: str) -> ApiResponse:
     """``request`` sent by the sync executor on ``session``."""
-
-    def one_send():
-        return (yield Send(request, url))
-
-    return SyncExecutor(_Host(session)).run(one_send())
+    host = FakeHook(timeout=TIMEOUT)
+    host.session = session
+    return SyncExecutor(host).run(one_send(request, url))
 
 
 def _url(server: http.server.ThreadingHTTPServer, path: str = "/api/documents") -> str:
@@ -222,17 +206,10 @@ def test_a_redirect_is_returned_not_followed(recorder, clean_environment):
 
 
 def test_a_streamed_body_is_read_in_chunks(recorder, clean_environment):
-    def streamed():
-        response = yield Send(
-            ApiRequest("GET", "documents", operation="download"), _url(recorder), stream=True
-        )
-        chunks = []
-        while chunk := (yield ReadChunk(response, 4)):
-            chunks.append(chunk)
-        yield Close(response)
-        return chunks
-
-    chunks = SyncExecutor(_Host(new_session())).run(streamed())
+    log: list = []
+    SyncExecutor(FakeHook(timeout=TIMEOUT)).run(streamed(_url(recorder), 4, log))
+    chunks = log[:-1]
+    assert log[-1] == "closed"
     assert b"".join(chunks) == b'{"ok": true}' and max(map(len, chunks)) == 4
 
 
