@@ -321,7 +321,9 @@ class _AsyncStream(_Stream):
 
 
 def _body(request: ApiRequest) -> dict[str, Any]:
-    """The query, body and headers of a request, as both HTTP clients take them."""
+    """The query, body and headers of a request, as ``httpx`` takes them (the sync executor's
+    counterpart is :func:`~airflow_provider_esign.hooks.session.prepare`: a field ``ApiRequest`` gains
+    goes into both)."""
     return {"params": request.params, "json": request.json, "data": request.data, "headers": request.headers}
 
 
